@@ -1,0 +1,608 @@
+"""The center's procedure catalog: load, validate, resolve as of a date, diff.
+
+`catalog/procedures.csv` holds one row per procedure (the contract in DESIGN.md). A procedure
+may additionally have `scheduled` rows: versions announced by a decision that takes effect on a
+future `effective_from`. Resolving the catalog *as of* a date applies exactly the rows in force
+on that date and lists the rest as upcoming changes, so a future decision never alters today's
+postings but staff can prepare the reprint.
+
+Row semantics (per code, rows ordered by `effective_from`, an empty date meaning "long ago"):
+
+- `active`     this version is in force from `effective_from`;
+- `scheduled`  this version comes into force on `effective_from` (required, usually future);
+- `abolished`  the procedure ends on `effective_from` (until then the row describes it in force);
+- `replaced_by` on a row names the successor code; the procedure counts as replaced once it has
+  ended (abolished) or once its successor is in force, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from qrcheck.center import CenterSettings, load_center
+from qrcheck.errors import CatalogError, CatalogInvalid
+from qrcheck.payload import VERSION_FIELDS, build_payload, canonical_link, clean_text, version_tag
+from qrcheck.table import RawRow, column_letter, decode_bytes, read_rows, unmangle, write_csv
+
+COLUMNS = (
+    "code",
+    "name",
+    "field",
+    "level",
+    "formality_id",
+    "url",
+    "decision",
+    "effective_from",
+    "status",
+    "replaced_by",
+)
+STATUSES = ("active", "abolished", "scheduled")
+CODE_RE = re.compile(r"^\d\.\d{6}$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DMY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+PROCEDURES_FILE = "procedures.csv"
+CENTER_FILE = "center.toml"
+
+
+# ---------------------------------------------------------------------------------------------
+# Issues
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a catalog file, with where it is and a message key saying the fix."""
+
+    file: str
+    line: int
+    column: str
+    column_index: int | None
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    @property
+    def column_label(self) -> str:
+        """`E (status)` as a person finds it in Excel; just the name when no index is known."""
+        if self.column_index is None:
+            return self.column
+        return f"{column_letter(self.column_index)} ({self.column})" if self.column else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class Row:
+    """A catalog row as written, with every column (extra columns included) and its line."""
+
+    line: int
+    values: Mapping[str, str]
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    @property
+    def code(self) -> str:
+        return self.get("code")
+
+    @property
+    def status(self) -> str:
+        return self.get("status")
+
+    @property
+    def effective(self) -> date | None:
+        return parse_date(self.get("effective_from"))
+
+    @property
+    def tag(self) -> str:
+        return version_tag(self.values)
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure as it stands on the catalog's as-of date."""
+
+    code: str
+    name: str
+    field: str
+    level: str
+    formality_id: str
+    url: str
+    decision: str
+    effective_from: date | None
+    #: "active", "abolished" or "replaced"
+    state: str
+    replaced_by: str
+    #: version tag of the row in force, the link it should carry, and that link with the tag
+    tag: str
+    link: str
+    payload: str
+    line: int
+    values: Mapping[str, str]
+
+    @property
+    def in_force(self) -> bool:
+        return self.state == "active"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change that takes effect after the as-of date."""
+
+    when: date
+    code: str
+    #: "new", "amended", "abolished" or "replaced"
+    kind: str
+    successor: str = ""
+    decision: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    """The catalog as it stands on `as_of`: every known procedure's state, and what comes next."""
+
+    as_of: date
+    procedures: Mapping[str, Procedure]
+    upcoming: tuple[Change, ...]
+
+    def active(self) -> list[Procedure]:
+        return [p for p in self.procedures.values() if p.in_force]
+
+    def ended(self) -> list[Procedure]:
+        return [p for p in self.procedures.values() if not p.in_force]
+
+    def upcoming_within(self, days: int) -> list[Change]:
+        return [c for c in self.upcoming if (c.when - self.as_of).days <= days]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A loaded catalog: its settings, header, rows and every issue found while reading them."""
+
+    directory: Path | None
+    path: Path
+    center: CenterSettings
+    header: tuple[str, ...]
+    rows: tuple[Row, ...]
+    issues: tuple[Issue, ...]
+    encoding: str = "utf-8"
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_error]
+
+    def require_valid(self) -> Catalog:
+        """This catalog, or CatalogInvalid listing every error when there is any."""
+        if self.errors:
+            raise CatalogInvalid(list(self.issues))
+        return self
+
+    def as_of(self, when: date) -> CatalogView:
+        return resolve(self.rows, self.center, when)
+
+    def write(self, path: Path | None = None) -> None:
+        """Write the rows back as CSV (UTF-8 with BOM), atomically."""
+        write_csv(
+            path or self.path, self.header, [[r.get(c) for c in self.header] for r in self.rows]
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def parse_date(value: str) -> date | None:
+    """An ISO date (YYYY-MM-DD), or None for an empty or malformed value."""
+    value = value.strip()
+    if not DATE_RE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def catalog_paths(location: Path) -> tuple[Path | None, Path]:
+    """(folder, procedures CSV) for a catalog folder or a CSV file given directly."""
+    if location.is_dir():
+        return location, location / PROCEDURES_FILE
+    return None, location
+
+
+def load_catalog(location: Path, center: CenterSettings | None = None) -> Catalog:
+    """Read and validate a catalog folder (or one procedures CSV file).
+
+    Never raises for problems inside the rows: they are collected as issues. Raises
+    CatalogError when there is nothing to read at all.
+    """
+    directory, csv_path = catalog_paths(location)
+    if directory is None and not csv_path.exists():
+        raise CatalogError("catalog.not_found", path=str(location))
+    if not csv_path.exists():
+        raise CatalogError("catalog.no_procedures", path=str(csv_path))
+    if center is None:
+        center = (
+            load_center(directory / CENTER_FILE)
+            if directory
+            else load_center(csv_path.parent / CENTER_FILE)
+        )
+    try:
+        raw = csv_path.read_bytes()
+    except OSError as exc:
+        raise CatalogError("catalog.unreadable", path=str(csv_path), reason=exc.strerror) from exc
+    return parse_catalog(raw, csv_path, center, directory)
+
+
+def parse_catalog(
+    raw: bytes, csv_path: Path, center: CenterSettings, directory: Path | None = None
+) -> Catalog:
+    """Validate CSV bytes as a catalog (see `load_catalog`)."""
+    file = str(csv_path)
+    issues: list[Issue] = []
+    source = decode_bytes(raw)
+    for key, params, line in source.notes:
+        issues.append(
+            Issue(file, line, "", None, key, params, "error" if source.fatal else "warning")
+        )
+    if source.fatal:
+        return Catalog(directory, csv_path, center, (), (), tuple(issues), source.encoding)
+
+    _, header, raw_rows = read_rows(source.text)
+    if not header or not any(header):
+        issues.append(Issue(file, 1, "", None, "catalog.empty"))
+        return Catalog(directory, csv_path, center, (), (), tuple(issues), source.encoding)
+
+    seen_columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name in seen_columns:
+            issues.append(
+                Issue(
+                    file,
+                    1,
+                    name,
+                    index,
+                    "catalog.duplicate_column",
+                    {"first": column_letter(seen_columns[name])},
+                )
+            )
+        else:
+            seen_columns[name] = index
+    missing = [c for c in COLUMNS if c not in seen_columns]
+    for name in missing:
+        issues.append(
+            Issue(file, 1, name, None, "catalog.missing_column", {"columns": ", ".join(COLUMNS)})
+        )
+
+    rows = [_make_row(r, header, file, issues) for r in raw_rows]
+    if not missing:
+        _check_rows(rows, header, center, file, issues)
+    issues.sort(key=lambda i: (i.line, i.column_index if i.column_index is not None else -1))
+    return Catalog(
+        directory, csv_path, center, tuple(header), tuple(rows), tuple(issues), source.encoding
+    )
+
+
+def _make_row(raw: RawRow, header: list[str], file: str, issues: list[Issue]) -> Row:
+    cells = list(raw.cells)
+    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+        issues.append(
+            Issue(
+                file,
+                raw.line,
+                "",
+                len(header),
+                "catalog.extra_cells",
+                {"expected": len(header), "found": len(cells)},
+            )
+        )
+    values: dict[str, str] = {}
+    for index, name in enumerate(header):
+        if name in values:
+            continue
+        value = cells[index] if index < len(cells) else ""
+        value = value.strip() if name != "name" else clean_text(value)
+        fixed = unmangle(value)
+        if fixed is not None:
+            issues.append(
+                Issue(
+                    file,
+                    raw.line,
+                    name,
+                    index,
+                    "catalog.mojibake",
+                    {"fixed": fixed[:60]},
+                    "warning",
+                )
+            )
+        values[name] = value
+    return Row(raw.line, values)
+
+
+def _check_rows(
+    rows: list[Row], header: list[str], center: CenterSettings, file: str, issues: list[Issue]
+) -> None:
+    col = {name: header.index(name) for name in COLUMNS}
+
+    def add(row: Row, name: str, key: str, severity: str = "error", **params: object) -> None:
+        issues.append(Issue(file, row.line, name, col.get(name), key, params, severity))
+
+    known_codes = {r.code for r in rows if CODE_RE.match(r.code)}
+    versions: dict[tuple[str, str], Row] = {}
+    current_rows: dict[str, Row] = {}
+
+    for row in rows:
+        code = row.code
+        if not code:
+            add(row, "code", "catalog.code_empty")
+        elif not CODE_RE.match(code):
+            if re.fullmatch(r"\d\.\d{1,5}", code):
+                add(row, "code", "catalog.code_excel_number", value=code)
+            else:
+                add(row, "code", "catalog.code_malformed", value=code)
+        if not row.get("name"):
+            add(row, "name", "catalog.name_empty")
+
+        status = row.status
+        if status not in STATUSES:
+            add(row, "status", "catalog.status_unknown", value=status, allowed=", ".join(STATUSES))
+
+        raw_date = row.get("effective_from")
+        when = parse_date(raw_date)
+        if raw_date and when is None:
+            dmy = DMY_RE.match(raw_date)
+            if dmy:
+                day, month, year = (int(g) for g in dmy.groups())
+                add(
+                    row,
+                    "effective_from",
+                    "catalog.date_dmy",
+                    value=raw_date,
+                    iso=f"{year:04d}-{month:02d}-{day:02d}",
+                )
+            else:
+                add(row, "effective_from", "catalog.date_malformed", value=raw_date)
+        if status == "scheduled" and not raw_date:
+            add(row, "effective_from", "catalog.scheduled_needs_date")
+
+        successor = row.get("replaced_by")
+        if successor:
+            if successor == code:
+                add(row, "replaced_by", "catalog.replaced_by_self")
+            elif not CODE_RE.match(successor):
+                add(row, "replaced_by", "catalog.code_malformed", value=successor)
+            elif successor not in known_codes:
+                add(row, "replaced_by", "catalog.replaced_by_unknown", value=successor)
+
+        formality = row.get("formality_id")
+        if formality:
+            try:
+                uuid.UUID(formality)
+            except ValueError:
+                add(row, "formality_id", "catalog.formality_malformed", value=formality)
+
+        url = row.get("url")
+        if url:
+            for key, severity, params in _check_url(url, center):
+                add(row, "url", key, severity, **params)
+        elif not formality and status in ("active", "scheduled") and center.link_mode == "portal":
+            add(row, "formality_id", "catalog.search_fallback", "warning")
+
+        if code:
+            key = (code, raw_date if status == "scheduled" else "")
+            if key in versions:
+                add(row, "code", "catalog.code_duplicate", value=code, first=versions[key].line)
+            else:
+                versions[key] = row
+            if status != "scheduled":
+                current_rows.setdefault(code, row)
+
+    # A scheduled version of a code must come after that code's current row.
+    for (code, raw_date), row in versions.items():
+        current = current_rows.get(code)
+        when = parse_date(raw_date) if raw_date else None
+        if current is not None and when and current.effective and when <= current.effective:
+            add(row, "effective_from", "catalog.scheduled_before_current", line=current.line)
+
+
+def _check_url(url: str, center: CenterSettings) -> list[tuple[str, str, dict[str, object]]]:
+    """Problems with an explicit `url`, as (message key, severity, params)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return [("catalog.url_malformed", "error", {"value": url})]
+    if parts.scheme not in ("http", "https") or not host:
+        return [("catalog.url_malformed", "error", {"value": url})]
+    if center.host_is_legacy(host):
+        return [("catalog.url_legacy", "warning", {"host": host})]
+    if not center.host_is_official(host):
+        domains = ", ".join(center.official_domains)
+        return [("catalog.url_not_official", "error", {"host": host, "domains": domains})]
+    if parts.scheme != "https":
+        return [("catalog.url_not_https", "warning", {})]
+    if any(p in parts.path for p in center.legacy_paths):
+        return [("catalog.url_legacy_form", "warning", {})]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving as of a date
+
+_LONG_AGO = date.min
+
+
+def resolve(rows: Iterable[Row], center: CenterSettings, when: date) -> CatalogView:
+    """The catalog as it stands on `when` (see the module docstring for the row semantics)."""
+    by_code: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.code and row.status in STATUSES:
+            by_code.setdefault(row.code, []).append(row)
+
+    start: dict[str, date] = {}  # the date each code first comes into force
+    for code, code_rows in by_code.items():
+        starts = [r.effective or _LONG_AGO for r in code_rows if r.status != "abolished"]
+        start[code] = min(starts) if starts else _LONG_AGO
+
+    procedures: dict[str, Procedure] = {}
+    upcoming: list[Change] = []
+    for code, code_rows in by_code.items():
+        code_rows = sorted(code_rows, key=lambda r: r.effective or _LONG_AGO)
+        arrived = [r for r in code_rows if (r.effective or _LONG_AGO) <= when]
+        future = [r for r in code_rows if (r.effective or _LONG_AGO) > when]
+        current: Row | None = arrived[-1] if arrived else None
+        state = "active"
+        if current is not None and current.status == "abolished":
+            state = "abolished"
+        elif current is None:
+            pending_end = [r for r in future if r.status == "abolished"]
+            current = pending_end[0] if pending_end else None
+        if current is not None:
+            successor = current.get("replaced_by")
+            successor_started = successor in start and start[successor] <= when
+            if successor and (state == "abolished" or successor_started):
+                state = "replaced"
+            procedures[code] = _procedure(current, state, center)
+
+        had_version = current is not None
+        for row in future:
+            kind = {"abolished": "abolished"}.get(row.status, "amended" if had_version else "new")
+            if kind == "abolished" and row.get("replaced_by"):
+                kind = "replaced"
+            upcoming.append(
+                Change(
+                    row.effective or when,
+                    code,
+                    kind,
+                    row.get("replaced_by"),
+                    row.get("decision"),
+                    row.line,
+                )
+            )
+            had_version = True
+        if current is not None and state == "active":
+            successor = current.get("replaced_by")
+            already = any(c.code == code and c.kind == "replaced" for c in upcoming)
+            if successor and successor in start and start[successor] > when and not already:
+                upcoming.append(
+                    Change(start[successor], code, "replaced", successor, "", current.line)
+                )
+    upcoming.sort(key=lambda c: (c.when, c.code))
+    ordered = dict(sorted(procedures.items()))
+    return CatalogView(when, ordered, tuple(upcoming))
+
+
+def _procedure(row: Row, state: str, center: CenterSettings) -> Procedure:
+    link = canonical_link(row.code, row.get("formality_id"), row.get("url"), center)
+    tag = row.tag
+    return Procedure(
+        code=row.code,
+        name=row.get("name"),
+        field=row.get("field"),
+        level=row.get("level"),
+        formality_id=row.get("formality_id"),
+        url=row.get("url"),
+        decision=row.get("decision"),
+        effective_from=row.effective,
+        state=state,
+        replaced_by=row.get("replaced_by"),
+        tag=tag,
+        link=link,
+        payload=build_payload(link, tag, center),
+        line=row.line,
+        values=row.values,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Diff
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    code: str
+    fields: tuple[str, ...]
+    #: True when a field printed on the posting (or its version) changed: it must be reprinted
+    reprint: bool
+
+
+@dataclass(frozen=True)
+class CatalogDiff:
+    """What differs between two catalogs, each taken as of the same date."""
+
+    added: tuple[Procedure, ...]
+    removed: tuple[Procedure, ...]
+    changed: tuple[FieldChange, ...]
+    replaced: tuple[Procedure, ...]
+    abolished: tuple[Procedure, ...]
+    scheduled: tuple[Change, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (self.added, self.removed, self.changed, self.replaced, self.abolished, self.scheduled)
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "changed": len(self.changed),
+            "replaced": len(self.replaced),
+            "abolished": len(self.abolished),
+            "scheduled": len(self.scheduled),
+        }
+
+
+def diff_views(old: CatalogView, new: CatalogView) -> CatalogDiff:
+    """Compare two resolved catalogs procedure by procedure."""
+    added, removed, replaced, abolished = [], [], [], []
+    changed: list[FieldChange] = []
+    for code, proc in new.procedures.items():
+        before = old.procedures.get(code)
+        if before is None:
+            (
+                added
+                if proc.in_force
+                else {"replaced": replaced, "abolished": abolished}[proc.state]
+            ).append(proc)
+            continue
+        if proc.state == "replaced" and (
+            before.state != "replaced" or before.replaced_by != proc.replaced_by
+        ):
+            replaced.append(proc)
+        elif proc.state == "abolished" and before.state != "abolished":
+            abolished.append(proc)
+        names = sorted(set(before.values) | set(proc.values))
+        fields = tuple(n for n in names if before.values.get(n, "") != proc.values.get(n, ""))
+        if fields and proc.in_force:
+            reprint = any(f in VERSION_FIELDS for f in fields) or before.link != proc.link
+            changed.append(FieldChange(code, fields, reprint))
+    for code, proc in old.procedures.items():
+        if code not in new.procedures:
+            removed.append(proc)
+    known = {(c.when, c.code, c.kind, c.successor) for c in old.upcoming}
+    scheduled = [c for c in new.upcoming if (c.when, c.code, c.kind, c.successor) not in known]
+    return CatalogDiff(
+        tuple(added),
+        tuple(removed),
+        tuple(changed),
+        tuple(replaced),
+        tuple(abolished),
+        tuple(scheduled),
+    )

@@ -1,0 +1,483 @@
+"""The command line: thin commands over the library, speaking the user's language.
+
+Each command parses its options, calls one library function and renders the typed result with
+rich. Exit status: 0 done, 1 done but something needs attention (catalog errors, a posting that
+failed), 2 the command could not run (bad usage, unreadable input).
+"""
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from qrcheck import __version__
+from qrcheck.catalog import Catalog, CatalogDiff, Issue, diff_views, load_catalog
+from qrcheck.errors import CatalogInvalid, QrcheckError
+from qrcheck.generate import GenerateOptions, GenerateResult, default_workers, generate
+from qrcheck.i18n import resolve_language, t
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Context:
+    """What every command shares: the language it speaks."""
+
+    lang = "vi"
+
+
+def tr(key: str, **params: object) -> str:
+    return t(key, Context.lang, **params)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]{tr('cli.error_prefix')}[/] {message}")
+    raise typer.Exit(code)
+
+
+def fmt_date(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def parse_day(value: str | None) -> date:
+    """--as-of: ISO (2027-03-01) or day/month/year (01/03/2027); today when absent."""
+    if not value:
+        return date.today()
+    value = value.strip()
+    match = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", value)
+    try:
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    fail(tr("cli.bad_date", value=value))
+
+
+def default_catalog() -> Path:
+    return Path(os.environ.get("QRCHECK_CATALOG", "catalog"))
+
+
+def open_catalog(location: Path) -> Catalog:
+    return load_catalog(location)
+
+
+def issue_message(issue: Issue) -> str:
+    return tr(issue.key, **issue.params)
+
+
+def print_issues(issues: Sequence[Issue]) -> None:
+    if not issues:
+        return
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column(tr("cli.col_where"), no_wrap=True)
+    table.add_column(tr("cli.col_column"))
+    table.add_column(tr("cli.col_level"))
+    table.add_column(tr("cli.col_problem"), overflow="fold")
+    for issue in issues:
+        level = tr("cli.level_error") if issue.is_error else tr("cli.level_warning")
+        style = "red" if issue.is_error else "yellow"
+        table.add_row(
+            f"{Path(issue.file).name}:{issue.line}",
+            issue.column_label,
+            f"[{style}]{level}[/]",
+            issue_message(issue),
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# catalog commands
+
+LangOpt = Annotated[
+    str | None, typer.Option("--lang", help="vi | en (QRCHECK_LANG)", show_default=False)
+]
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog", help="Catalog folder (QRCHECK_CATALOG; default: ./catalog)", show_default=False
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="YYYY-MM-DD or DD/MM/YYYY (default: today)", show_default=False),
+]
+
+
+def _setup(lang: str | None) -> None:
+    Context.lang = resolve_language(lang)
+
+
+def cmd_validate(catalog: CatalogOpt = None, as_of: AsOfOpt = None, lang: LangOpt = None) -> None:
+    _setup(lang)
+    when = parse_day(as_of)
+    cat = open_catalog(catalog or default_catalog())
+    print_issues(cat.issues)
+    errors, warnings = len(cat.errors), len(cat.warnings)
+    if errors:
+        summary = tr("validate.failed", errors=errors, warnings=warnings, path=str(cat.path))
+        out.print(f"[bold red]{summary}[/]")
+        raise typer.Exit(1)
+    view = cat.as_of(when)
+    out.print(
+        "[bold green]"
+        + tr(
+            "validate.ok",
+            path=str(cat.path),
+            rows=len(cat.rows),
+            active=len(view.active()),
+            ended=len(view.ended()),
+            date=fmt_date(when),
+            warnings=warnings,
+        )
+        + "[/]"
+    )
+    print_upcoming(view.upcoming, when)
+
+
+def print_upcoming(changes: Sequence, when: date, days: int | None = None) -> None:
+    if not changes:
+        return
+    title = (
+        tr("upcoming.title", date=fmt_date(when))
+        if days is None
+        else tr("upcoming.title_days", days=days)
+    )
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(tr("cli.col_date"), no_wrap=True)
+    table.add_column(tr("cli.col_code"), no_wrap=True)
+    table.add_column(tr("cli.col_change"))
+    for change in changes:
+        table.add_row(
+            fmt_date(change.when),
+            change.code,
+            tr(f"change.{change.kind}", successor=change.successor, decision=change.decision),
+        )
+    out.print(table)
+
+
+def cmd_diff(
+    old: Annotated[Path, typer.Argument(help="Old catalog (folder or CSV)", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="New catalog (folder or CSV)", show_default=False)],
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    _setup(lang)
+    when = parse_day(as_of)
+    catalogs = []
+    for location in (old, new):
+        cat = open_catalog(location)
+        if cat.errors:
+            print_issues(cat.errors)
+            fail(tr("diff.invalid", path=str(cat.path)))
+        catalogs.append(cat)
+    result = diff_views(catalogs[0].as_of(when), catalogs[1].as_of(when))
+    print_diff(result, catalogs[1], when)
+
+
+def print_diff(result: CatalogDiff, new: Catalog, when: date) -> None:
+    if result.empty:
+        out.print(tr("diff.none", date=fmt_date(when)))
+        return
+    view = new.as_of(when)
+    table = Table(
+        title=tr("diff.title", date=fmt_date(when)), title_justify="left", header_style="bold"
+    )
+    table.add_column(tr("cli.col_change"), no_wrap=True)
+    table.add_column(tr("cli.col_code"), no_wrap=True)
+    table.add_column(tr("cli.col_detail"), overflow="fold")
+    for proc in result.added:
+        table.add_row(f"[green]{tr('diff.added')}[/]", proc.code, proc.name)
+    for change in result.changed:
+        detail = tr("diff.fields", fields=", ".join(change.fields))
+        detail += " — " + (tr("diff.reprint") if change.reprint else tr("diff.no_reprint"))
+        table.add_row(f"[yellow]{tr('diff.changed')}[/]", change.code, detail)
+    for proc in result.replaced:
+        successor = view.procedures.get(proc.replaced_by)
+        detail = tr(
+            "diff.replaced_detail",
+            successor=proc.replaced_by,
+            name=successor.name if successor else "",
+        )
+        table.add_row(f"[magenta]{tr('diff.replaced')}[/]", proc.code, detail)
+    for proc in result.abolished:
+        table.add_row(f"[red]{tr('diff.abolished')}[/]", proc.code, proc.name)
+    for proc in result.removed:
+        table.add_row(
+            f"[red]{tr('diff.removed')}[/]", proc.code, tr("diff.removed_detail", name=proc.name)
+        )
+    for change in result.scheduled:
+        detail = tr(f"change.{change.kind}", successor=change.successor, decision=change.decision)
+        table.add_row(
+            f"[cyan]{tr('diff.scheduled')}[/]", change.code, f"{fmt_date(change.when)}: {detail}"
+        )
+    out.print(table)
+    out.print(tr("diff.summary", **result.counts()))
+
+
+def cmd_import(
+    file: Annotated[
+        Path, typer.Argument(help="National-portal export (.xlsx or .csv)", show_default=False)
+    ],
+    catalog: CatalogOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff, change nothing")
+    ] = False,
+    missing: Annotated[
+        str, typer.Option("--missing", help="keep | abolish: procedures absent from the file")
+    ] = "keep",
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    from qrcheck.importer import apply_import, prepare_import
+
+    _setup(lang)
+    when = parse_day(as_of)
+    if missing not in ("keep", "abolish"):
+        fail(tr("import.bad_missing", value=missing))
+    target = catalog or default_catalog()
+    current = open_catalog(target)
+    prepared = prepare_import(file, current, when, abolish_missing=(missing == "abolish"))
+    for key, params in prepared.notes:
+        out.print(f"[yellow]{tr(key, **params)}[/]")
+    print_diff(prepared.diff, prepared.catalog, when)
+    if prepared.catalog.errors:
+        print_issues(prepared.catalog.issues)
+        out.print(f"[bold red]{tr('import.invalid', errors=len(prepared.catalog.errors))}[/]")
+        raise typer.Exit(1)
+    if dry_run:
+        out.print(tr("import.dry_run"))
+        return
+    if prepared.diff.empty and not prepared.changed_rows:
+        out.print(tr("import.nothing"))
+        return
+    saved = apply_import(prepared)
+    out.print(f"[bold green]{tr('import.done', path=str(current.path), backup=str(saved))}[/]")
+
+
+# ---------------------------------------------------------------------------------------------
+# generate
+
+
+def cmd_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("output"),
+    all_: Annotated[
+        bool, typer.Option("--all", help="Regenerate every posting, changed or not")
+    ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only", help="Only these codes (repeat, or separate with commas)", show_default=False
+        ),
+    ] = None,
+    paper: Annotated[
+        str | None,
+        typer.Option("--paper", help="A5 | A4 (default: center.toml)", show_default=False),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Announce scheduled changes this many days ahead")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Processes to use")] = 0,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    _setup(lang)
+    when = parse_day(as_of)
+    cat = open_catalog(catalog or default_catalog())
+    chosen = paper.upper() if paper else cat.center.paper
+    if chosen not in ("A5", "A4"):
+        fail(tr("generate.bad_paper", value=paper))
+    codes = tuple(c.strip() for item in (only or []) for c in item.split(",") if c.strip())
+    options = GenerateOptions(
+        out=out_dir,
+        as_of=when,
+        paper=chosen,
+        only=codes,
+        force=all_,
+        announce_days=cat.center.announce_days if days is None else days,
+        workers=workers or default_workers(),
+    )
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task(tr("generate.progress"), total=None)
+
+            def progress(code: str, done: int, total: int) -> None:
+                bar.update(
+                    task,
+                    completed=done,
+                    total=total,
+                    description=f"{tr('generate.progress')} {code}",
+                )
+
+            result = generate(cat, options, progress)
+    except CatalogInvalid as exc:
+        print_issues([i for i in exc.issues if i.is_error])
+        fail(tr("generate.catalog_invalid", path=str(cat.path)))
+    print_generate(result, options)
+    if result.failures:
+        raise typer.Exit(1)
+
+
+def print_generate(result: GenerateResult, options: GenerateOptions) -> None:
+    if result.generated:
+        table = Table(
+            title=tr("generate.made_title", count=len(result.generated)),
+            title_justify="left",
+            header_style="bold",
+        )
+        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_reason"), no_wrap=True)
+        table.add_column(tr("cli.col_version"), no_wrap=True)
+        table.add_column(tr("cli.col_name"), overflow="ellipsis", no_wrap=True, max_width=60)
+        for entry in result.generated:
+            table.add_row(
+                entry.code,
+                tr(f"reason.{result.reasons.get(entry.code, 'new')}"),
+                entry.tag,
+                entry.name,
+            )
+        out.print(table)
+    if result.take_down:
+        table = Table(
+            title=tr("generate.takedown_title"), title_justify="left", header_style="bold red"
+        )
+        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_detail"), overflow="fold")
+        for item in result.take_down:
+            key = f"takedown.{item.state}" + ("" if item.printed_here else "_catalog")
+            table.add_row(
+                item.code,
+                tr(
+                    key,
+                    name=item.name,
+                    successor=item.successor,
+                    successor_name=item.successor_name,
+                ),
+            )
+        out.print(table)
+    for failure in result.failures:
+        err.print(f"[red]{failure.code}: {tr(failure.error.key, **failure.error.params)}[/]")
+    if result.announce:
+        table = Table(
+            title=tr("generate.announce_title", days=options.announce_days),
+            title_justify="left",
+            header_style="bold cyan",
+        )
+        table.add_column(tr("cli.col_date"), no_wrap=True)
+        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_detail"), overflow="fold")
+        for change in result.announce:
+            table.add_row(
+                fmt_date(change.when),
+                change.code,
+                tr(
+                    f"announce.{change.kind}",
+                    code=change.code,
+                    successor=change.successor,
+                    date=fmt_date(change.when),
+                ),
+            )
+        out.print(table)
+    if result.wrote_nothing and not result.failures:
+        out.print(tr("generate.nothing", count=len(result.unchanged), out=str(options.out)))
+    else:
+        out.print(
+            tr(
+                "generate.summary",
+                made=len(result.generated),
+                unchanged=len(result.unchanged),
+                takedown=len(result.take_down),
+                failed=len(result.failures),
+                out=str(options.out),
+            )
+        )
+    if result.sheet:
+        out.print(tr("generate.sheet", path=str(result.sheet)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the application
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"qrcheck {__version__}")
+        raise typer.Exit()
+
+
+def build_app(lang: str) -> typer.Typer:
+    """The typer application with help texts in `lang`."""
+
+    def h(key: str) -> str:
+        return t(key, lang)
+
+    app = typer.Typer(
+        no_args_is_help=True,
+        add_completion=False,
+        help=h("help.app"),
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def root(
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version", callback=version_callback, is_eager=True, help=h("help.version")
+            ),
+        ] = False,
+    ) -> None:
+        pass
+
+    catalog_app = typer.Typer(no_args_is_help=True, help=h("help.catalog"), rich_markup_mode=None)
+    catalog_app.command("validate", help=h("help.validate"))(cmd_validate)
+    catalog_app.command("diff", help=h("help.diff"))(cmd_diff)
+    catalog_app.command("import", help=h("help.import"))(cmd_import)
+    app.add_typer(catalog_app, name="catalog")
+    app.command("generate", help=h("help.generate"))(cmd_generate)
+    return app
+
+
+def _argv_language(argv: Sequence[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `qrcheck` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    Context.lang = resolve_language(_argv_language(args))
+    app = build_app(Context.lang)
+    try:
+        app(args=args, prog_name="qrcheck", standalone_mode=True)
+    except QrcheckError as exc:
+        err.print(f"[bold red]{tr('cli.error_prefix')}[/] {tr(exc.key, **exc.params)}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
