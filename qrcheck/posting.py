@@ -205,7 +205,9 @@ def draw_posting(
 
 
 def _new_canvas(buffer: io.BytesIO, pagesize: tuple[float, float], title: str) -> Canvas:
-    canvas = Canvas(buffer, pagesize=pagesize, pageCompression=1, invariant=True)
+    canvas = Canvas(
+        buffer, pagesize=pagesize, pageCompression=1, invariant=True, initialFontName=REGULAR
+    )
     canvas.setTitle(title)
     canvas.setAuthor("qrcheck")
     canvas.setCreator("qrcheck")
