@@ -1,0 +1,5 @@
+"""`python -m qrcheck` runs the command line."""
+
+from qrcheck.cli import main
+
+main()

@@ -1,0 +1,144 @@
+"""The command line as a user meets it: exit codes, languages, help, no tracebacks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qrcheck.cli import build_app, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    return caught.value.code
+
+
+@pytest.fixture
+def catalog_dir(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(REPO / "catalog", tmp_path / "catalog"))
+
+
+def test_generate_then_nothing_to_do_in_vietnamese(
+    catalog_dir: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    args = ["generate", "--catalog", str(catalog_dir), "--out", str(out), "--as-of", "2026-11-27"]
+    assert run_cli([*args, "--only", "1.001193,1.000656"]) == 0
+    text = capsys.readouterr().out
+    assert "Đã tạo 2 bản niêm yết" in text
+    assert "Tờ in gộp" in text
+    assert run_cli([*args, "--only", "1.001193", "--only", "1.000656"]) == 0
+    assert "Danh mục không thay đổi" in capsys.readouterr().out
+
+
+def test_generate_in_english(catalog_dir: Path, tmp_path: Path, capsys) -> None:
+    args = [
+        "generate",
+        "--catalog",
+        str(catalog_dir),
+        "--out",
+        str(tmp_path / "o"),
+        "--as-of",
+        "01/12/2026",
+        "--only",
+        "2.000286",
+        "--lang",
+        "en",
+    ]
+    assert run_cli(args) == 0
+    text = capsys.readouterr().out
+    assert "1 postings made" in text
+    assert "On 15/12/2026, 2.000286 is replaced by 1.116907" in text
+
+
+def test_language_from_environment(catalog_dir: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("QRCHECK_LANG", "en")
+    assert (
+        run_cli(["catalog", "validate", "--catalog", str(catalog_dir), "--as-of", "2026-11-27"])
+        == 0
+    )
+    assert "is valid: 98 rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["catalog", "validate", "--catalog", "/nonexistent/catalog"], "Không tìm thấy danh mục"),
+        (["catalog", "validate", "--as-of", "31/02/2027"], "không hợp lệ"),
+        (["generate", "--paper", "B5"], "Khổ giấy"),
+        (
+            ["generate", "--only", "9.999999", "--out", "{tmp}"],
+            "Không có thủ tục nào mang mã 9.999999",
+        ),
+    ],
+)
+def test_usage_errors_exit_2_with_a_sentence(
+    args: list[str], expected: str, catalog_dir: Path, tmp_path: Path, capsys
+) -> None:
+    args = [a.replace("{tmp}", str(tmp_path / "o")) for a in args]
+    if "--catalog" not in args:
+        args += ["--catalog", str(catalog_dir)]
+    assert run_cli(args) == 2
+    captured = capsys.readouterr()
+    assert expected in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_generate_refuses_an_invalid_catalog(catalog_dir: Path, tmp_path: Path, capsys) -> None:
+    path = catalog_dir / "procedures.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8-sig").replace("1.000656", "1.00656", 1), encoding="utf-8"
+    )
+    assert run_cli(["generate", "--catalog", str(catalog_dir), "--out", str(tmp_path / "o")]) == 2
+    captured = capsys.readouterr()
+    assert "1.00656" in captured.out
+    assert "chưa tạo bản niêm yết nào" in captured.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_console_script_runs_as_a_process(catalog_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qrcheck", "catalog", "validate", "--catalog", str(catalog_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "QRCHECK_LANG": "en"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "is valid" in done.stdout
+
+
+def _commands(app) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    import typer.main
+
+    group = typer.main.get_command(app)
+    found = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found += [(f"{name} {sub}", c) for sub, c in command.commands.items()]
+        else:
+            found.append((name, command))
+    return found
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_command_has_help_and_is_in_the_readme(lang: str) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = _commands(build_app(lang))
+    assert {name for name, _ in commands} >= {
+        "catalog validate",
+        "catalog diff",
+        "catalog import",
+        "generate",
+    }
+    for name, command in commands:
+        assert command.help and len(command.help) > 20, name
+        assert re.search(rf"`qrcheck {name}\b", readme), f"{name} missing from README"
