@@ -76,23 +76,47 @@ def issue_message(issue: Issue) -> str:
     return tr(issue.key, **issue.params)
 
 
+def group_issues(issues: Sequence[Issue]) -> list[tuple[list[Issue], Issue]]:
+    """Issues to show, one row each; the same warning on many rows becomes one row.
+
+    Errors each need a fix where they are, so they stay one per row. A warning repeated on
+    three or more rows (e.g. many procedures without a formalityId) is shown once, with its lines.
+    """
+    groups: dict[tuple[str, str, str], list[Issue]] = {}
+    for issue in issues:
+        key = (
+            (issue.key, issue.column, issue.file)
+            if not issue.is_error
+            else (str(id(issue)), "", "")
+        )
+        groups.setdefault(key, []).append(issue)
+    rows = []
+    for members in groups.values():
+        if len(members) >= 3 and not members[0].is_error and not members[0].params:
+            rows.append((members, members[0]))
+        else:
+            rows.extend(([m], m) for m in members)
+    rows.sort(key=lambda r: (not r[1].is_error, r[0][0].line))
+    return rows
+
+
 def print_issues(issues: Sequence[Issue]) -> None:
     if not issues:
         return
     table = Table(show_lines=False, header_style="bold")
-    table.add_column(tr("cli.col_where"), no_wrap=True)
+    table.add_column(tr("cli.col_where"), no_wrap=False)
     table.add_column(tr("cli.col_column"))
     table.add_column(tr("cli.col_level"))
     table.add_column(tr("cli.col_problem"), overflow="fold")
-    for issue in issues:
+    for members, issue in group_issues(issues):
         level = tr("cli.level_error") if issue.is_error else tr("cli.level_warning")
         style = "red" if issue.is_error else "yellow"
-        table.add_row(
-            f"{Path(issue.file).name}:{issue.line}",
-            issue.column_label,
-            f"[{style}]{level}[/]",
-            issue_message(issue),
-        )
+        name = Path(issue.file).name
+        if len(members) == 1:
+            where = f"{name}:{issue.line}"
+        else:
+            where = tr("cli.lines", file=name, lines=", ".join(str(m.line) for m in members))
+        table.add_row(where, issue.column_label, f"[{style}]{level}[/]", issue_message(issue))
     out.print(table)
 
 

@@ -14,12 +14,14 @@ claims more than was written; the next run completes the job.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +35,7 @@ from qrcheck.symbol import ERROR_CORRECTION, Symbol, make_symbol, png_bytes, svg
 from qrcheck.table import atomic_write_bytes, atomic_writer
 
 MANIFEST = "manifest.json"
+LOCK_FILE = ".qrcheck.lock"
 MANIFEST_FORMAT = 1
 #: Bump when the look of postings changes, so that every posting is regenerated once.
 LAYOUT_VERSION = 1
@@ -304,15 +307,47 @@ def generate(
     run the way a crash would (the manifest keeps what was finished).
     """
     catalog.require_valid()
-    center = catalog.center
     view = catalog.as_of(options.as_of)
-    out = options.out
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest.load(out)
-    first_run = not manifest.exists
     unknown = [c for c in options.only if c not in view.procedures]
     if unknown:
         raise GenerationError("generate.unknown_codes", codes=", ".join(unknown))
+    out = options.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenerationError("generate.write_failed", path=str(out), reason=exc.strerror) from exc
+    with _exclusive(out):
+        return _generate(catalog, view, options, progress)
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold a lock on the output folder: two runs at once would interleave their manifests."""
+    try:
+        handle = (out / LOCK_FILE).open("a")
+    except OSError as exc:
+        raise GenerationError("generate.write_failed", path=str(out), reason=exc.strerror) from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise GenerationError("generate.busy", path=str(out)) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _generate(
+    catalog: Catalog,
+    view: CatalogView,
+    options: GenerateOptions,
+    progress: Callable[[str, int, int], None] | None,
+) -> GenerateResult:
+    center = catalog.center
+    out = options.out
+    manifest = Manifest.load(out)
+    first_run = not manifest.exists
 
     todo, unchanged = plan(view, manifest, options, center)
     print_date = options.print_date or date.today()
@@ -349,6 +384,7 @@ def generate(
                 entry, symbols[code] = result
                 generated.append(entry)
                 manifest.procedures[code] = entry
+                manifest.retired.pop(code, None)
             if index % SAVE_EVERY == 0:
                 manifest.save(options.as_of)
             if progress is not None:
@@ -429,6 +465,9 @@ def _safe_render(job: _Job) -> _Outcome:
         return job.code, render_job(job)
     except QrcheckError as exc:
         return job.code, exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return job.code, GenerationError("generate.write_failed", path=job.out, reason=reason)
 
 
 def _run(jobs: Sequence[_Job], workers: int) -> Iterable[_Outcome]:

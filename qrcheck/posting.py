@@ -164,7 +164,7 @@ def draw_posting(
     cursor -= 2 * mm * s
 
     qr_size = QR_SIZE_A5 * s
-    footer_room = 34 * mm * s  # call to action, link, print line
+    footer_room = 24 * mm * s  # call to action, link, print line
     name_room = cursor - (y + margin + footer_room + qr_size + 4 * mm * s)
     name = check_glyphs(content.name, BOLD)
     size, lines = _fit_paragraph(name, BOLD, inner, name_room, 17 * s, 6.5 * s)

@@ -395,3 +395,27 @@ def test_decode_back_mismatch_is_an_error() -> None:
         verify_symbol(Symbol(good.payload, good.version, other.modules))
     assert caught.value.key == "generate.decode_mismatch"
     assert good.modules.shape == (17 + 4 * good.version,) * 2
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(small, tmp_path: Path) -> None:
+    catalog_dir, _ = small
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be", encoding="utf-8")
+    with pytest.raises(GenerationError) as caught:
+        run(catalog_dir, blocker / "out")
+    assert caught.value.key == "generate.write_failed"
+
+
+def test_two_runs_at_once_do_not_interleave(small) -> None:
+    catalog_dir, out = small
+    seen: list[str] = []
+
+    def second_run_meanwhile(code: str, done: int, total: int) -> None:
+        if done == 1:
+            with pytest.raises(GenerationError) as caught:
+                run(catalog_dir, out)
+            seen.append(caught.value.key)
+
+    generate(load_catalog(catalog_dir), GenerateOptions(out=out, as_of=TODAY), second_run_meanwhile)
+    assert seen == ["generate.busy"]
+    assert run(catalog_dir, out).generated == ()
