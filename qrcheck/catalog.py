@@ -75,7 +75,8 @@ class Issue:
         """`E (status)` as a person finds it in Excel; just the name when no index is known."""
         if self.column_index is None:
             return self.column
-        return f"{column_letter(self.column_index)} ({self.column})" if self.column else ""
+        letter = column_letter(self.column_index)
+        return f"{letter} ({self.column})" if self.column else letter
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,6 +219,14 @@ def parse_date(value: str) -> date | None:
         return None
 
 
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 def catalog_paths(location: Path) -> tuple[Path | None, Path]:
     """(folder, procedures CSV) for a catalog folder or a CSV file given directly."""
     if location.is_dir():
@@ -270,7 +279,7 @@ def parse_catalog(
 
     seen_columns: dict[str, int] = {}
     for index, name in enumerate(header):
-        if name in seen_columns:
+        if name and name in seen_columns:  # unnamed columns: Excel's trailing empty cells
             issues.append(
                 Issue(
                     file,
@@ -366,7 +375,7 @@ def _check_rows(
         when = parse_date(raw_date)
         if raw_date and when is None:
             dmy = DMY_RE.match(raw_date)
-            if dmy:
+            if dmy and _real_date(*(int(g) for g in reversed(dmy.groups()))):
                 day, month, year = (int(g) for g in dmy.groups())
                 add(
                     row,
@@ -482,11 +491,18 @@ def resolve(rows: Iterable[Row], center: CenterSettings, when: date) -> CatalogV
         had_version = current is not None
         for row in future:
             kind = {"abolished": "abolished"}.get(row.status, "amended" if had_version else "new")
+            takes_effect = row.effective or when
             if kind == "abolished" and row.get("replaced_by"):
                 kind = "replaced"
+                if state == "replaced":
+                    continue  # its successor is already in force: replaced as of now
+                # replaced when it ends or when its successor comes into force, if earlier
+                begins = start.get(row.get("replaced_by"))
+                if begins is not None and when < begins < takes_effect:
+                    takes_effect = begins
             upcoming.append(
                 Change(
-                    row.effective or when,
+                    takes_effect,
                     code,
                     kind,
                     row.get("replaced_by"),

@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -35,7 +36,8 @@ class Context:
 
 
 def tr(key: str, **params: object) -> str:
-    return t(key, Context.lang, **params)
+    """The message in the current language, escaped so rich prints it as written."""
+    return escape(t(key, Context.lang, **params))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -221,7 +223,7 @@ def print_diff(result: CatalogDiff, new: Catalog, when: date) -> None:
     table.add_column(tr("cli.col_code"), no_wrap=True)
     table.add_column(tr("cli.col_detail"), overflow="fold")
     for proc in result.added:
-        table.add_row(f"[green]{tr('diff.added')}[/]", proc.code, proc.name)
+        table.add_row(f"[green]{tr('diff.added')}[/]", proc.code, escape(proc.name))
     for change in result.changed:
         detail = tr("diff.fields", fields=", ".join(change.fields))
         detail += " — " + (tr("diff.reprint") if change.reprint else tr("diff.no_reprint"))
@@ -235,7 +237,7 @@ def print_diff(result: CatalogDiff, new: Catalog, when: date) -> None:
         )
         table.add_row(f"[magenta]{tr('diff.replaced')}[/]", proc.code, detail)
     for proc in result.abolished:
-        table.add_row(f"[red]{tr('diff.abolished')}[/]", proc.code, proc.name)
+        table.add_row(f"[red]{tr('diff.abolished')}[/]", proc.code, escape(proc.name))
     for proc in result.removed:
         table.add_row(
             f"[red]{tr('diff.removed')}[/]", proc.code, tr("diff.removed_detail", name=proc.name)
@@ -377,7 +379,7 @@ def print_generate(result: GenerateResult, options: GenerateOptions) -> None:
                 entry.code,
                 tr(f"reason.{result.reasons.get(entry.code, 'new')}"),
                 entry.tag,
-                entry.name,
+                escape(entry.name),
             )
         out.print(table)
     if result.take_down:

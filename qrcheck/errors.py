@@ -19,7 +19,7 @@ from typing import Any
 class QrcheckError(Exception):
     """Base class: `key` names a message in the i18n catalog, `params` fill it."""
 
-    def __init__(self, key: str, **params: Any) -> None:
+    def __init__(self, key: str, /, **params: Any) -> None:
         super().__init__(key, params)
         self.key = key
         self.params = params

@@ -12,10 +12,11 @@ import csv
 import io
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -42,7 +43,12 @@ class TextSource:
 def decode_bytes(raw: bytes) -> TextSource:
     """Decode a CSV file's bytes, trying what Excel on Vietnamese Windows produces."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = unicodedata.normalize("NFC", raw.decode("utf-16"))
+        try:
+            text = unicodedata.normalize("NFC", raw.decode("utf-16"))
+        except UnicodeDecodeError as exc:  # cut short or corrupted: say where, do not crash
+            text = raw.decode("utf-16", errors="replace")
+            line = raw[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
+            return TextSource(text, "unknown", (("encoding.unknown", {}, line),), fatal=True)
         return TextSource(text, "utf-16", (("encoding.utf16", {}, 1),))
     try:
         text = raw.decode("utf-8-sig")
@@ -115,6 +121,19 @@ def column_letter(index: int) -> str:
     return letters
 
 
+#: The process's umask, read once (reading it means setting it), for the mode of new files.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a rewritten file should have: the old file's, else the default."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
+
+
 @contextmanager
 def atomic_writer(path: Path, mode: str = "w", **kwargs: object) -> Iterator[IO]:
     """Write to a temporary file beside `path`, then rename it over `path`.
@@ -128,6 +147,8 @@ def atomic_writer(path: Path, mode: str = "w", **kwargs: object) -> Iterator[IO]
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        with suppress(OSError):  # mkstemp makes it private (0600): give the usual rights
+            os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
