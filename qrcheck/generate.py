@@ -338,6 +338,13 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _remove_leftovers(out: Path) -> None:
+    """Delete temporary files a killed run left behind (never a finished file)."""
+    for folder in (out, out / "qr", out / "postings", out / "sheets"):
+        for leftover in folder.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
 def _generate(
     catalog: Catalog,
     view: CatalogView,
@@ -346,6 +353,7 @@ def _generate(
 ) -> GenerateResult:
     center = catalog.center
     out = options.out
+    _remove_leftovers(out)
     manifest = Manifest.load(out)
     first_run = not manifest.exists
 

@@ -419,3 +419,52 @@ def test_two_runs_at_once_do_not_interleave(small) -> None:
     generate(load_catalog(catalog_dir), GenerateOptions(out=out, as_of=TODAY), second_run_meanwhile)
     assert seen == ["generate.busy"]
     assert run(catalog_dir, out).generated == ()
+
+
+def test_a_killed_process_keeps_every_finished_posting(tmp_path: Path) -> None:
+    """A real `qrcheck generate` process, killed with SIGKILL half-way through."""
+    import os
+    import signal
+    import sys
+    import time
+
+    catalog_dir = copy_catalog(tmp_path / "catalog")
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "qrcheck",
+        "generate",
+        "--catalog",
+        str(catalog_dir),
+        "--out",
+        str(out),
+        "--as-of",
+        "2026-11-27",
+        "--workers",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if (out / MANIFEST).exists() and len(list((out / "postings").glob("*.pdf"))) >= 30:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    finished = manifest["procedures"]
+    assert 25 <= len(finished) < 91
+    for entry in finished.values():
+        for record in entry["files"].values():
+            data = (out / record["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == record["sha256"]
+    for pdf in (out / "postings").glob("*.pdf"):
+        assert len(PdfReader(pdf).pages) == 1  # no half-written posting, listed or not
+    resumed = run(catalog_dir, out)
+    assert len(resumed.generated) == 91 - len(finished)
+    assert not list(out.rglob("*.tmp"))
+    assert run(catalog_dir, out).generated == ()
