@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from qrcheck.errors import CatalogError
 
@@ -41,7 +42,11 @@ class CenterSettings:
         host = host.lower().rstrip(".")
         if self.host_is_legacy(host):
             return False
-        return any(host == d or host.endswith("." + d) for d in self.official_domains)
+        domains = self.official_domains
+        if self.link_mode == "stable" and self.stable_template:
+            stable_host = urlsplit(self.stable_template.replace("{code}", "x")).hostname or ""
+            domains = (*domains, stable_host.lower())
+        return any(host == d or host.endswith("." + d) for d in domains)
 
     def host_is_legacy(self, host: str) -> bool:
         host = host.lower().rstrip(".")

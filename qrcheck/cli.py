@@ -441,6 +441,136 @@ def print_generate(result: GenerateResult, options: GenerateOptions) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# check
+
+
+def cmd_check(
+    paths: Annotated[list[Path], typer.Argument(help="Photos or folders", show_default=False)],
+    json_: Annotated[bool, typer.Option("--json", help="Print the JSON report")] = False,
+    annotate_dir: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="Write annotated photos here", show_default=False),
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="No live link checks")] = False,
+    location: Annotated[
+        str, typer.Option("--location", help="Board or counter (default: the photo's folder)")
+    ] = "",
+    workers: Annotated[int, typer.Option("--workers", help="Processes to use")] = 0,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    import json
+
+    from qrcheck.check import check_photos
+    from qrcheck.report import report_json
+
+    _setup(lang)
+    when = parse_day(as_of)
+    cat = open_catalog(catalog or default_catalog())
+    if cat.errors:
+        print_issues([i for i in cat.errors])
+        fail(tr("check.catalog_invalid", path=str(cat.path)))
+    if not offline and not json_:
+        err.print(tr("check.live_unavailable"))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(tr("check.progress"), total=None)
+
+        def progress(result, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                description=f"{tr('check.progress')} {result.path.name}",
+            )
+
+        report = check_photos(
+            paths,
+            cat.as_of(when),
+            cat.center,
+            location=location,
+            workers=workers or default_workers(),
+            annotate_dir=annotate_dir,
+            lang=Context.lang,
+            progress=progress,
+        )
+    if json_:
+        sys.stdout.write(
+            json.dumps(report_json(report, Context.lang), ensure_ascii=False, indent=2) + "\n"
+        )
+    else:
+        print_check(report)
+    raise typer.Exit(report.exit_status())
+
+
+def print_check(report) -> None:  # type: ignore[no-untyped-def]
+    table = Table(header_style="bold")
+    for key in ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"):
+        table.add_column(tr(f"cli.{key}"), overflow="fold")
+    styles = {
+        "ok": "green",
+        "monitor": "yellow",
+        "reprint": "red",
+        "remove": "magenta",
+        "investigate": "bold red",
+        "retake": "blue",
+    }
+    notes: list[str] = []
+    for photo in report.photos:
+        name = escape(photo.path.name)
+        if photo.error is not None:
+            table.add_row(name, "", "", "", "", f"[red]{tr('check.photo_error')}[/]")
+            notes.append(f"[red]{name}[/]: {tr(photo.error.key, **photo.error.params)}")
+            continue
+        if not photo.codes:
+            table.add_row(name, "", "", "", "", tr("check.no_codes"))
+        for code in photo.codes:
+            x, y = code.located.center
+            verdict = code.verdict
+            action = f"[{styles[code.action]}]{tr(f'action.{code.action}')}[/]"
+            table.add_row(
+                name,
+                f"{x:.0f}, {y:.0f}",
+                verdict.procedure or "—",
+                code.grade.grade,
+                tr(f"status.{verdict.status}"),
+                action,
+            )
+            if code.action not in ("ok",) and verdict.detail_key:
+                detail = tr(verdict.detail_key, **verdict.detail_params)
+                if code.reason:
+                    detail += " " + tr(code.reason)
+                notes.append(f"{name} ({x:.0f}, {y:.0f}): {detail}")
+    out.print(table)
+    for note in notes:
+        out.print(f"• {note}")
+    by_action = report.by_action()
+    counts = ", ".join(f"{tr(f'action.{a}')}: {n}" for a, n in sorted(by_action.items()))
+    out.print(
+        tr(
+            "check.summary",
+            photos=len(report.photos),
+            codes=len(report.codes),
+            counts=counts or "—",
+        )
+    )
+    unreadable = len(report.photos) - report.readable_photos
+    if unreadable:
+        out.print(f"[red]{tr('check.unreadable_photos', count=unreadable)}[/]")
+    annotated = [p.annotated for p in report.photos if p.annotated]
+    if annotated:
+        out.print(tr("check.annotated", path=str(annotated[0].parent), count=len(annotated)))
+
+
+# ---------------------------------------------------------------------------------------------
 # the application
 
 
@@ -481,6 +611,7 @@ def build_app(lang: str) -> typer.Typer:
     catalog_app.command("import", help=h("help.import"))(cmd_import)
     app.add_typer(catalog_app, name="catalog")
     app.command("generate", help=h("help.generate"))(cmd_generate)
+    app.command("check", help=h("help.check"))(cmd_check)
     return app
 
 

@@ -8,7 +8,8 @@ web page turn it into a sentence in the user's language; nothing below them form
      │    └── CatalogInvalid     validation found errors (carries the issues)
      ├── ImportFailed            a national-portal export could not be read
      ├── FontMissing(...)        the font needed for Vietnamese text is not available
-     └── GenerationError         a symbol or file could not be produced (e.g. decode-back mismatch)
+     ├── GenerationError         a symbol or file could not be produced (e.g. decode-back mismatch)
+     └── PhotoError              a photo cannot be read (missing, damaged, not an image, too large)
 """
 
 from __future__ import annotations
@@ -24,10 +25,21 @@ class QrcheckError(Exception):
         self.key = key
         self.params = params
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # errors cross process boundaries (photos are checked in worker processes)
+        return _rebuild, (type(self), self.args, self.__dict__)
+
     def __str__(self) -> str:  # a readable fallback; user-facing text goes through i18n
         from qrcheck.i18n import t
 
         return t(self.key, "en", **self.params)
+
+
+def _rebuild(cls: type[QrcheckError], args: tuple, state: dict) -> QrcheckError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class CatalogError(QrcheckError):
@@ -52,3 +64,7 @@ class FontMissing(QrcheckError):
 
 class GenerationError(QrcheckError):
     """A QR symbol or an output file could not be produced correctly."""
+
+
+class PhotoError(QrcheckError):
+    """A photo cannot be read: missing, unreadable, damaged, not an image, or too large."""

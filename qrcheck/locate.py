@@ -1,0 +1,576 @@
+"""Find every QR code in a photo, decoded or not.
+
+The reader stack, cheapest first:
+
+1. zxing-cpp on the whole photo, with `return_errors=True`: it decodes most codes and reports the
+   position of symbols it found but could not decode (checksum errors, unreadable format info).
+2. Candidate regions from detectors that see structure rather than data: our own finder-pattern
+   detector (three nested squares in 1:1:3:1:1 proportions, grouped in L-shaped triples; it works
+   on faded prints because it thresholds locally), and OpenCV's `QRCodeDetectorAruco`.
+3. Every candidate that is not yet decoded is rectified from its corners and retried with
+   preprocessing suited to the usual failures: contrast stretch and CLAHE (faded ink), Otsu and
+   adaptive thresholds (uneven light), unsharp masking (blur), glare inpainting, upscaling (tiny
+   modules); zxing-cpp and ZBar (pyzbar) both read each variant.
+
+Results for the same symbol are merged (a decoded reading wins over a located-only one, and the
+readers that decoded it are all recorded). A symbol is reported undecoded only when it shows QR
+structure: zxing-cpp's own detector found it, or at least two finder patterns sit at its corners.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+import zxingcpp
+from pyzbar import pyzbar
+
+Quad = tuple[tuple[float, float], ...]
+
+ZXING = "zxing-cpp"
+ZBAR = "zbar"
+OPENCV = "opencv"
+FINDER = "finder-patterns"
+
+
+@dataclass(frozen=True)
+class Located:
+    """One QR symbol found in a photo."""
+
+    #: corners of the symbol (no quiet zone) in photo pixels: top-left, top-right,
+    #: bottom-right, bottom-left as the symbol is read (for undecoded symbols: as estimated)
+    corners: Quad
+    text: str | None
+    #: readers that decoded it, each with the preprocessing that made it work ("zxing-cpp",
+    #: "zbar", "zxing-cpp+clahe", ...)
+    readers: tuple[str, ...] = ()
+    #: detectors that located it ("zxing-cpp", "finder-patterns", "opencv")
+    located_by: tuple[str, ...] = ()
+    version: int | None = None
+    ec_level: str | None = None
+    #: zxing-cpp's estimate of the error correction capacity left unused (1.0 = none used)
+    unused_ec: float | None = None
+    inverted: bool = False
+    finder_patterns: int = 0
+    error: str | None = None
+
+    @property
+    def decoded(self) -> bool:
+        return self.text is not None
+
+    @property
+    def center(self) -> tuple[float, float]:
+        xs, ys = zip(*self.corners, strict=True)
+        return sum(xs) / 4, sum(ys) / 4
+
+    @property
+    def side(self) -> float:
+        """Mean side length in pixels."""
+        pts = self.corners
+        return sum(math.dist(pts[i], pts[(i + 1) % 4]) for i in range(4)) / 4
+
+
+@dataclass(frozen=True)
+class Finder:
+    """A finder pattern: its centre and the side of its 7x7-module square, in photo pixels."""
+
+    x: float
+    y: float
+    size: float
+
+    @property
+    def module(self) -> float:
+        return self.size / 7
+
+
+@dataclass
+class _Candidate:
+    corners: np.ndarray  # 4x2, TL TR BR BL
+    source: str
+    finders: int = 0
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# zxing-cpp and ZBar
+
+
+#: QR Code model 2 (and the old model 1): the family name `QRCode` also takes in Micro QR and
+#: rMQR, whose finder-less partial reads inside a damaged QR code are false positions.
+QR_FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
+
+
+def _zxing(image: np.ndarray, **options: object) -> list[zxingcpp.Barcode]:
+    return zxingcpp.read_barcodes(
+        image, formats=QR_FORMATS, text_mode=zxingcpp.TextMode.Plain, **options
+    )
+
+
+def _position(barcode: zxingcpp.Barcode) -> np.ndarray:
+    p = barcode.position
+    return np.array(
+        [
+            [p.top_left.x, p.top_left.y],
+            [p.top_right.x, p.top_right.y],
+            [p.bottom_right.x, p.bottom_right.y],
+            [p.bottom_left.x, p.bottom_left.y],
+        ],
+        dtype=np.float64,
+    )
+
+
+def _meta(barcode: zxingcpp.Barcode) -> dict:
+    extra = barcode.extra or {}
+    version = extra.get("Version")
+    try:
+        version_number = int(version) if version not in (None, "") else None
+    except (TypeError, ValueError):
+        version_number = None
+    uec = extra.get("UEC")
+    return {
+        "version": version_number,
+        "ec_level": extra.get("ECLevel") or barcode.ec_level or None,
+        "unused_ec": float(uec) if isinstance(uec, int | float) else None,
+        "inverted": bool(getattr(barcode, "is_inverted", False)),
+    }
+
+
+def _zbar(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    found = []
+    for symbol in pyzbar.decode(image, symbols=[pyzbar.ZBarSymbol.QRCODE]):
+        try:
+            text = symbol.data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = symbol.data.decode("latin-1")
+        points = np.array([(p.x, p.y) for p in symbol.polygon], dtype=np.float64)
+        if len(points) >= 4:
+            found.append(
+                (text, _order_quad(cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32)))))
+            )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry
+
+
+def _order_quad(points: np.ndarray) -> np.ndarray:
+    """Four points ordered TL, TR, BR, BL by position in the image (for orientation-free quads)."""
+    pts = np.asarray(points, dtype=np.float64).reshape(4, 2)
+    centre = pts.mean(axis=0)
+    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(angles)]  # clockwise in image coordinates, starting near the left
+    start = int(np.argmin(pts.sum(axis=1)))
+    return np.roll(pts, -start, axis=0)
+
+
+def _as_quad(points: np.ndarray) -> Quad:
+    return tuple((round(float(x), 1), round(float(y), 1)) for x, y in points)
+
+
+def _side(points: np.ndarray) -> float:
+    return float(np.mean([np.linalg.norm(points[i] - points[(i + 1) % 4]) for i in range(4)]))
+
+
+def _same_symbol(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two quads cover the same symbol (centres close relative to their size)."""
+    distance = np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))
+    return bool(distance < 0.35 * min(_side(a), _side(b)))
+
+
+# ---------------------------------------------------------------------------------------------
+# finder patterns
+
+
+def _binarize(gray: np.ndarray, block: int) -> np.ndarray:
+    """Dark = 255, thresholded against the local mean so faded ink and uneven light still split."""
+    return cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block | 1, 4
+    )
+
+
+def find_finder_patterns(gray: np.ndarray, min_module: float = 1.6) -> list[Finder]:
+    """Finder patterns at every scale: nested dark/light/dark squares with 7:5:3 sides."""
+    finders: list[Finder] = []
+    level, scale = gray, 1.0
+    while min(level.shape) >= 60:
+        smallest = min_module if scale == 1.0 else 2.5
+        finders += [
+            Finder(f.x * scale, f.y * scale, f.size * scale) for f in _finders_at(level, smallest)
+        ]
+        if min(level.shape) < 180:
+            break
+        smaller = cv2.resize(
+            level, (level.shape[1] // 3, level.shape[0] // 3), interpolation=cv2.INTER_AREA
+        )
+        scale *= level.shape[1] / smaller.shape[1]
+        level = smaller
+    return _dedupe_finders(finders)
+
+
+def _finders_at(gray: np.ndarray, min_module: float) -> list[Finder]:
+    binary = _binarize(gray, 41)
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    tree = hierarchy[0]
+    min_area = (7 * min_module) ** 2 * 0.6
+    found = []
+    for index, contour in enumerate(contours):
+        child = tree[index][2]
+        if child < 0:
+            continue
+        grandchild = tree[child][2]
+        if grandchild < 0:
+            continue
+        outer = cv2.contourArea(contour)
+        if outer < min_area:
+            continue
+        middle = cv2.contourArea(contours[child])
+        inner = cv2.contourArea(contours[grandchild])
+        if not (0.25 <= middle / outer <= 0.8 and 0.05 <= inner / outer <= 0.42):
+            continue
+        if tree[grandchild][2] >= 0:  # a fourth level: not a finder pattern
+            continue
+        hull = cv2.convexHull(contour)
+        if outer / max(cv2.contourArea(hull), 1) < 0.8:
+            continue
+        _, (rw, rh), _ = cv2.minAreaRect(contour)
+        if max(rw, rh) > 2.6 * max(min(rw, rh), 1):
+            continue
+        centres = [_centroid(contours[i]) for i in (index, child, grandchild)]
+        spread = max(math.dist(centres[0], c) for c in centres[1:])
+        if spread > 0.18 * math.sqrt(outer):
+            continue
+        found.append(Finder(centres[0][0], centres[0][1], math.sqrt(outer)))
+    return found
+
+
+def _centroid(contour: np.ndarray) -> tuple[float, float]:
+    m = cv2.moments(contour)
+    if m["m00"] == 0:
+        x, y, w, h = cv2.boundingRect(contour)
+        return x + w / 2, y + h / 2
+    return m["m10"] / m["m00"], m["m01"] / m["m00"]
+
+
+def _dedupe_finders(finders: Sequence[Finder]) -> list[Finder]:
+    kept: list[Finder] = []
+    for f in sorted(finders, key=lambda f: -f.size):
+        if all(math.dist((f.x, f.y), (k.x, k.y)) > 0.3 * k.size for k in kept):
+            kept.append(f)
+    return kept
+
+
+def group_finders(finders: Sequence[Finder]) -> list[tuple[Finder, Finder, Finder]]:
+    """L-shaped triples (corner, top-right, bottom-left) that can be one QR symbol's finders."""
+    options = []
+    for a in finders:
+        for i, b in enumerate(finders):
+            for c in finders[i + 1 :]:
+                if a is b or a is c:
+                    continue
+                score = _triple_score(a, b, c)
+                if score is not None:
+                    options.append((score, a, b, c))
+    used: set[int] = set()
+    triples = []
+    for _, a, b, c in sorted(options, key=lambda o: o[0]):
+        if {id(a), id(b), id(c)} & used:
+            continue
+        ab = (b.x - a.x, b.y - a.y)
+        ac = (c.x - a.x, c.y - a.y)
+        if ab[0] * ac[1] - ab[1] * ac[0] < 0:  # make b the top-right one
+            b, c = c, b
+        triples.append((a, b, c))
+        used |= {id(a), id(b), id(c)}
+    return triples
+
+
+def _triple_score(a: Finder, b: Finder, c: Finder) -> float | None:
+    sizes = (a.size, b.size, c.size)
+    if max(sizes) > 1.7 * min(sizes):
+        return None
+    ab = math.dist((a.x, a.y), (b.x, b.y))
+    ac = math.dist((a.x, a.y), (c.x, c.y))
+    if min(ab, ac) < 1.9 * a.size or max(ab, ac) > 26 * a.size:
+        return None
+    if max(ab, ac) > 1.6 * min(ab, ac):
+        return None
+    cos = ((b.x - a.x) * (c.x - a.x) + (b.y - a.y) * (c.y - a.y)) / (ab * ac)
+    angle = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+    if not 55 <= angle <= 125:
+        return None
+    # the corner finder is the one facing the hypotenuse: bc must be the longest side
+    bc = math.dist((b.x, b.y), (c.x, c.y))
+    if bc < max(ab, ac):
+        return None
+    return abs(angle - 90) / 35 + abs(ab - ac) / max(ab, ac) + (max(sizes) / min(sizes) - 1)
+
+
+def _triple_quad(a: Finder, b: Finder, c: Finder) -> np.ndarray:
+    """The symbol's corners estimated from its three finder patterns (a = top-left)."""
+    pa, pb, pc = (np.array([f.x, f.y]) for f in (a, b, c))
+    u = (pb - pa) / np.linalg.norm(pb - pa)
+    v = (pc - pa) / np.linalg.norm(pc - pa)
+    tl = pa - 3.5 * a.module * (u + v)
+    tr = pb + 3.5 * b.module * (u - v)
+    bl = pc + 3.5 * c.module * (v - u)
+    br = tr + bl - tl
+    return np.array([tl, tr, br, bl])
+
+
+def _finders_at_corners(quad: np.ndarray, finders: Sequence[Finder]) -> int:
+    """How many finder patterns sit where a symbol with these corners has its three."""
+    side = _side(quad)
+    count = 0
+    tl, tr, br, bl = quad
+    for corner, inward in ((tl, br), (tr, bl), (bl, tr)):
+        for f in finders:
+            if not 0.08 * side <= f.size <= 0.7 * side:
+                continue
+            expected = corner + (inward - corner) * (
+                3.5 * f.module / (side * math.sqrt(2))
+            ) * math.sqrt(2)
+            if math.dist((f.x, f.y), expected) < max(0.6 * f.size, 0.08 * side):
+                count += 1
+                break
+    return count
+
+
+def _finders_any_corner(quad: np.ndarray, finders: Sequence[Finder]) -> int:
+    """Finder patterns at any three of the four corners (orientation of the quad unknown)."""
+    best = 0
+    for shift in range(4):
+        best = max(best, _finders_at_corners(np.roll(quad, -shift, axis=0), finders))
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# retries on rectified crops
+
+
+def _rectify(
+    gray: np.ndarray, quad: np.ndarray, margin: float = 0.3
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quad warped to a square with room for the quiet zone; returns image and homography."""
+    side = _side(quad)
+    size = int(min(1000, max(360, 2.2 * side)))
+    pad = size * margin
+    target = np.array(
+        [[pad, pad], [pad + size, pad], [pad + size, pad + size], [pad, pad + size]],
+        dtype=np.float32,
+    )
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    total = int(size + 2 * pad)
+    crop = cv2.warpPerspective(
+        gray, matrix, (total, total), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return crop, matrix
+
+
+def _stretch(image: np.ndarray) -> np.ndarray:
+    lo, hi = np.percentile(image, (1, 99))
+    if hi - lo < 1:
+        return image
+    return np.clip((image.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
+    """Preprocessed versions of a rectified crop, in the order worth trying."""
+    yield "", crop
+    stretched = _stretch(crop)
+    yield "stretch", stretched
+    clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(crop)
+    yield "clahe", clahe
+    _, otsu = cv2.threshold(
+        cv2.GaussianBlur(stretched, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    )
+    yield "otsu", otsu
+    block = max(15, (crop.shape[0] // 12) | 1)
+    yield (
+        "adaptive",
+        cv2.adaptiveThreshold(
+            stretched, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 2
+        ),
+    )
+    blurred = cv2.GaussianBlur(stretched, (0, 0), 2.0)
+    yield "sharpen", cv2.addWeighted(stretched, 2.2, blurred, -1.2, 0)
+    saturated = (crop >= 245).astype(np.uint8)
+    if 0.002 < saturated.mean() < 0.4:
+        mask = cv2.dilate(saturated, np.ones((5, 5), np.uint8))
+        yield "deglare", _stretch(cv2.inpaint(crop, mask * 255, 5, cv2.INPAINT_TELEA))
+    yield "upscale", cv2.resize(stretched, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
+
+
+def _retry(gray: np.ndarray, candidate: _Candidate) -> Located | None:
+    """Decode a candidate from its rectified crop; None when nothing reads it."""
+    crop, matrix = _rectify(gray, candidate.corners)
+    inverse = np.linalg.inv(matrix)
+    for name, image in _variants(crop):
+        scale = image.shape[0] / crop.shape[0]
+        for barcode in _zxing(image, try_downscale=True):
+            if barcode.valid:
+                points = _unwarp(_position(barcode) / scale, inverse)
+                reader = f"{ZXING}+{name}" if name else f"{ZXING}+rectified"
+                return Located(
+                    _as_quad(points),
+                    barcode.text,
+                    (reader,),
+                    (candidate.source,),
+                    finder_patterns=candidate.finders,
+                    **_meta(barcode),
+                )
+        for text, quad in _zbar(image):
+            points = _unwarp(quad / scale, inverse)
+            reader = f"{ZBAR}+{name}" if name else f"{ZBAR}+rectified"
+            return Located(
+                _as_quad(points),
+                text,
+                (reader,),
+                (candidate.source,),
+                finder_patterns=candidate.finders,
+            )
+    return None
+
+
+def _unwarp(points: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(points.reshape(-1, 1, 2).astype(np.float64), inverse).reshape(
+        -1, 2
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole stack
+
+
+@dataclass(frozen=True)
+class LocateOptions:
+    """Knobs of the reader stack (defaults suit phone photos of boards)."""
+
+    use_opencv: bool = True
+    use_finders: bool = True
+    use_zbar: bool = True
+    max_candidates: int = 60
+
+
+def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> list[Located]:
+    """Every QR symbol in a grayscale photo, decoded where any reader can, merged per symbol."""
+    results: list[Located] = []
+    candidates: list[_Candidate] = []
+
+    for barcode in _zxing(gray, return_errors=True):
+        quad = _position(barcode)
+        if barcode.valid:
+            results.append(
+                Located(_as_quad(quad), barcode.text, (ZXING,), (ZXING,), **_meta(barcode))
+            )
+        else:
+            candidates.append(_Candidate(quad, ZXING, finders=3, error=str(barcode.error.type)))
+
+    if options.use_zbar:
+        small, factor = _downscaled(gray, 2600)
+        for text, quad in _zbar(small):
+            results.append(Located(_as_quad(quad * factor), text, (ZBAR,), (ZBAR,)))
+
+    finders: list[Finder] = []
+    if options.use_finders:
+        finders = find_finder_patterns(gray)
+        for a, b, c in group_finders(finders):
+            candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, finders=3))
+
+    if options.use_opencv:
+        small, factor = _downscaled(gray, 2000)
+        try:
+            ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
+        except cv2.error:
+            ok, points = False, None
+        if ok and points is not None:
+            for quad in points:
+                candidates.append(_Candidate(_order_quad(quad * factor), OPENCV))
+
+    merged = _merge(results)
+    for candidate in candidates[: options.max_candidates]:
+        if any(_same_symbol(candidate.corners, np.array(r.corners)) for r in merged if r.decoded):
+            _note_locator(merged, candidate)
+            continue
+        if candidate.source != ZXING:
+            candidate.finders = max(
+                candidate.finders, _finders_any_corner(candidate.corners, finders)
+            )
+        found = _retry(gray, candidate)
+        if found is None:
+            if candidate.finders < 2:
+                continue  # no QR structure: never report it
+            found = Located(
+                _as_quad(candidate.corners),
+                None,
+                (),
+                (candidate.source,),
+                finder_patterns=candidate.finders,
+                error=candidate.error,
+            )
+        merged = _merge([*merged, found])
+    return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+
+
+def _note_locator(merged: list[Located], candidate: _Candidate) -> None:
+    for index, item in enumerate(merged):
+        if item.decoded and _same_symbol(candidate.corners, np.array(item.corners)):
+            if candidate.source not in item.located_by:
+                merged[index] = replace(
+                    item,
+                    located_by=(*item.located_by, candidate.source),
+                    finder_patterns=max(item.finder_patterns, candidate.finders),
+                )
+            return
+
+
+def _downscaled(gray: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
+    h, w = gray.shape
+    factor = max(h, w) / longest
+    if factor <= 1:
+        return gray, 1.0
+    small = cv2.resize(gray, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
+    return small, w / small.shape[1]
+
+
+def _merge(items: Sequence[Located]) -> list[Located]:
+    """One entry per symbol: decoded readings win; readers and locators are united."""
+    merged: list[Located] = []
+
+    def priority(r: Located) -> tuple[bool, bool]:
+        # zxing-cpp first: where ZBar reads the same symbol differently (text encodings),
+        # zxing-cpp's reading is kept
+        return (not r.decoded, not any(x.startswith(ZXING) for x in r.readers))
+
+    for item in sorted(items, key=priority):
+        quad = np.array(item.corners)
+        for index, other in enumerate(merged):
+            if not _same_symbol(quad, np.array(other.corners)):
+                continue
+            sizes = sorted((_side(quad), _side(np.array(other.corners))))
+            if (
+                item.decoded
+                and other.decoded
+                and item.text != other.text
+                and sizes[1] > 1.5 * sizes[0]
+            ):
+                continue  # two different symbols, one inside the other
+            merged[index] = replace(
+                other,
+                readers=tuple(dict.fromkeys((*other.readers, *item.readers))),
+                located_by=tuple(dict.fromkeys((*other.located_by, *item.located_by))),
+                version=other.version or item.version,
+                ec_level=other.ec_level or item.ec_level,
+                unused_ec=other.unused_ec if other.unused_ec is not None else item.unused_ec,
+                finder_patterns=max(other.finder_patterns, item.finder_patterns),
+            )
+            break
+        else:
+            merged.append(item)
+    return merged

@@ -1,0 +1,154 @@
+"""Reports of a check: the JSON document of the contract, and annotated copies of the photos."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from qrcheck.check import ACTIONS, CheckReport, CodeResult, PhotoResult
+from qrcheck.i18n import t
+from qrcheck.table import atomic_write_bytes
+
+#: outline colour of each action (RGB), chosen to stay apart for colour-blind eyes too
+COLOURS = {
+    "ok": (0, 158, 115),
+    "monitor": (230, 159, 0),
+    "reprint": (213, 94, 0),
+    "remove": (204, 121, 167),
+    "investigate": (200, 0, 40),
+    "retake": (0, 114, 178),
+}
+
+
+def code_json(code: CodeResult, lang: str) -> dict:
+    verdict = code.verdict
+    detail = t(verdict.detail_key, lang, **verdict.detail_params) if verdict.detail_key else ""
+    entry = {
+        "corners": [[x, y] for x, y in code.located.corners],
+        "text": code.located.text,
+        "grade": code.grade.grade,
+        "score": code.grade.score,
+        "metrics": code.grade.metrics,
+        "link": {
+            "status": verdict.status,
+            "procedure": verdict.procedure,
+            "detail": detail,
+            "live": None,
+        },
+        "action": code.action,
+    }
+    if code.reason:
+        entry["advice"] = t(code.reason, lang)
+    return entry
+
+
+def photo_json(photo: PhotoResult, lang: str) -> dict:
+    error = None
+    if photo.error is not None:
+        error = t(photo.error.key, lang, **photo.error.params)
+    return {
+        "path": str(photo.path),
+        "width": photo.width,
+        "height": photo.height,
+        "error": error,
+        "location": photo.location,
+        "sha256": photo.sha256 or None,
+        "codes": [code_json(c, lang) for c in photo.codes],
+    }
+
+
+def report_json(report: CheckReport, lang: str) -> dict:
+    """The `qrcheck check --json` document (contract in DESIGN.md)."""
+    return {
+        "photos": [photo_json(p, lang) for p in report.photos],
+        "summary": {
+            "photos": len(report.photos),
+            "codes": len(report.codes),
+            "by_action": report.by_action(),
+            "by_status": report.by_status(),
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# annotated photos
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    path = resources.files("qrcheck").joinpath("fonts/BeVietnamPro-Bold.ttf")
+    with resources.as_file(path) as file:
+        return ImageFont.truetype(str(file), size)
+
+
+def label(code: CodeResult) -> str:
+    name = code.verdict.procedure or ("?" if code.located.text is None else "—")
+    return f"{name} · {code.grade.grade}"
+
+
+def annotate(rgb: np.ndarray, photo: PhotoResult, lang: str) -> Image.Image:
+    """A copy of the photo with every code outlined in its action's colour and labelled."""
+    short = min(rgb.shape[:2])
+    width = max(3, short // 200)
+    size = max(18, short // 38)
+    font = _font(size)
+    strip = int(size * 2.4)  # a white band under the photo for the legend
+    image = Image.new("RGB", (rgb.shape[1], rgb.shape[0] + strip), (255, 255, 255))
+    image.paste(Image.fromarray(rgb), (0, 0))
+    draw = ImageDraw.Draw(image)
+    for code in photo.codes:
+        colour = COLOURS[code.action]
+        points = [tuple(p) for p in code.located.corners]
+        draw.line([*points, points[0]], fill=colour, width=width, joint="curve")
+        text = label(code)
+        x = min(p[0] for p in points)
+        y = min(p[1] for p in points) - size * 1.4
+        if y < 0:
+            y = max(p[1] for p in points) + width
+        box = draw.textbbox((x, y), text, font=font)
+        pad = size * 0.2
+        draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=colour)
+        draw.text((x, y), text, fill=(255, 255, 255), font=font)
+    _legend(draw, image.size, font, size, lang)
+    return image
+
+
+def _legend(
+    draw: ImageDraw.ImageDraw, size: tuple[int, int], font, text_size: int, lang: str
+) -> None:  # type: ignore[no-untyped-def]
+    x, y = text_size * 0.5, size[1] - text_size * 1.7
+    for action in ACTIONS:
+        word = t(f"action.{action}", lang)
+        box = draw.textbbox((x, y), word, font=font)
+        pad = text_size * 0.25
+        draw.rectangle(
+            (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=COLOURS[action]
+        )
+        draw.text((x, y), word, fill=(255, 255, 255), font=font)
+        x = box[2] + text_size
+
+
+def annotated_name(photo: PhotoResult, taken: set[str]) -> str:
+    """A file name for the annotated copy, unique within one run."""
+    base = (
+        f"{photo.path.parent.name}-{photo.path.stem}" if photo.path.parent.name else photo.path.stem
+    )
+    name = f"{base}.jpg"
+    counter = 2
+    while name in taken:
+        name = f"{base}-{counter}.jpg"
+        counter += 1
+    taken.add(name)
+    return name
+
+
+def save_annotated(image: Image.Image, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    atomic_write_bytes(path, buffer.getvalue())
