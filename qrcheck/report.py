@@ -105,13 +105,14 @@ def annotate(rgb: np.ndarray, photo: PhotoResult, lang: str) -> Image.Image:
         points = [tuple(p) for p in code.located.corners]
         draw.line([*points, points[0]], fill=colour, width=width, joint="curve")
         text = label(code)
-        x = min(p[0] for p in points)
-        y = min(p[1] for p in points) - size * 1.4
-        if y < 0:
-            y = max(p[1] for p in points) + width
-        box = draw.textbbox((x, y), text, font=font)
         pad = size * 0.2
-        draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=colour)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        x = min(p[0] for p in points) - width / 2
+        y = min(p[1] for p in points) - width / 2 - (bottom - top) - pad - top + 1
+        if y + top - pad < 0:  # no room above: hang the label inside the top edge
+            y = min(p[1] for p in points) + width / 2 + pad - top
+        box = (x + left - pad, y + top - pad, x + right + pad, y + bottom + pad)
+        draw.rectangle(box, fill=colour)
         draw.text((x, y), text, fill=(255, 255, 255), font=font)
     _legend(draw, image.size, font, size, lang)
     return image

@@ -32,12 +32,19 @@ SETTING_KEYS = {
 }
 #: Keys built with an f-string (f"change.{kind}"), and every value the formatted part takes.
 CHANGE_KINDS = ("new", "amended", "abolished", "replaced")
+from qrcheck.check import ACTIONS  # noqa: E402
+from qrcheck.links.verdict import STATUSES  # noqa: E402
+
 FAMILIES = {
     "change": CHANGE_KINDS,
     "announce": CHANGE_KINDS,
     "reason": ("new", "changed", "layout", "missing_files", "forced"),
     # f"takedown.{state}" + ("" if printed here else "_catalog"); "removed" only printed here
     "takedown": ("abolished", "replaced", "removed", "abolished_catalog", "replaced_catalog"),
+    "action": ACTIONS,
+    "status": STATUSES,
+    # f"cli.{key}" over the check table's column names
+    "cli": ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"),
 }
 
 

@@ -1,0 +1,243 @@
+"""`qrcheck check`: real photos, the JSON contract, verdicts, actions, annotated photos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import cv2
+import jsonschema
+import numpy as np
+import pytest
+from PIL import Image
+
+from qrcheck.catalog import load_catalog
+from qrcheck.check import CheckReport, check_photo, check_photos
+from qrcheck.cli import main
+from qrcheck.links.verdict import judge
+from qrcheck.locate import locate_codes
+from qrcheck.photos import load_photo
+from qrcheck.report import COLOURS, report_json
+from qrcheck.symbol import make_symbol
+
+REPO = Path(__file__).resolve().parent.parent
+PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
+SCHEMA = json.loads((REPO / "qrcheck" / "schema" / "check.schema.json").read_text(encoding="utf-8"))
+TODAY = date(2026, 11, 27)
+OLD_PORTAL = "https://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc-hanh-chinh.html"
+MULTI = {
+    "You earned the class a 5 MINUTE DANCE PARTY!!  Awesome!  Way to go!  Let's boogie!",
+    "You earned the class 5 EXTRA MINUTES OF RECESS!!  Fabulous!!  Way to go!!",
+    "You get to SIT AT MRS. SIGMON'S DESK FOR A DAY!!  Awesome!!  Way to go!! "
+    "Guess I better clean up! :)",
+    "You get to CREATE OUR JOURNAL PROMPT FOR THE DAY!  Yay!  Way to go!  ",
+}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(REPO / "catalog")
+
+
+@pytest.fixture(scope="module")
+def view(catalog):
+    return catalog.as_of(TODAY)
+
+
+def gray(path: Path) -> np.ndarray:
+    return load_photo(path).gray
+
+
+def board(payloads: list[str], module_px: int = 6, columns: int = 4) -> np.ndarray:
+    """Sharp codes laid out on a light grey board, one per cell."""
+    tiles = [make_symbol(p).bitmap(module_px) for p in payloads]
+    cell = max(t.shape[0] for t in tiles) + 40
+    rows = -(-len(tiles) // columns)
+    canvas = np.full((rows * cell + 40, columns * cell + 40), 225, dtype=np.uint8)
+    for index, tile in enumerate(tiles):
+        y, x = 20 + (index // columns) * cell, 20 + (index % columns) * cell
+        canvas[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+    return canvas
+
+
+def save(image: np.ndarray, path: Path) -> Path:
+    Image.fromarray(image).save(path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# real photos (zxing's blackbox images, Apache-2.0; see tests/data/photos/SOURCE.txt)
+
+
+def test_real_photo_decodes() -> None:
+    found = locate_codes(gray(PHOTOS / "qrcode-1_1.png"))
+    assert [f.text for f in found] == ["MEBKM:URL:http\\://en.wikipedia.org/wiki/Main_Page;;"]
+    assert "zxing-cpp" in found[0].readers
+
+
+def test_four_codes_in_one_photo_each_once() -> None:
+    found = locate_codes(gray(PHOTOS / "multi-qrcode-1_1.png"))
+    assert sorted(f.text for f in found) == sorted(MULTI)
+
+
+def test_a_code_that_no_reader_decodes_is_still_located() -> None:
+    found = locate_codes(gray(PHOTOS / "qrcode-4_05.png"))
+    assert len(found) == 1
+    assert found[0].text is None
+    assert found[0].finder_patterns >= 2
+    x, y = found[0].center
+    assert 90 < x < 160 and 80 < y < 150  # the code sits in the middle of the 240x240 photo
+
+
+@pytest.mark.parametrize("name", ["falsepositives_01.png", "falsepositives-2_05.png"])
+def test_no_code_is_reported_where_there_is_none(name: str) -> None:
+    assert locate_codes(gray(PHOTOS / name)) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts against the bundled catalog
+
+
+def verdict_of(text: str | None, view, catalog):  # type: ignore[no-untyped-def]
+    return judge(text, view, catalog.center)
+
+
+def test_verdicts_for_every_link_form(view, catalog) -> None:
+    birth = view.procedures["1.001193"]
+    cases = {
+        birth.payload: ("current", "1.001193"),
+        birth.link: ("current", "1.001193"),  # no version tag: current, and says so
+        f"{birth.link}#v=ZZZZZZ": ("outdated", "1.001193"),
+        view.procedures["2.002621"].payload: ("abolished", "2.002621"),
+        view.procedures["1.001731"].payload: ("replaced", "1.001731"),
+        OLD_PORTAL + "?ma_thu_tuc=1.000656": ("legacy", "1.000656"),
+        "https://dichvucong.daknong.gov.vn/thu-tuc/1.000656": ("legacy", "1.000656"),
+        "https://dichvucong-gov.vn.thanhtoan-phi.com/thu-tuc-hanh-chinh/x": ("foreign", None),
+        "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/00000000-0000-0000-0000-000000000000": (
+            "unknown",
+            None,
+        ),
+        "WIFI:S:center;T:WPA;P:secret;;": ("not_a_link", None),
+        None: ("unreadable", None),
+    }
+    for text, (status, code) in cases.items():
+        verdict = verdict_of(text, view, catalog)
+        assert (verdict.status, verdict.procedure) == (status, code), text
+    replaced = verdict_of(view.procedures["1.001731"].payload, view, catalog)
+    assert replaced.detail_params["successor"] == "1.116910"
+    untagged = verdict_of(birth.link, view, catalog)
+    assert untagged.detail_key == "verdict.current_untagged"
+
+
+def test_a_change_within_30_days_is_announced_on_a_current_posting(catalog) -> None:
+    view = catalog.as_of(date(2026, 12, 1))
+    verdict = judge(view.procedures["2.000286"].payload, view, catalog.center)
+    assert verdict.status == "current"
+    assert verdict.detail_key == "verdict.current_changing"
+    assert verdict.detail_params["date"] == "15/12/2026"
+
+
+# ---------------------------------------------------------------------------------------------
+# photos through the whole pipeline
+
+
+def test_sound_current_postings_need_no_action(tmp_path: Path, view, catalog) -> None:
+    payloads = [view.procedures[c].payload for c in ("1.001193", "1.000656", "2.000635")]
+    photo = save(board(payloads), tmp_path / "board.png")
+    result = check_photo(photo, view, catalog.center)
+    assert sorted(c.verdict.procedure for c in result.codes) == ["1.000656", "1.001193", "2.000635"]
+    assert {c.action for c in result.codes} == {"ok"}
+    assert {c.grade.grade for c in result.codes} <= {"A", "B"}
+
+
+def test_twenty_codes_in_one_photo(tmp_path: Path, view, catalog) -> None:
+    codes = [p.code for p in view.active()][:20]
+    payloads = [view.procedures[c].payload for c in codes]
+    photo = save(board(payloads, module_px=5, columns=5), tmp_path / "twenty.png")
+    result = check_photo(photo, view, catalog.center)
+    assert sorted(c.verdict.procedure for c in result.codes) == sorted(codes)
+
+
+def test_json_report_follows_the_contract(tmp_path: Path, view, catalog, capsys) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    fake = "https://dichvucong-gov.vn.thanhtoan-phi.com/p/1.001193"
+    save(board([view.procedures["1.001193"].payload, fake]), folder / "board.png")
+    shutil.copy(PHOTOS / "qrcode-4_05.png", folder / "faded.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    args = [
+        "check",
+        str(folder),
+        "--json",
+        "--offline",
+        "--catalog",
+        str(REPO / "catalog"),
+        "--as-of",
+        "2026-11-27",
+        "--lang",
+        "en",
+        "--workers",
+        "2",
+    ]
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    assert caught.value.code == 1
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.validate(document, SCHEMA)
+    photos = {Path(p["path"]).name: p for p in document["photos"]}
+    assert photos["broken.jpg"]["error"] and photos["broken.jpg"]["codes"] == []
+    statuses = sorted(c["link"]["status"] for c in photos["board.png"]["codes"])
+    assert statuses == ["current", "foreign"]
+    fake_entry = next(c for c in photos["board.png"]["codes"] if c["text"] == fake)
+    assert fake_entry["action"] == "investigate"
+    assert "not an official address" in fake_entry["link"]["detail"]
+    (faded,) = photos["faded.png"]["codes"]
+    assert (faded["text"], faded["grade"], faded["action"]) == (None, "F", "reprint")
+    assert document["summary"] == {
+        "photos": 3,
+        "codes": 3,
+        "by_action": {"ok": 1, "investigate": 1, "reprint": 1},
+        "by_status": {"current": 1, "foreign": 1, "unreadable": 1},
+    }
+
+
+def test_exit_status_follows_the_contract(tmp_path: Path, view) -> None:
+    good = save(board([view.procedures["1.001193"].payload]), tmp_path / "good.png")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nothing")
+    base = ["check", "--offline", "--catalog", str(REPO / "catalog"), "--as-of", "2026-11-27"]
+    for paths, expected in (([good], 0), ([bad], 2), ([good, bad], 0), ([tmp_path / "missing"], 2)):
+        with pytest.raises(SystemExit) as caught:
+            main([*base, *map(str, paths)])
+        assert caught.value.code == expected, paths
+
+
+def test_annotated_photo_outlines_every_code(tmp_path: Path, view, catalog) -> None:
+    payloads = [view.procedures[c].payload for c in ("1.001193", "2.002621", "1.000656")]
+    payloads.append("https://example.com/fake")
+    photo = save(board(payloads, columns=2), tmp_path / "wall.png")
+    report = check_photos([photo], view, catalog.center, annotate_dir=tmp_path / "out")
+    (result,) = report.photos
+    assert result.annotated is not None and result.annotated.exists()
+    image = np.array(Image.open(result.annotated).convert("RGB")).astype(int)
+    height = result.height  # the legend band sits below the photo
+    outlines = 0
+    for action in {c.action for c in result.codes}:
+        colour = np.array(COLOURS[action])
+        mask = (np.abs(image[:height] - colour).sum(axis=2) < 90).astype(np.uint8)
+        mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # JPEG frays thin coloured lines
+        _, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        outlines += sum(1 for s in stats[1:] if s[cv2.CC_STAT_AREA] > 500)
+    assert outlines == len(result.codes) == 4
+    assert {c.action for c in result.codes} == {"ok", "remove", "investigate"}
+
+
+def test_one_unreadable_photo_does_not_stop_the_others(tmp_path: Path, view, catalog) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"")
+    save(board([view.procedures["1.001193"].payload]), tmp_path / "b.png")
+    report: CheckReport = check_photos([tmp_path], view, catalog.center, workers=2)
+    assert [p.path.name for p in report.photos] == ["a.jpg", "b.png"]
+    assert report.photos[0].error is not None and report.photos[1].error is None
+    assert len(report_json(report, "vi")["photos"][1]["codes"]) == 1
