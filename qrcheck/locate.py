@@ -193,22 +193,27 @@ def _binarize(gray: np.ndarray, block: int) -> np.ndarray:
     )
 
 
+#: the finest level of the finder search: photos larger than this (long side) are averaged down
+#: first, which also averages out sensor noise; tiny codes in huge photos are zxing-cpp's job
+FINDER_MAX_SIDE = 2400
+
+
 def find_finder_patterns(gray: np.ndarray, min_module: float = 1.6) -> list[Finder]:
     """Finder patterns at every scale: nested dark/light/dark squares with 7:5:3 sides."""
     finders: list[Finder] = []
-    level, scale = gray, 1.0
+    level, scale = _downscaled(gray, FINDER_MAX_SIDE)
+    first = True
     while min(level.shape) >= 60:
-        smallest = min_module if scale == 1.0 else 2.5
-        finders += [
-            Finder(f.x * scale, f.y * scale, f.size * scale) for f in _finders_at(level, smallest)
-        ]
+        smallest = min_module if first else 2.5
+        found = _finders_at(level, smallest)
+        finders += [Finder(f.x * scale, f.y * scale, f.size * scale) for f in found]
         if min(level.shape) < 180:
             break
         smaller = cv2.resize(
             level, (level.shape[1] // 3, level.shape[0] // 3), interpolation=cv2.INTER_AREA
         )
         scale *= level.shape[1] / smaller.shape[1]
-        level = smaller
+        level, first = smaller, False
     return _dedupe_finders(finders)
 
 
@@ -266,8 +271,14 @@ def _dedupe_finders(finders: Sequence[Finder]) -> list[Finder]:
     return kept
 
 
-def group_finders(finders: Sequence[Finder]) -> list[tuple[Finder, Finder, Finder]]:
-    """L-shaped triples (corner, top-right, bottom-left) that can be one QR symbol's finders."""
+def group_finders(
+    finders: Sequence[Finder], gray: np.ndarray | None = None
+) -> list[tuple[Finder, Finder, Finder]]:
+    """L-shaped triples (corner, top-right, bottom-left) that can be one QR symbol's finders.
+
+    With the image, each triple must also show its two timing patterns: alternating modules
+    along row and column 6 between the finders.
+    """
     options = []
     for a in finders:
         for i, b in enumerate(finders):
@@ -281,6 +292,8 @@ def group_finders(finders: Sequence[Finder]) -> list[tuple[Finder, Finder, Finde
     triples = []
     for _, a, b, c in sorted(options, key=lambda o: o[0]):
         if {id(a), id(b), id(c)} & used:
+            continue
+        if gray is not None and not (_timing_ok(gray, a, b, c) and _timing_ok(gray, a, c, b)):
             continue
         ab = (b.x - a.x, b.y - a.y)
         ac = (c.x - a.x, c.y - a.y)
@@ -309,7 +322,50 @@ def _triple_score(a: Finder, b: Finder, c: Finder) -> float | None:
     bc = math.dist((b.x, b.y), (c.x, c.y))
     if bc < max(ab, ac):
         return None
-    return abs(angle - 90) / 35 + abs(ab - ac) / max(ab, ac) + (max(sizes) / min(sizes) - 1)
+    # prefer compact triples: finders of neighbouring codes also form right angles
+    compact = 0.04 * max(ab, ac) / a.size
+    return (
+        abs(angle - 90) / 35 + abs(ab - ac) / max(ab, ac) + (max(sizes) / min(sizes) - 1) + compact
+    )
+
+
+def _timing_ok(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> bool:
+    """True when the timing pattern between finders a and b alternates as it should.
+
+    It runs 3 modules from the line of the two centres, on the side of c, from the edge of one
+    finder to the edge of the other: one dark/light change per module.
+    """
+    pa, pb, pc = (np.array([f.x, f.y]) for f in (a, b, c))
+    module = (a.module + b.module) / 2
+    length = float(np.linalg.norm(pb - pa))
+    modules = length / module - 7
+    if modules < 3:
+        return False
+    u = (pb - pa) / length
+    v = pc - pa
+    v = v - u * float(v @ u)
+    v /= max(float(np.linalg.norm(v)), 1e-9)
+    start = pa + u * 3.5 * module + v * 3 * module
+    steps = max(8, int(modules * 4))
+    t = np.linspace(0, (modules) * module, steps)
+    points = start + np.outer(t, u)
+    xs = np.clip(points[:, 0], 0, gray.shape[1] - 1)
+    ys = np.clip(points[:, 1], 0, gray.shape[0] - 1)
+    values = (
+        cv2.remap(
+            gray,
+            xs.astype(np.float32).reshape(1, -1),
+            ys.astype(np.float32).reshape(1, -1),
+            cv2.INTER_LINEAR,
+        )
+        .ravel()
+        .astype(np.float32)
+    )
+    if values.max() - values.min() < 8:
+        return False
+    dark = values < (values.max() + values.min()) / 2
+    changes = int(np.count_nonzero(dark[1:] != dark[:-1]))
+    return changes >= 0.5 * modules
 
 
 def _triple_quad(a: Finder, b: Finder, c: Finder) -> np.ndarray:
@@ -407,7 +463,7 @@ def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     yield "upscale", cv2.resize(stretched, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
 
 
-def _retry(gray: np.ndarray, candidate: _Candidate) -> Located | None:
+def _retry(gray: np.ndarray, candidate: _Candidate, zbar: bool = True) -> Located | None:
     """Decode a candidate from its rectified crop; None when nothing reads it."""
     crop, matrix = _rectify(gray, candidate.corners)
     inverse = np.linalg.inv(matrix)
@@ -425,7 +481,7 @@ def _retry(gray: np.ndarray, candidate: _Candidate) -> Located | None:
                     finder_patterns=candidate.finders,
                     **_meta(barcode),
                 )
-        for text, quad in _zbar(image):
+        for text, quad in _zbar(image) if zbar else ():
             points = _unwarp(quad / scale, inverse)
             reader = f"{ZBAR}+{name}" if name else f"{ZBAR}+rectified"
             return Located(
@@ -454,6 +510,7 @@ class LocateOptions:
 
     use_opencv: bool = True
     use_finders: bool = True
+    #: also read rectified crops with ZBar
     use_zbar: bool = True
     max_candidates: int = 60
 
@@ -472,19 +529,14 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
         else:
             candidates.append(_Candidate(quad, ZXING, finders=3, error=str(barcode.error.type)))
 
-    if options.use_zbar:
-        small, factor = _downscaled(gray, 2600)
-        for text, quad in _zbar(small):
-            results.append(Located(_as_quad(quad * factor), text, (ZBAR,), (ZBAR,)))
-
     finders: list[Finder] = []
     if options.use_finders:
         finders = find_finder_patterns(gray)
-        for a, b, c in group_finders(finders):
+        for a, b, c in group_finders(finders, gray):
             candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, finders=3))
 
     if options.use_opencv:
-        small, factor = _downscaled(gray, 2000)
+        small, factor = _downscaled(gray, 1600)
         try:
             ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
         except cv2.error:
@@ -502,7 +554,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             candidate.finders = max(
                 candidate.finders, _finders_any_corner(candidate.corners, finders)
             )
-        found = _retry(gray, candidate)
+        found = _retry(gray, candidate, options.use_zbar)
         if found is None:
             if candidate.finders < 2:
                 continue  # no QR structure: never report it

@@ -304,8 +304,13 @@ def render_posting(
     _draw_lines(draw, _wrap_link(link, small, inner), small, cx, y + 1 * s)
     when = print_date.strftime("%d/%m/%Y") if print_date else "—"
     foot = font(6.5)
-    draw.text((cx, h - margin), t("posting.printed", lang, date=when, tag=tag or "—"), font=foot,
-              fill=INK, anchor="md")  # fmt: skip
+    draw.text(
+        (cx, h - margin),
+        t("posting.printed", lang, date=when, tag=tag or "—"),
+        font=foot,
+        fill=INK,
+        anchor="md",
+    )
 
     card = np.array(image)
     box = draw_symbol(card, make_symbol(payload), round((w - qr_px) / 2), qr_top, qr_px)
@@ -386,7 +391,7 @@ def _fade(lin: np.ndarray, fade: float, rng: np.random.Generator) -> np.ndarray:
     blue-absorbing part lasts longest, so faded black turns brownish)."""
     h, w = lin.shape[:2]
     amount = np.clip(fade * (1 + 0.08 * smooth_noise((h, w), w / 3, rng)), 0, 1)[..., None]
-    keep = 1 - amount * np.array([1.0, 0.97, 0.9], np.float32)
+    keep = (1 - amount) ** np.array([1.0, 0.97, 0.9], np.float32)  # density kept, per channel
     ratio = np.clip(lin / PAPER_LIN, 1e-4, 1.0)
     return PAPER_LIN * ratio**keep
 
@@ -432,8 +437,9 @@ def _scratches(lin: np.ndarray, box: Box, count: int, px_mm: float, rng: np.rand
         bow = rng.uniform(-0.04, 0.04) * side * (1 - (ts / half) ** 2)
         pts = np.c_[cx + ts * d[0] - bow * d[1], cy + ts * d[1] + bow * d[0]]
         width = max(1, round(rng.uniform(0.15, 0.5) * px_mm))
-        cv2.polylines(mask, [np.round(pts * 16).astype(np.int32)], False, 1.0, width,
-                      cv2.LINE_AA, shift=4)  # fmt: skip
+        cv2.polylines(
+            mask, [np.round(pts * 16).astype(np.int32)], False, 1.0, width, cv2.LINE_AA, shift=4
+        )
     mask = cv2.GaussianBlur(mask, (0, 0), 0.6) * 0.9
     return lin + mask[..., None] * (PAPER_LIN * 1.02 - lin)
 
@@ -581,8 +587,13 @@ def _background(h_board, frame, extent_mm, card_outlines, kind: str, rng) -> np.
     tex[board] = _texture(kind, (th, tw), px_mm, rng)[board]
     tex[frame_band] = to_linear(np.array([168, 170, 172], np.uint8))  # aluminium
     tex *= _shadows((th, tw), card_outlines, lo, px_mm, rng)[..., None]
-    return cv2.warpPerspective(tex.astype(np.float32), _cv(to_photo), frame, flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+    return cv2.warpPerspective(
+        tex.astype(np.float32),
+        _cv(to_photo),
+        frame,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
 
 
 def _shadows(shape, outlines, lo, px_mm, rng) -> np.ndarray:
@@ -616,8 +627,14 @@ def _warp_card(photo, card: np.ndarray, to_photo: np.ndarray):
     if shrink < 0.8:  # antialias before downsampling
         rgba = cv2.GaussianBlur(rgba, (0, 0), 0.45 * math.sqrt(1 / shrink**2 - 1))
     m = _cv(_translate(-x0, -y0) @ to_photo)
-    out = cv2.warpPerspective(rgba, m, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+    out = cv2.warpPerspective(
+        rgba,
+        m,
+        (int(x1 - x0), int(y1 - y0)),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     a = out[..., 3:4]
     region = photo[y0:y1, x0:x1]
     region[:] = region * (1 - a) + out[..., :3]
@@ -737,7 +754,10 @@ def photograph(
     placements, extent = _place_cards(sizes, frame, gap_mm, rng)
     tilt = rng.uniform(0.5, 1.0) * perspective_deg
     h_board = _camera(extent, frame, tilt, fill, rng)
-    outlines = [project(p, [(0, 0), (w, 0), (w, h), (0, h)]) for p, (w, h) in zip(placements, sizes, strict=True)]  # fmt: skip
+    outlines = [
+        project(p, [(0, 0), (w, 0), (w, h), (0, h)])
+        for p, (w, h) in zip(placements, sizes, strict=True)
+    ]
     photo = _background(h_board, frame, extent, outlines, board, rng)
 
     placed: list[PlacedCode] = []
@@ -909,7 +929,7 @@ def code_image(
     seen = sheet.to_image(ring)
     lo, hi = seen.min(axis=0), seen.max(axis=0)
     if canvas is None:
-        canvas = (int(math.ceil(hi[0] - lo[0])), int(math.ceil(hi[1] - lo[1])))
+        canvas = (math.ceil(hi[0] - lo[0]), math.ceil(hi[1] - lo[1]))
     shift = np.array(canvas) / 2 - (lo + hi) / 2
 
     w, h = canvas
@@ -919,8 +939,9 @@ def code_image(
     my = ((plane[:, 1] + n / 2 + margin) * k - 0.5).reshape(h, w).astype(np.float32)
     mx[missed.reshape(h, w)] = -10
     paper = float(PAPER_LIN.mean())
-    lin = cv2.remap(refl, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                    borderValue=paper)  # fmt: skip
+    lin = cv2.remap(
+        refl, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=paper
+    )
     square = np.array([(-n / 2, -n / 2), (n / 2, -n / 2), (n / 2, n / 2), (-n / 2, n / 2)])
     corners = sheet.to_image(square) + shift
     lin = lin * _code_light((h, w), shadow, rng) * np.float32(0.93 / paper)
@@ -999,8 +1020,9 @@ def board_with_codes(
     for i, payload in enumerate(payloads):
         field, name = _NAMES[i % len(_NAMES)]
         code = f"1.{100000 + i * 7919 % 900000:06d}"
-        card, box = render_posting(code, name, field, "Trung tâm Phục vụ hành chính công",
-                                   payload, px_mm, qr_mm=qr_mm)  # fmt: skip
+        card, box = render_posting(
+            code, name, field, "Trung tâm Phục vụ hành chính công", payload, px_mm, qr_mm=qr_mm
+        )
         cards.append((card, box, Condition(), code, payload))
     options = {"perspective_deg": 8.0, **photo_options}
     return photograph(cards, size, rng, px_per_mm=px_mm, fill=fill, gap_mm=gap, **options)

@@ -13,7 +13,7 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -38,7 +38,9 @@ PX_PER_MM = 8.0
 JPEG_QUALITY = 88
 REAL_SOURCE = ROOT.parent / "shared" / "data" / "qr-photos"
 REAL_PHOTOS = ("multi-qrcode-1/1.png", "qrcode-1/16.png", "qrcode-2/28.png", "qrcode-3/20.png")
-LEGACY_LINK = "https://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc-hanh-chinh.html?ma_thu_tuc={code}"
+LEGACY_LINK = (
+    "https://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc-hanh-chinh.html?ma_thu_tuc={code}"
+)
 FAKE_LINK = "https://dichvucong-gov.vn.thanhtoan-phi.com/thu-tuc-hanh-chinh/{code}?nop-phi=qr"
 OLD_TAG = "K3XQ7B"  # a version tag no current record has
 
@@ -48,7 +50,7 @@ class Posting:
     """One posting on a board: which procedure, what it holds, what happened to it."""
 
     code: str
-    condition: Condition = Condition()
+    condition: Condition = field(default_factory=Condition)
     kind: str = "current"  # current, legacy, outdated, fake, or the record's state
     printed: date = date(2026, 10, 5)
 
@@ -99,7 +101,7 @@ BOARDS = (
         "board-3.jpg",
         "Cork board seen at a steep angle in dim, uneven light: a posting of a replaced "
         "procedure (1.001731), a stained code, a torn corner, an inverted code, a code faded "
-        "to 0.95 (past decoding), and a fresh posting of the successor 1.116910.",
+        "nearly white (0.95), and a fresh posting of the successor 1.116910.",
         (4000, 3000),
         303,
         (
@@ -110,7 +112,7 @@ BOARDS = (
             Posting("2.001263", Condition(fade=0.95, yellowing=0.8), printed=date(2023, 5, 2)),
             Posting("1.003622", Condition(invert=True)),
         ),
-        {"perspective_deg": 24, "light_gradient": 0.6, "noise": 0.03, "board": "cork"},
+        {"perspective_deg": 24, "light_gradient": 0.6, "noise": 0.025, "board": "cork"},
     ),
     Board(
         "board-4.jpg",
@@ -153,14 +155,23 @@ def make_card(view, center_name, posting: Posting, rng):
     proc = view.procedures[posting.code]
     payload, status = payload_for(view, posting)
     official = proc.payload if posting.kind == "fake" else payload
-    card, box = render_posting(proc.code, proc.name, proc.field, center_name, official,
-                               PX_PER_MM, print_date=posting.printed)  # fmt: skip
+    card, box = render_posting(
+        proc.code,
+        proc.name,
+        proc.field,
+        center_name,
+        official,
+        PX_PER_MM,
+        print_date=posting.printed,
+    )
     card = age_print(card, box, posting.condition, rng, PX_PER_MM)
     label = f"{proc.code} {status}"
     condition = posting.condition
     if posting.kind == "fake":
         sticker, sbox = render_sticker(payload, "Quét mã nộp phí nhanh", PX_PER_MM)
-        card, box = paste_sticker(card, sticker, sbox, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+        card, box = paste_sticker(
+            card, sticker, sbox, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        )
         label, condition = f"fake sticker over {proc.code}", Condition()
     return (card, box, condition, label, payload), status
 
@@ -169,15 +180,21 @@ def render_board(view, center_name: str, board: Board, out: Path) -> dict:
     rng = as_rng(board.seed)
     made = [make_card(view, center_name, p, rng) for p in board.postings]
     cards = [card for card, _ in made]
-    image, placed = photograph(cards, board.size, rng, px_per_mm=PX_PER_MM, jpeg_quality=None,
-                               **board.options)  # fmt: skip
+    image, placed = photograph(
+        cards, board.size, rng, px_per_mm=PX_PER_MM, jpeg_quality=None, **board.options
+    )
     Image.fromarray(image).save(out / board.name, "JPEG", quality=JPEG_QUALITY, optimize=True)
     codes = [
         {**dataclasses.asdict(code), "link_status": status}
         for code, (_, status) in zip(placed, made, strict=True)
     ]
-    return {"file": board.name, "width": board.size[0], "height": board.size[1],
-            "description": board.description, "codes": codes}  # fmt: skip
+    return {
+        "file": board.name,
+        "width": board.size[0],
+        "height": board.size[1],
+        "description": board.description,
+        "codes": codes,
+    }
 
 
 def copy_real(out: Path) -> None:
