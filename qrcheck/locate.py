@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -92,7 +92,8 @@ class _Candidate:
     source: str
     finders: int = 0
     error: str | None = None
-    extra: dict = field(default_factory=dict)
+    #: centres of the finder patterns it was built from (photo pixels)
+    points: tuple[tuple[float, float], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +220,13 @@ def find_finder_patterns(gray: np.ndarray, min_module: float = 1.6) -> list[Find
 
 def _finders_at(gray: np.ndarray, min_module: float) -> list[Finder]:
     binary = _binarize(gray, 41)
+    found = _finder_contours(binary, min_module)
+    # thin light scratches cut the dark rings open; closing them restores the nesting
+    closed = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    return found + _finder_contours(closed, max(min_module, 2.0))
+
+
+def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
@@ -304,6 +312,56 @@ def group_finders(
     return triples
 
 
+def pair_candidates(
+    finders: Sequence[Finder], gray: np.ndarray, taken: Iterable[Finder] = ()
+) -> list[tuple[np.ndarray, tuple[tuple[float, float], ...]]]:
+    """Symbols whose third finder pattern is lost (glare, a scratch, a torn corner).
+
+    Two finder patterns of one size, and a timing pattern that runs from one of them where the
+    symbol's geometry puts it: the third finder is placed where it must have been.
+    """
+    used = {id(f) for f in taken}
+    free = [f for f in finders if id(f) not in used]
+    quads = []
+    for i, p in enumerate(free):
+        for q in free[i + 1 :]:
+            if max(p.size, q.size) > 1.5 * min(p.size, q.size):
+                continue
+            distance = math.dist((p.x, p.y), (q.x, q.y))
+            size = (p.size + q.size) / 2
+            if not 1.9 * size <= distance <= 26 * size:
+                continue
+            quad = _pair_quad(p, q, gray)
+            if quad is not None:
+                quads.append((quad, ((p.x, p.y), (q.x, q.y))))
+    return quads
+
+
+def _pair_quad(p: Finder, q: Finder, gray: np.ndarray) -> np.ndarray | None:
+    pp, pq = np.array([p.x, p.y]), np.array([q.x, q.y])
+    d = pq - pp
+    normal = np.array([-d[1], d[0]])
+    size = (p.size + q.size) / 2
+    hypotheses = []
+    for sign in (1, -1):
+        # p and q on one side of the symbol; the lost finder beside p
+        r = Finder(*(pp + sign * normal), size)
+        hypotheses.append((p, q, r, _timing_ok(gray, p, q, r)))
+        # p and q on a diagonal; the lost finder is the corner one
+        corner = (pp + pq) / 2 + sign * normal / 2
+        c = Finder(corner[0], corner[1], size)
+        ok = _timing_ok(gray, c, p, q) or _timing_ok(gray, c, q, p)
+        hypotheses.append((c, p, q, ok))
+    for a, b, c, ok in hypotheses:
+        if ok:
+            ab = (b.x - a.x, b.y - a.y)
+            ac = (c.x - a.x, c.y - a.y)
+            if ab[0] * ac[1] - ab[1] * ac[0] < 0:
+                b, c = c, b
+            return _triple_quad(a, b, c)
+    return None
+
+
 def _triple_score(a: Finder, b: Finder, c: Finder) -> float | None:
     sizes = (a.size, b.size, c.size)
     if max(sizes) > 1.7 * min(sizes):
@@ -361,11 +419,18 @@ def _timing_ok(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> bool:
         .ravel()
         .astype(np.float32)
     )
-    if values.max() - values.min() < 8:
+    # glare blows parts of a code out to white: judge the pattern where it can still be seen
+    seen = values < 245
+    if seen.mean() < 0.35:
         return False
-    dark = values < (values.max() + values.min()) / 2
-    changes = int(np.count_nonzero(dark[1:] != dark[:-1]))
-    return changes >= 0.5 * modules
+    values_seen = values[seen]
+    if values_seen.max() - values_seen.min() < 8:
+        return False
+    dark = values < (values_seen.max() + values_seen.min()) / 2
+    both_seen = seen[1:] & seen[:-1]
+    changes = int(np.count_nonzero((dark[1:] != dark[:-1]) & both_seen))
+    modules = modules * float(both_seen.mean())
+    return changes >= 0.7 * modules
 
 
 def _triple_quad(a: Finder, b: Finder, c: Finder) -> np.ndarray:
@@ -532,8 +597,13 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
     finders: list[Finder] = []
     if options.use_finders:
         finders = find_finder_patterns(gray)
-        for a, b, c in group_finders(finders, gray):
-            candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, finders=3))
+        triples = group_finders(finders, gray)
+        for a, b, c in triples:
+            points = tuple((f.x, f.y) for f in (a, b, c))
+            candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, 3, points=points))
+        grouped = [f for triple in triples for f in triple]
+        for quad, points in pair_candidates(finders, gray, grouped):
+            candidates.append(_Candidate(quad, FINDER, 2, points=points))
 
     if options.use_opencv:
         small, factor = _downscaled(gray, 1600)
@@ -547,7 +617,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
 
     merged = _merge(results)
     for candidate in candidates[: options.max_candidates]:
-        if any(_same_symbol(candidate.corners, np.array(r.corners)) for r in merged if r.decoded):
+        if any(_covers(r, candidate) for r in merged):
             _note_locator(merged, candidate)
             continue
         if candidate.source != ZXING:
@@ -570,9 +640,18 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
     return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
 
 
+def _covers(found: Located, candidate: _Candidate) -> bool:
+    """True when a candidate is (part of) a symbol already found."""
+    quad = np.array(found.corners)
+    if _same_symbol(candidate.corners, quad):
+        return True
+    contour = quad.astype(np.float32).reshape(-1, 1, 2)
+    return any(cv2.pointPolygonTest(contour, point, False) >= 0 for point in candidate.points)
+
+
 def _note_locator(merged: list[Located], candidate: _Candidate) -> None:
     for index, item in enumerate(merged):
-        if item.decoded and _same_symbol(candidate.corners, np.array(item.corners)):
+        if _covers(item, candidate):
             if candidate.source not in item.located_by:
                 merged[index] = replace(
                     item,

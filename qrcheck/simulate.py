@@ -178,6 +178,13 @@ def _side_px(corners: np.ndarray) -> float:
     return float(np.mean(np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)))
 
 
+def _placed(payload: str, corners: np.ndarray, condition: Condition, label: str) -> PlacedCode:
+    """Ground truth, rounded to what JSON needs (0.01 px corners)."""
+    rounded = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
+    module_px = round(_side_px(corners) / make_symbol(payload).size, 3)
+    return PlacedCode(payload, rounded, condition, module_px, label)
+
+
 def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
@@ -650,7 +657,7 @@ def _jacobian(m: np.ndarray, p) -> np.ndarray:
     return np.c_[dx, dy] / e
 
 
-def _pin(photo, centre, radius: float, colour, rng) -> None:
+def _pin(photo, centre, radius: float, colour) -> None:
     """A push pin's round head, shaded, with a highlight and a small shadow."""
     r = max(radius, 2.0)
     x0, y0 = int(centre[0] - 2 * r), int(centre[1] - 2 * r)
@@ -746,7 +753,9 @@ def photograph(
     `age_print` make them, all printed at `px_per_mm`. The camera tilts up to `perspective_deg`
     in a random direction; `light_gradient` is the brightness variation across the frame;
     `noise` the sensor noise (linear light at full scale); `blur_px` the optical blur (sigma);
-    `jpeg_quality` None skips the JPEG round trip; `board` is "cork" or "painted".
+    `jpeg_quality` None skips the JPEG round trip; `board` is "cork" or "painted"; `fill` the
+    share of the frame the grid of cards spans; `sharpen` the phone's unsharp-mask amount;
+    `pins` push pins at the cards' top corners. Glare comes from each card's condition.
     """
     rng = as_rng(rng)
     frame = (int(size[0]), int(size[1]))
@@ -766,16 +775,14 @@ def photograph(
         to_photo = h_board @ place @ _scale(1 / px_per_mm)
         windows.append(_warp_card(photo, card, to_photo))
         corners = project(to_photo, _corners_of(box))
-        modules = make_symbol(payload).size
-        rounded = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
-        placed.append(PlacedCode(payload, rounded, condition, _side_px(corners) / modules, label))
+        placed.append(_placed(payload, corners, condition, label))
     if pins:
         for place, (w, _) in zip(placements, sizes, strict=True):
             colour = PIN_COLOURS[rng.integers(len(PIN_COLOURS))]
             for x in (9.0, w - 9.0):
                 at = project(h_board @ place, [(x, 7.0)])[0]
                 radius = 4.5 * math.sqrt(abs(np.linalg.det(_jacobian(h_board, (0, 0)))))
-                _pin(photo, at, radius, colour, rng)
+                _pin(photo, at, radius, colour)
 
     tint = rng.uniform(-0.05, 0.07)
     light = _lighting(frame, light_gradient, rng)[..., None]
@@ -953,8 +960,7 @@ def code_image(
     rgb = np.repeat(lin[..., None], 3, axis=2) * (PAPER_LIN / PAPER_LIN.mean())
     image = _finish(rgb.astype(np.float32), blur_px, noise, 0.0, jpeg_quality, rng)
     condition = Condition(fade=round(1 - contrast, 3), glare=glare, invert=invert)
-    rounded = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
-    return image, PlacedCode(payload, rounded, condition, _side_px(corners) / n, "code_image")
+    return image, _placed(payload, corners, condition, "code_image")
 
 
 def _code_light(shape: tuple[int, int], shadow: float, rng) -> np.ndarray:
