@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import os
@@ -36,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -82,6 +83,8 @@ class Reading:
     error: str | None = None
     #: per decoded text, the readers that decoded it (qrcheck only)
     readers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: symbols with impossible geometry: no size, or the centre outside the photo
+    odd: list[str] = field(default_factory=list)
 
 
 def _quad(barcode: zxingcpp.Barcode) -> np.ndarray:
@@ -114,6 +117,8 @@ def zxing_alone(gray: np.ndarray) -> Reading:
         if barcode.valid:
             continue
         quad = _quad(barcode)
+        if _side(quad) < 1:  # no position at all ("Invalid symbol size" errors): not located
+            continue
         if any(_same_symbol(quad, other) for other in kept):
             continue
         kept.append(quad)
@@ -122,9 +127,17 @@ def zxing_alone(gray: np.ndarray) -> Reading:
     return reading
 
 
-def qrcheck_reading(located: Sequence[Located], seconds: float) -> Reading:
+def qrcheck_reading(located: Sequence[Located], seconds: float, shape: tuple) -> Reading:
     reading = Reading(seconds=seconds)
     for item in located:
+        x, y = item.center
+        if item.side < 2 or not (0 <= x <= shape[1] and 0 <= y <= shape[0]):
+            corners = ", ".join(f"({cx:g},{cy:g})" for cx, cy in item.corners)
+            what = f"decoded {short(item.text, 30)}" if item.text is not None else "undecoded"
+            reading.odd.append(
+                f"{what} symbol, side {item.side:.0f} px, corners {corners}, "
+                f"located by {'+'.join(item.located_by)}"
+            )
         if item.text is not None:
             reading.texts.append(item.text)
             reading.readers[item.text] = item.readers
@@ -139,7 +152,7 @@ def qrcheck_alone(gray: np.ndarray, options: LocateOptions = LocateOptions()) ->
         located = locate_codes(gray, options)
     except Exception as exc:  # reported loudly, the benchmark goes on
         return Reading(seconds=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
-    return qrcheck_reading(located, time.perf_counter() - start)
+    return qrcheck_reading(located, time.perf_counter() - start, gray.shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +227,14 @@ def meets(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
+def report_odd(lines: Sequence[str]) -> None:
+    print(
+        f"\n  qrcheck symbols of impossible geometry (no size, centre off the photo): {len(lines)}"
+    )
+    for line in lines:
+        print(f"    {line}")
+
+
 def loud(lines: Sequence[str]) -> None:
     print("  " + "!" * 94)
     for line in lines:
@@ -251,6 +272,7 @@ def report_qr_photos(folder: Path) -> list[str]:
     errors: list[str] = []
     differences: list[str] = []
     undecoded: list[str] = []
+    odd: list[str] = []
     for name, expected, category, zxing, ours in results:
         zs, qs = score_texts(expected, zxing), score_texts(expected, ours)
         totals["zxing-cpp"].add(zs)
@@ -261,6 +283,7 @@ def report_qr_photos(folder: Path) -> list[str]:
         cat[2].expected += 1  # images
         if ours.error:
             errors.append(f"{name}: locate_codes raised {ours.error}")
+        odd += [f"{name}: {line}" for line in ours.odd]
         missing = bar_misses(zxing, ours)
         if missing:
             bar.append(f"{name}: zxing-cpp decoded {', '.join(short(t) for t in missing)}")
@@ -333,6 +356,7 @@ def report_qr_photos(folder: Path) -> list[str]:
     print(f"\n  photos with expected codes qrcheck did not decode ({len(undecoded)}):")
     for line in undecoded or ["(none)"]:
         print(f"    {line}")
+    report_odd(odd)
     if errors:
         loud(["locate_codes RAISED on:", *errors])
     return bar
@@ -346,6 +370,7 @@ def report_no_qr_photos(folder: Path) -> list[str]:
     counts = {"zxing-cpp": [0, 0, 0], "qrcheck": [0, 0, 0]}  # photos, decoded, located
     bar: list[str] = []
     errors = []
+    odd: list[str] = []
     for name, _expected, _category, zxing, ours in results:
         for who, reading in (("zxing-cpp", zxing), ("qrcheck", ours)):
             if reading.texts or reading.undecoded:
@@ -360,6 +385,7 @@ def report_no_qr_photos(folder: Path) -> list[str]:
                 )
         if ours.error:
             errors.append(f"{name}: locate_codes raised {ours.error}")
+        odd += [f"{name}: {line}" for line in ours.odd]
         missing = bar_misses(zxing, ours)
         if missing:
             bar.append(f"{name}: zxing-cpp decoded {', '.join(short(t) for t in missing)}")
@@ -379,6 +405,7 @@ def report_no_qr_photos(folder: Path) -> list[str]:
     print("\n  false detections:")
     for line in lines or ["(none)"]:
         print(f"    {line}")
+    report_odd(odd)
     if errors:
         loud(["locate_codes RAISED on:", *errors])
     return bar
@@ -487,6 +514,7 @@ def report_boards(boards: list[Board], repeat: int) -> list[str]:
     rows = []
     bar: list[str] = []
     phantoms: list[str] = []
+    odd: list[str] = []
     times: dict[str, list[float]] = {k: [] for k in ("zxing", "ours", "load", "check")}
     ratios = []
     totals = {"zxing-cpp": Found(), "qrcheck": Found()}
@@ -520,6 +548,7 @@ def report_boards(boards: list[Board], repeat: int) -> list[str]:
         for key, f in (("zxing-cpp", zf), ("qrcheck", qf)):
             for name in ("decoded", "wrong", "located", "phantom", "missed"):
                 setattr(totals[key], name, getattr(totals[key], name) + getattr(f, name))
+        odd += [f"{board.path.name}: {line}" for line in ours.odd]
         for x, y in qf.phantoms:
             phantoms.append(f"{board.path.name} (seed {board.seed}): qrcheck at ({x:.0f}, {y:.0f})")
         for x, y in zf.phantoms:
@@ -627,6 +656,7 @@ def report_boards(boards: list[Board], repeat: int) -> list[str]:
         print("\n  phantom symbols (reported as located, not decoded, where no code is):")
         for line in phantoms:
             print(f"    {line}")
+    report_odd(odd)
     return bar
 
 
@@ -708,6 +738,12 @@ def main() -> None:
         f"{version('pyzbar')}, OpenCV {cv2.__version__}, numpy {np.__version__}, "
         f"{os.cpu_count()} CPUs{', --quick' if args.quick else ''}"
     )
+    for module in ("locate.py", "simulate.py", "check.py"):
+        source = ROOT / "qrcheck" / module
+        if source.exists():
+            stamp = datetime.fromtimestamp(source.stat().st_mtime).isoformat(" ", "seconds")
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+            print(f"  qrcheck/{module}: sha256 {digest}, modified {stamp}")
     bar = report_qr_photos(qr_dir)
     bar += report_no_qr_photos(no_qr_dir)
 

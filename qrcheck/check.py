@@ -81,14 +81,14 @@ def decide(grade: Grade, verdict: Verdict) -> tuple[str, str | None]:
         return "investigate", None
     if status == "abolished":
         return "remove", None
-    if grade.grade == "F" and grade.retake:
+    if grade.retake and grade.grade in ("D", "F"):
         return "retake", grade.retake
     if status in ("outdated", "replaced", "legacy", "dead"):
         return "reprint", None
     if grade.grade in ("D", "F"):
-        return "reprint", None
+        return "reprint", "grade.weak" if verdict.status != "unreadable" else None
     if grade.grade == "C":
-        return "monitor", None
+        return "monitor", "grade.weakening"
     return "ok", None
 
 
@@ -112,7 +112,7 @@ def check_photo(
         return PhotoResult(path, location=place, error=exc)
     codes = []
     for located in locate_codes(photo.gray, options):
-        grade = grade_code(located)
+        grade = grade_code(located, photo.gray)
         verdict = judge(located.text, view, center)
         action, reason = decide(grade, verdict)
         codes.append(CodeResult(located, grade, verdict, action, reason))

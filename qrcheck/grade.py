@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
+import numpy as np
+
 from qrcheck.locate import ZXING, Located
 
 GRADES = "FDCBA"  # index = score
@@ -19,6 +22,8 @@ GRADES = "FDCBA"  # index = score
 UEC_BANDS = ((0.62, "A"), (0.50, "B"), (0.37, "C"), (0.25, "D"))
 #: below this module size (pixels) a photo cannot show whether the print is sound
 MIN_MODULE_PX = 2.0
+#: above this share of blown-out pixels an undecoded code may be hidden by glare, not faded
+GLARE_RETAKE = 0.08
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,21 @@ def module_px(code: Located) -> float | None:
     return None
 
 
-def grade_code(code: Located) -> Grade:
+def glare_fraction(gray: np.ndarray, code: Located) -> float:
+    """Share of the symbol's pixels that are blown out (glare on lamination or a shiny print)."""
+    quad = np.array(code.corners, dtype=np.float64)
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int).clip(0)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
+    crop = gray[y0:y1, x0:x1]
+    if crop.size == 0:
+        return 0.0
+    mask = np.zeros(crop.shape, dtype=np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
+    inside = mask.astype(bool)
+    return float((crop[inside] >= 250).mean()) if inside.any() else 0.0
+
+
+def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     """The provisional grade of one located code (see the module docstring)."""
     size = module_px(code)
     metrics: dict[str, object] = {
@@ -57,9 +76,16 @@ def grade_code(code: Located) -> Grade:
         "version": code.version,
         "ec_level": code.ec_level,
     }
+    glare = glare_fraction(gray, code) if gray is not None else None
+    if glare is not None:
+        metrics["glare"] = round(glare, 3)
     if not code.decoded:
         metrics["decode"] = {"value": False, "grade": "F"}
-        retake = "grade.retake_closer" if size is not None and size < MIN_MODULE_PX else None
+        retake = None
+        if size is not None and size < MIN_MODULE_PX:
+            retake = "grade.retake_closer"
+        elif glare is not None and glare > GLARE_RETAKE:
+            retake = "grade.retake_glare"
         return Grade("F", 0.0, metrics, retake)
     direct = any(r in (ZXING, "zbar") for r in code.readers)
     decode_grade = "A" if direct else "C"
@@ -70,4 +96,7 @@ def grade_code(code: Located) -> Grade:
         metrics["unused_ec"] = {"value": round(code.unused_ec, 3), "grade": uec_grade}
         letters.append(uec_grade)
     worst = min(letters, key=GRADES.index)
-    return Grade(worst, float(GRADES.index(worst)), metrics)
+    retake = None
+    if worst in "DF" and glare is not None and glare > GLARE_RETAKE:
+        retake = "grade.retake_glare"  # the glare, not the print, may be what used up the EC
+    return Grade(worst, float(GRADES.index(worst)), metrics, retake)
