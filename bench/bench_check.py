@@ -465,7 +465,7 @@ def against_truth(board: Board, reading: Reading) -> Found:
         if text in board.payloads and board.payloads.index(text) not in seen:
             seen.add(board.payloads.index(text))
             found.decoded += 1
-        else:
+        else:  # not on the board, or a second reading of a code already counted
             found.wrong += 1
     for x, y in reading.undecoded:
         inside = [
@@ -499,12 +499,19 @@ ABLATIONS = (
 )
 
 
-def stage_times(gray: np.ndarray) -> dict[str, float]:
-    """Seconds of `locate_codes` with parts of the stack off, and of the finder detector alone."""
-    stages = {name: qrcheck_alone(gray, options).seconds for name, options in ABLATIONS}
-    start = time.perf_counter()
-    find_finder_patterns(gray)
-    stages["find_finder_patterns alone"] = time.perf_counter() - start
+def stage_times(gray: np.ndarray, repeat: int) -> dict[str, float]:
+    """Seconds of `locate_codes` with parts of the stack off, and of the finder detector alone
+    (median of `repeat` runs each)."""
+    stages = {
+        name: median_of(lambda o=options: qrcheck_alone(gray, o), repeat).seconds
+        for name, options in ABLATIONS
+    }
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        find_finder_patterns(gray)
+        runs.append(time.perf_counter() - start)
+    stages["find_finder_patterns alone"] = statistics.median(runs)
     return stages
 
 
@@ -536,7 +543,7 @@ def report_boards(boards: list[Board], repeat: int) -> list[str]:
             check_seconds.append(time.perf_counter() - start)
         if checked.error is not None:
             loud([f"{board.path.name}: check_photo failed: {checked.error}"])
-        for name, seconds in stage_times(gray).items():
+        for name, seconds in stage_times(gray, repeat).items():
             stages.setdefault(name, []).append(seconds)
         stages.setdefault("locate_codes, whole", []).append(ours.seconds)
         times["zxing"].append(zxing.seconds)

@@ -23,7 +23,7 @@ UEC_BANDS = ((0.62, "A"), (0.50, "B"), (0.37, "C"), (0.25, "D"))
 #: below this module size (pixels) a photo cannot show whether the print is sound
 MIN_MODULE_PX = 2.0
 #: above this share of blown-out pixels an undecoded code may be hidden by glare, not faded
-GLARE_RETAKE = 0.08
+GLARE_RETAKE = 0.05
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,13 @@ def glare_fraction(gray: np.ndarray, code: Located) -> float:
     mask = np.zeros(crop.shape, dtype=np.uint8)
     cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
     inside = mask.astype(bool)
-    return float((crop[inside] >= 250).mean()) if inside.any() else 0.0
+    if not inside.any():
+        return 0.0
+    # light modules are white too: only blown-out areas far wider than a module count as glare
+    saturated = (crop >= 250).astype(np.uint8)
+    width = max(3, int(code.side / 6))
+    blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
+    return float(blobs[inside].mean())
 
 
 def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
