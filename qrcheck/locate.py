@@ -196,7 +196,7 @@ def _binarize(gray: np.ndarray, block: int) -> np.ndarray:
 
 #: the finest level of the finder search: photos larger than this (long side) are averaged down
 #: first, which also averages out sensor noise; tiny codes in huge photos are zxing-cpp's job
-FINDER_MAX_SIDE = 2400
+FINDER_MAX_SIDE = 2000
 
 
 def find_finder_patterns(gray: np.ndarray, min_module: float = 1.6) -> list[Finder]:
@@ -332,9 +332,21 @@ def pair_candidates(
             if not 1.9 * size <= distance <= 26 * size:
                 continue
             quad = _pair_quad(p, q, gray)
-            if quad is not None:
+            if quad is not None and _inside(quad, gray.shape):
                 quads.append((quad, ((p.x, p.y), (q.x, q.y))))
     return quads
+
+
+def _inside(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """True when a symbol with these corners lies (almost) within the photo."""
+    h, w = shape[:2]
+    margin = 0.15 * _side(quad)
+    return bool(
+        (quad[:, 0] >= -margin).all()
+        and (quad[:, 0] <= w + margin).all()
+        and (quad[:, 1] >= -margin).all()
+        and (quad[:, 1] <= h + margin).all()
+    )
 
 
 def _pair_quad(p: Finder, q: Finder, gray: np.ndarray) -> np.ndarray | None:
@@ -353,7 +365,7 @@ def _pair_quad(p: Finder, q: Finder, gray: np.ndarray) -> np.ndarray | None:
         ok = _timing_ok(gray, c, p, q) or _timing_ok(gray, c, q, p)
         hypotheses.append((c, p, q, ok))
     for a, b, c, ok in hypotheses:
-        if ok:
+        if ok and _inside(_triple_quad(a, b, c), gray.shape):
             ab = (b.x - a.x, b.y - a.y)
             ac = (c.x - a.x, c.y - a.y)
             if ab[0] * ac[1] - ab[1] * ac[0] < 0:
@@ -591,7 +603,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             results.append(
                 Located(_as_quad(quad), barcode.text, (ZXING,), (ZXING,), **_meta(barcode))
             )
-        else:
+        elif _side(quad) >= 8:  # zxing-cpp also reports format errors at position (0, 0)
             candidates.append(_Candidate(quad, ZXING, finders=3, error=str(barcode.error.type)))
 
     finders: list[Finder] = []
@@ -606,7 +618,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             candidates.append(_Candidate(quad, FINDER, 2, points=points))
 
     if options.use_opencv:
-        small, factor = _downscaled(gray, 1600)
+        small, factor = _downscaled(gray, 1280)
         try:
             ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
         except cv2.error:
