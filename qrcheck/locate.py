@@ -174,13 +174,15 @@ def _as_quad(points: np.ndarray) -> Quad:
 
 
 def _side(points: np.ndarray) -> float:
-    return float(np.mean([np.linalg.norm(points[i] - points[(i + 1) % 4]) for i in range(4)]))
+    pts = [(float(x), float(y)) for x, y in points]
+    return sum(math.dist(pts[i], pts[(i + 1) % 4]) for i in range(4)) / 4
 
 
 def _same_symbol(a: np.ndarray, b: np.ndarray) -> bool:
     """True when two quads cover the same symbol (centres close relative to their size)."""
-    distance = np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))
-    return bool(distance < 0.35 * min(_side(a), _side(b)))
+    ca = (sum(float(p[0]) for p in a) / 4, sum(float(p[1]) for p in a) / 4)
+    cb = (sum(float(p[0]) for p in b) / 4, sum(float(p[1]) for p in b) / 4)
+    return math.dist(ca, cb) < 0.35 * min(_side(a), _side(b))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,9 +190,18 @@ def _same_symbol(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _binarize(gray: np.ndarray, block: int) -> np.ndarray:
-    """Dark = 255, thresholded against the local mean so faded ink and uneven light still split."""
+    """Dark = 255, thresholded against the local mean so faded ink and uneven light still split.
+
+    A light blur first: sensor noise otherwise breaks paper into tens of thousands of specks,
+    each a contour to trace.
+    """
     return cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block | 1, 4
+        cv2.GaussianBlur(gray, (3, 3), 0),
+        255,
+        cv2.ADAPTIVE_THRESH_MEAN_C,
+        cv2.THRESH_BINARY_INV,
+        block | 1,
+        4,
     )
 
 
@@ -199,10 +210,15 @@ def _binarize(gray: np.ndarray, block: int) -> np.ndarray:
 FINDER_MAX_SIDE = 2000
 
 
-def find_finder_patterns(gray: np.ndarray, min_module: float = 1.6) -> list[Finder]:
-    """Finder patterns at every scale: nested dark/light/dark squares with 7:5:3 sides."""
+def find_finder_patterns(
+    gray: np.ndarray, min_module: float = 1.6, reduced: tuple[np.ndarray, float] | None = None
+) -> list[Finder]:
+    """Finder patterns at every scale: nested dark/light/dark squares with 7:5:3 sides.
+
+    `reduced` is the photo already scaled down to FINDER_MAX_SIDE, with its factor.
+    """
     finders: list[Finder] = []
-    level, scale = _downscaled(gray, FINDER_MAX_SIDE)
+    level, scale = reduced or _downscaled(gray, FINDER_MAX_SIDE)
     first = True
     while min(level.shape) >= 60:
         smallest = min_module if first else 2.5
@@ -219,11 +235,37 @@ def find_finder_patterns(gray: np.ndarray, min_module: float = 1.6) -> list[Find
 
 
 def _finders_at(gray: np.ndarray, min_module: float) -> list[Finder]:
-    binary = _binarize(gray, 41)
-    found = _finder_contours(binary, min_module)
-    # thin light scratches cut the dark rings open; closing them restores the nesting
-    closed = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    return found + _finder_contours(closed, max(min_module, 2.0))
+    return _finder_contours(_binarize(gray, 41), min_module)
+
+
+def finders_near(gray: np.ndarray, lonely: Sequence[Finder]) -> list[Finder]:
+    """A closer look around finder patterns that found no partners.
+
+    Thin light scratches cut the dark rings of the partners open, and the blur of the fast pass
+    widens them; here, without the blur and with the scratches closed, they show again. Only the
+    neighbourhood of a lonely finder is searched, so clean photos pay nothing for it.
+    """
+    found: list[Finder] = []
+    h, w = gray.shape
+    for finder in lonely[:12]:
+        reach = 12 * finder.size
+        x0, y0 = max(0, int(finder.x - reach)), max(0, int(finder.y - reach))
+        x1, y1 = min(w, int(finder.x + reach)), min(h, int(finder.y + reach))
+        crop = gray[y0:y1, x0:x1]
+        scale = max(1.0, finder.module / 4)  # about 4 px per module is plenty
+        if scale > 1:
+            crop = cv2.resize(
+                crop,
+                (round(crop.shape[1] / scale), round(crop.shape[0] / scale)),
+                interpolation=cv2.INTER_AREA,
+            )
+        binary = cv2.adaptiveThreshold(
+            crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 41, 4
+        )
+        closed = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        for f in _finder_contours(closed, 2.0):
+            found.append(Finder(x0 + f.x * scale, y0 + f.y * scale, f.size * scale))
+    return found
 
 
 def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
@@ -232,13 +274,18 @@ def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
         return []
     tree = hierarchy[0]
     min_area = (7 * min_module) ** 2 * 0.6
+    # three nested levels and no fourth, found with array operations: a photo has tens of
+    # thousands of contours and only a few dozen candidates
+    child = tree[:, 2]
+    grandchild = np.where(child >= 0, tree[np.maximum(child, 0), 2], -1)
+    great = np.where(grandchild >= 0, tree[np.maximum(grandchild, 0), 2], -1)
+    nested = np.flatnonzero((child >= 0) & (grandchild >= 0) & (great < 0))
     found = []
-    for index, contour in enumerate(contours):
-        child = tree[index][2]
-        if child < 0:
-            continue
-        grandchild = tree[child][2]
-        if grandchild < 0:
+    for index in nested:
+        contour = contours[index]
+        child, grandchild = tree[index][2], tree[tree[index][2]][2]
+        _, _, w, h = cv2.boundingRect(contour)
+        if w * h < min_area:
             continue
         outer = cv2.contourArea(contour)
         if outer < min_area:
@@ -246,8 +293,6 @@ def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
         middle = cv2.contourArea(contours[child])
         inner = cv2.contourArea(contours[grandchild])
         if not (0.25 <= middle / outer <= 0.8 and 0.05 <= inner / outer <= 0.42):
-            continue
-        if tree[grandchild][2] >= 0:  # a fourth level: not a finder pattern
             continue
         hull = cv2.convexHull(contour)
         if outer / max(cv2.contourArea(hull), 1) < 0.8:
@@ -279,6 +324,9 @@ def _dedupe_finders(finders: Sequence[Finder]) -> list[Finder]:
     return kept
 
 
+NEAREST = 6
+
+
 def group_finders(
     finders: Sequence[Finder], gray: np.ndarray | None = None
 ) -> list[tuple[Finder, Finder, Finder]]:
@@ -289,10 +337,13 @@ def group_finders(
     """
     options = []
     for a in finders:
-        for i, b in enumerate(finders):
-            for c in finders[i + 1 :]:
-                if a is b or a is c:
-                    continue
+        # a symbol's own finders are among the nearest ones of a similar size
+        near = sorted(
+            (f for f in finders if f is not a and max(f.size, a.size) <= 1.7 * min(f.size, a.size)),
+            key=lambda f: (f.x - a.x) ** 2 + (f.y - a.y) ** 2,
+        )[:NEAREST]
+        for i, b in enumerate(near):
+            for c in near[i + 1 :]:
                 score = _triple_score(a, b, c)
                 if score is not None:
                     options.append((score, a, b, c))
@@ -607,9 +658,21 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             candidates.append(_Candidate(quad, ZXING, finders=3, error=str(barcode.error.type)))
 
     finders: list[Finder] = []
+    reduced = _downscaled(gray, FINDER_MAX_SIDE)
+    lonely: list[Finder] = []
     if options.use_finders:
-        finders = find_finder_patterns(gray)
+        finders = find_finder_patterns(gray, reduced=reduced)
         triples = group_finders(finders, gray)
+        in_triples = {id(f) for triple in triples for f in triple}
+        decoded = [r for r in results if r.decoded]
+        lonely = [
+            f
+            for f in finders
+            if id(f) not in in_triples and not any(_holds(r, (f.x, f.y)) for r in decoded)
+        ]
+        if lonely:
+            finders = _dedupe_finders([*finders, *finders_near(gray, lonely)])
+            triples = group_finders(finders, gray)
         for a, b, c in triples:
             points = tuple((f.x, f.y) for f in (a, b, c))
             candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, 3, points=points))
@@ -617,8 +680,12 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
         for quad, points in pair_candidates(finders, gray, grouped):
             candidates.append(_Candidate(quad, FINDER, 2, points=points))
 
-    if options.use_opencv:
-        small, factor = _downscaled(gray, 1280)
+    # OpenCV's detector is a second opinion, asked when something looks wrong: finder patterns
+    # left over, a symbol zxing-cpp could not decode, or nothing found at all
+    trouble = bool(lonely) or any(c.source == ZXING for c in candidates) or not results
+    if options.use_opencv and trouble:
+        small, factor = _downscaled(reduced[0], 1280)
+        factor *= reduced[1]
         try:
             ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
         except cv2.error:
@@ -652,13 +719,16 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
     return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
 
 
+def _holds(found: Located, point: tuple[float, float]) -> bool:
+    contour = np.array(found.corners, dtype=np.float32).reshape(-1, 1, 2)
+    return cv2.pointPolygonTest(contour, (float(point[0]), float(point[1])), False) >= 0
+
+
 def _covers(found: Located, candidate: _Candidate) -> bool:
     """True when a candidate is (part of) a symbol already found."""
-    quad = np.array(found.corners)
-    if _same_symbol(candidate.corners, quad):
+    if _same_symbol(candidate.corners, np.array(found.corners)):
         return True
-    contour = quad.astype(np.float32).reshape(-1, 1, 2)
-    return any(cv2.pointPolygonTest(contour, point, False) >= 0 for point in candidate.points)
+    return any(_holds(found, point) for point in candidate.points)
 
 
 def _note_locator(merged: list[Located], candidate: _Candidate) -> None:
