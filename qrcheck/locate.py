@@ -332,8 +332,8 @@ def group_finders(
 ) -> list[tuple[Finder, Finder, Finder]]:
     """L-shaped triples (corner, top-right, bottom-left) that can be one QR symbol's finders.
 
-    With the image, each triple must also show its two timing patterns: alternating modules
-    along row and column 6 between the finders.
+    With the image, each triple must also show a timing pattern: alternating modules along row
+    or column 6 between two of its finders.
     """
     options = []
     for a in finders:
@@ -352,7 +352,8 @@ def group_finders(
     for _, a, b, c in sorted(options, key=lambda o: o[0]):
         if {id(a), id(b), id(c)} & used:
             continue
-        if gray is not None and not (_timing_ok(gray, a, b, c) and _timing_ok(gray, a, c, b)):
+        # one timing pattern is enough: glare, a scratch or a curl of the paper can hide the other
+        if gray is not None and not (_timing_ok(gray, a, b, c) or _timing_ok(gray, a, c, b)):
             continue
         ab = (b.x - a.x, b.y - a.y)
         ac = (c.x - a.x, c.y - a.y)
@@ -391,7 +392,7 @@ def pair_candidates(
 def _inside(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
     """True when a symbol with these corners lies (almost) within the photo."""
     h, w = shape[:2]
-    margin = 0.15 * _side(quad)
+    margin = 0.05 * _side(quad)
     return bool(
         (quad[:, 0] >= -margin).all()
         and (quad[:, 0] <= w + margin).all()
@@ -409,19 +410,23 @@ def _pair_quad(p: Finder, q: Finder, gray: np.ndarray) -> np.ndarray | None:
     for sign in (1, -1):
         # p and q on one side of the symbol; the lost finder beside p
         r = Finder(*(pp + sign * normal), size)
-        hypotheses.append((p, q, r, _timing_ok(gray, p, q, r)))
+        hypotheses.append((_timing_rate(gray, p, q, r), p, q, r))
         # p and q on a diagonal; the lost finder is the corner one
         corner = (pp + pq) / 2 + sign * normal / 2
         c = Finder(corner[0], corner[1], size)
-        ok = _timing_ok(gray, c, p, q) or _timing_ok(gray, c, q, p)
-        hypotheses.append((c, p, q, ok))
-    for a, b, c, ok in hypotheses:
-        if ok and _inside(_triple_quad(a, b, c), gray.shape):
-            ab = (b.x - a.x, b.y - a.y)
-            ac = (c.x - a.x, c.y - a.y)
-            if ab[0] * ac[1] - ab[1] * ac[0] < 0:
-                b, c = c, b
-            return _triple_quad(a, b, c)
+        rate = max(_timing_rate(gray, c, p, q), _timing_rate(gray, c, q, p))
+        hypotheses.append((rate, c, p, q))
+    # data modules can pass for a timing pattern now and then: the most regular one wins
+    for rate, a, b, c in sorted(hypotheses, key=lambda h: -h[0]):
+        if rate < TIMING_RATE:
+            break
+        ab = (b.x - a.x, b.y - a.y)
+        ac = (c.x - a.x, c.y - a.y)
+        if ab[0] * ac[1] - ab[1] * ac[0] < 0:
+            b, c = c, b
+        quad = _triple_quad(a, b, c)
+        if _inside(quad, gray.shape):
+            return quad
     return None
 
 
@@ -450,8 +455,8 @@ def _triple_score(a: Finder, b: Finder, c: Finder) -> float | None:
     )
 
 
-def _timing_ok(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> bool:
-    """True when the timing pattern between finders a and b alternates as it should.
+def _timing_rate(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> float:
+    """How regularly the timing pattern between finders a and b alternates (1.0: every module).
 
     It runs 3 modules from the line of the two centres, on the side of c, from the edge of one
     finder to the edge of the other: one dark/light change per module.
@@ -461,7 +466,7 @@ def _timing_ok(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> bool:
     length = float(np.linalg.norm(pb - pa))
     modules = length / module - 7
     if modules < 3:
-        return False
+        return 0.0
     u = (pb - pa) / length
     v = pc - pa
     v = v - u * float(v @ u)
@@ -485,15 +490,24 @@ def _timing_ok(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> bool:
     # glare blows parts of a code out to white: judge the pattern where it can still be seen
     seen = values < 245
     if seen.mean() < 0.35:
-        return False
+        return 0.0
     values_seen = values[seen]
     if values_seen.max() - values_seen.min() < 8:
-        return False
+        return 0.0
     dark = values < (values_seen.max() + values_seen.min()) / 2
     both_seen = seen[1:] & seen[:-1]
     changes = int(np.count_nonzero((dark[1:] != dark[:-1]) & both_seen))
     modules = modules * float(both_seen.mean())
-    return changes >= 0.7 * modules
+    return changes / max(modules, 1e-9)
+
+
+#: a timing pattern changes at every module; data modules change about every other one
+TIMING_RATE = 0.7
+
+
+def _timing_ok(gray: np.ndarray, a: Finder, b: Finder, c: Finder) -> bool:
+    """True when the timing pattern between finders a and b alternates as it should."""
+    return _timing_rate(gray, a, b, c) >= TIMING_RATE
 
 
 def _triple_quad(a: Finder, b: Finder, c: Finder) -> np.ndarray:
