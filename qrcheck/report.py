@@ -85,8 +85,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
         return ImageFont.truetype(str(file), size)
 
 
-def label(code: CodeResult) -> str:
-    name = code.verdict.procedure or ("?" if code.located.text is None else "—")
+def label(code: CodeResult, lang: str) -> str:
+    """Procedure code and grade; without a procedure, what the link is (e.g. "not official")."""
+    name = code.verdict.procedure or t(f"status.{code.verdict.status}", lang)
     return f"{name} · {code.grade.grade}"
 
 
@@ -104,7 +105,7 @@ def annotate(rgb: np.ndarray, photo: PhotoResult, lang: str) -> Image.Image:
         colour = COLOURS[code.action]
         points = [tuple(p) for p in code.located.corners]
         draw.line([*points, points[0]], fill=colour, width=width, joint="curve")
-        text = label(code)
+        text = label(code, lang)
         pad = size * 0.2
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         x = min(p[0] for p in points) - width / 2
