@@ -226,8 +226,9 @@ def test_annotated_photo_outlines_every_code(tmp_path: Path, view, catalog) -> N
     outlines = 0
     for action in {c.action for c in result.codes}:
         colour = np.array(COLOURS[action])
-        mask = (np.abs(image[:height] - colour).sum(axis=2) < 90).astype(np.uint8)
-        mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))  # JPEG frays thin coloured lines
+        # white text antialiased on one colour can pass for another: match colours closely
+        mask = (np.abs(image[:height] - colour).sum(axis=2) < 45).astype(np.uint8)
+        mask = cv2.dilate(mask, np.ones((7, 7), np.uint8))  # JPEG frays thin coloured lines
         _, _, stats, _ = cv2.connectedComponentsWithStats(mask)
         outlines += sum(1 for s in stats[1:] if s[cv2.CC_STAT_AREA] > 500)
     assert outlines == len(result.codes) == 4
