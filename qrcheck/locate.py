@@ -189,14 +189,14 @@ def _same_symbol(a: np.ndarray, b: np.ndarray) -> bool:
 # finder patterns
 
 
-def _binarize(gray: np.ndarray, block: int) -> np.ndarray:
+def _binarize(gray: np.ndarray, block: int, blur: bool = True) -> np.ndarray:
     """Dark = 255, thresholded against the local mean so faded ink and uneven light still split.
 
     A light blur first: sensor noise otherwise breaks paper into tens of thousands of specks,
     each a contour to trace.
     """
     return cv2.adaptiveThreshold(
-        cv2.GaussianBlur(gray, (3, 3), 0),
+        cv2.GaussianBlur(gray, (3, 3), 0) if blur else gray,
         255,
         cv2.ADAPTIVE_THRESH_MEAN_C,
         cv2.THRESH_BINARY_INV,
@@ -211,7 +211,10 @@ FINDER_MAX_SIDE = 2000
 
 
 def find_finder_patterns(
-    gray: np.ndarray, min_module: float = 1.6, reduced: tuple[np.ndarray, float] | None = None
+    gray: np.ndarray,
+    min_module: float = 1.6,
+    reduced: tuple[np.ndarray, float] | None = None,
+    blur: bool = True,
 ) -> list[Finder]:
     """Finder patterns at every scale: nested dark/light/dark squares with 7:5:3 sides.
 
@@ -222,7 +225,7 @@ def find_finder_patterns(
     first = True
     while min(level.shape) >= 60:
         smallest = min_module if first else 2.5
-        found = _finders_at(level, smallest)
+        found = _finders_at(level, smallest, blur)
         finders += [Finder(f.x * scale, f.y * scale, f.size * scale) for f in found]
         if min(level.shape) < 180:
             break
@@ -234,8 +237,8 @@ def find_finder_patterns(
     return _dedupe_finders(finders)
 
 
-def _finders_at(gray: np.ndarray, min_module: float) -> list[Finder]:
-    return _finder_contours(_binarize(gray, 41), min_module)
+def _finders_at(gray: np.ndarray, min_module: float, blur: bool = True) -> list[Finder]:
+    return _finder_contours(_binarize(gray, 41, blur), min_module)
 
 
 def finders_near(gray: np.ndarray, lonely: Sequence[Finder]) -> list[Finder]:
@@ -676,6 +679,10 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
     lonely: list[Finder] = []
     if options.use_finders:
         finders = find_finder_patterns(gray, reduced=reduced)
+        if not finders and not results and not candidates:
+            # nothing at all: look again without the noise blur (fine art codes lose their
+            # finder rings to it); photos with codes never pay for this
+            finders = find_finder_patterns(gray, reduced=reduced, blur=False)
         triples = group_finders(finders, gray)
         in_triples = {id(f) for triple in triples for f in triple}
         decoded = [r for r in results if r.decoded]
