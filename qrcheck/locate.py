@@ -238,7 +238,12 @@ def find_finder_patterns(
 
 
 def _finders_at(gray: np.ndarray, min_module: float, blur: bool = True) -> list[Finder]:
-    return _finder_contours(_binarize(gray, 41, blur), min_module)
+    binary = _binarize(gray, 41, blur)
+    found = _finder_contours(binary, min_module)
+    if not blur:  # the careful pass also closes thin light scratches across the rings
+        closed = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        found += _finder_contours(closed, max(min_module, 2.0))
+    return found
 
 
 def finders_near(gray: np.ndarray, lonely: Sequence[Finder]) -> list[Finder]:
