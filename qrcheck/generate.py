@@ -18,7 +18,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -507,8 +506,3 @@ def _write_sheet(
 
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
-
-
-def clean_output(out: Path) -> None:
-    """Remove a generated output folder (used by benchmarks)."""
-    shutil.rmtree(out, ignore_errors=True)

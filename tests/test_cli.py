@@ -142,3 +142,14 @@ def test_every_command_has_help_and_is_in_the_readme(lang: str) -> None:
     for name, command in commands:
         assert command.help and len(command.help) > 20, name
         assert re.search(rf"`qrcheck {name}\b", readme), f"{name} missing from README"
+
+
+def test_a_warning_repeated_on_many_rows_is_shown_once() -> None:
+    from qrcheck.catalog import load_catalog
+    from qrcheck.cli import group_issues
+
+    rows = group_issues(load_catalog(REPO / "catalog").issues)
+    assert [(len(members), issue.key) for members, issue in rows] == [
+        (9, "catalog.search_fallback")
+    ]
+    assert [m.line for m in rows[0][0]] == [22, 45, 62, 66, 86, 87, 88, 89, 90]
