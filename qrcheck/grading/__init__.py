@@ -1,0 +1,1 @@
+"""Helpers of the readability grading (`qrcheck.grade`): the QR symbol's layout."""

@@ -1,0 +1,194 @@
+"""Where everything sits in a QR symbol of a given version (ISO/IEC 18004 model 2).
+
+Function patterns (finders, separators, timing, alignment, format and version information),
+the order data modules are placed in, and how codewords are interleaved into Reed-Solomon
+blocks, so that a grader can tell which modules form which codeword and which fixed pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import qrcode
+from qrcode import util
+from qrcode.base import rs_blocks
+
+#: ECLevel letter -> the 2-bit indicator qrcode (and the format information) uses
+EC_BITS = {
+    "L": qrcode.constants.ERROR_CORRECT_L,
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
+EC_LETTER = {bits: letter for letter, bits in EC_BITS.items()}
+
+
+def size_of(version: int) -> int:
+    return 17 + 4 * version
+
+
+@dataclass(frozen=True)
+class Layout:
+    version: int
+    n: int
+    #: True where a function pattern (or format/version information) sits
+    function: np.ndarray
+    #: expected colour (True dark) of the fixed patterns, where `fixed` is True
+    expected: np.ndarray
+    #: named fixed-pattern segments: name -> (rows, cols) index arrays
+    segments: dict[str, tuple[np.ndarray, np.ndarray]]
+    #: the two copies of the format information: (rows, cols) of bits 0..14
+    format_copies: tuple[tuple[np.ndarray, np.ndarray], ...]
+    #: the two copies of the version information (version >= 7): bits 0..17
+    version_copies: tuple[tuple[np.ndarray, np.ndarray], ...]
+    #: data modules in placement order: (rows, cols)
+    data_order: tuple[np.ndarray, np.ndarray]
+
+
+@cache
+def layout(version: int) -> Layout:
+    n = size_of(version)
+    function = np.zeros((n, n), bool)
+    expected = np.zeros((n, n), bool)
+    fixed = np.zeros((n, n), bool)
+    segments: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    for name, (r0, c0) in (
+        ("finder_tl", (0, 0)),
+        ("finder_tr", (0, n - 7)),
+        ("finder_bl", (n - 7, 0)),
+    ):
+        rr, cc = np.mgrid[-1:8, -1:8]
+        d = np.maximum(np.abs(rr - 3), np.abs(cc - 3))
+        rows, cols = rr + r0, cc + c0
+        keep = (rows >= 0) & (rows < n) & (cols >= 0) & (cols < n)
+        rows, cols, d = rows[keep], cols[keep], d[keep]
+        function[rows, cols] = True
+        fixed[rows, cols] = True
+        expected[rows, cols] = (d != 2) & (d != 4)
+        segments[name] = (rows, cols)
+
+    span = np.arange(8, n - 8)
+    function[6, span] = function[span, 6] = True
+    fixed[6, span] = fixed[span, 6] = True
+    expected[6, span] = span % 2 == 0
+    expected[span, 6] = span % 2 == 0
+    segments["timing_h"] = (np.full(span.size, 6), span)
+    segments["timing_v"] = (span, np.full(span.size, 6))
+
+    centres = util.pattern_position(version)
+    for r in centres:
+        for c in centres:
+            if (r < 9 and (c < 9 or c > n - 10)) or (r > n - 10 and c < 9):
+                continue  # overlaps a finder
+            rr, cc = np.mgrid[r - 2 : r + 3, c - 2 : c + 3]
+            d = np.maximum(np.abs(rr - r), np.abs(cc - c))
+            function[rr, cc] = True
+            fixed[rr, cc] = True
+            expected[rr, cc] = d != 1
+
+    vertical = [(i, 8) if i < 6 else (i + 1, 8) if i < 8 else (n - 15 + i, 8) for i in range(15)]
+    horizontal = [
+        (8, n - i - 1) if i < 8 else (8, 15 - i - 1 + 1) if i < 9 else (8, 15 - i - 1)
+        for i in range(15)
+    ]
+    copies = tuple(
+        (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+        for pts in (vertical, horizontal)
+    )
+    for rows, cols in copies:
+        function[rows, cols] = True
+    function[n - 8, 8] = fixed[n - 8, 8] = expected[n - 8, 8] = True  # the dark module
+
+    version_copies: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    if version >= 7:
+        first = [(i // 3, i % 3 + n - 8 - 3) for i in range(18)]
+        second = [(i % 3 + n - 8 - 3, i // 3) for i in range(18)]
+        version_copies = tuple(
+            (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+            for pts in (first, second)
+        )
+        for rows, cols in version_copies:
+            function[rows, cols] = True
+
+    order_r, order_c = [], []
+    upward = True
+    col = n - 1
+    while col > 0:
+        if col == 6:
+            col -= 1
+        rows = range(n - 1, -1, -1) if upward else range(n)
+        for r in rows:
+            for c in (col, col - 1):
+                if not function[r, c]:
+                    order_r.append(r)
+                    order_c.append(c)
+        upward = not upward
+        col -= 2
+    expected &= fixed
+    return Layout(
+        version,
+        n,
+        function,
+        expected,
+        segments,
+        copies,
+        version_copies,
+        (np.array(order_r), np.array(order_c)),
+    )
+
+
+def format_bits(ec_letter: str, mask: int) -> int:
+    return util.BCH_type_info((EC_BITS[ec_letter] << 3) | mask)
+
+
+@cache
+def format_words() -> tuple[tuple[int, str, int], ...]:
+    """Every valid 15-bit format word with its EC level and mask."""
+    return tuple(
+        (format_bits(letter, mask), letter, mask) for letter in EC_BITS for mask in range(8)
+    )
+
+
+def version_bits(version: int) -> int:
+    return util.BCH_type_number(version)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Interleaving of one version and EC level: for each codeword index in symbol order, its
+    block, and each block's number of EC codewords."""
+
+    block_of: np.ndarray
+    ec_counts: np.ndarray
+    total: int
+
+
+@cache
+def blocks(version: int, ec_letter: str) -> Blocks:
+    specs = rs_blocks(version, EC_BITS[ec_letter])
+    data = [b.data_count for b in specs]
+    ec = [b.total_count - b.data_count for b in specs]
+    block_of = []
+    for i in range(max(data)):
+        block_of += [b for b in range(len(specs)) if i < data[b]]
+    for i in range(max(ec)):
+        block_of += [b for b in range(len(specs)) if i < ec[b]]
+    return Blocks(np.array(block_of), np.array(ec), len(block_of))
+
+
+@cache
+def reference_matrix(text: str, version: int, ec_letter: str, mask: int, as_bytes: bool):
+    """The modules (True dark) qrcode makes for `text` with this version, EC level and mask,
+    or None when it does not fit."""
+    qr = qrcode.QRCode(
+        version=version, error_correction=EC_BITS[ec_letter], mask_pattern=mask, border=0
+    )
+    try:
+        qr.add_data(text.encode("utf-8") if as_bytes else text)
+        qr.make(fit=False)
+    except (qrcode.exceptions.DataOverflowError, ValueError, TypeError):
+        return None
+    return np.array(qr.get_matrix(), dtype=bool)

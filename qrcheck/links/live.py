@@ -1,0 +1,884 @@
+"""Live checks of decoded links: safe, polite, asynchronous HTTP on httpx.
+
+Decoded links are untrusted (a scammer's sticker may hold any URL), so the checker must not be
+turned against the center's own network:
+
+- http and https only; every host is resolved first and refused when any of its addresses is
+  loopback, private, link-local, multicast, reserved, unspecified or otherwise not global
+  (IPv4 and IPv6, IPv4-mapped IPv6 included). The connection then goes to exactly the address
+  that was checked (`PinnedBackend`), while TLS is still verified against the host name (the
+  URL keeps the name, so SNI and certificate checks use it).
+- redirects are followed by hand, at most `max_redirects`, each hop checked the same way;
+- no cookies (a jar that refuses every cookie), no credentials (user:password@ is dropped),
+  no environment proxies (`trust_env=False`) unless `proxy` is configured;
+- bodies are streamed and read up to `max_bytes` (1 MB); every link has a deadline.
+
+Politeness: a global concurrency limit, a per-host limit with a minimum interval between
+request starts, an honest User-Agent naming qrcheck and its version, retries with jittered
+exponential backoff on timeouts, dropped connections, 5xx and 429, honouring `Retry-After` up to
+a cap.
+
+Verdicts (`LiveResult.status`): ok, redirected, dead, soft_404, blocked, timeout, tls_error,
+refused, unverified. Definite answers (ok, redirected, dead, soft_404) are cached in SQLite
+(`LinkCache`) with a time-to-live.
+
+The loopback / private-address refusal can be relaxed only through `LiveOptions.allow_networks`
+or `allow_private`, explicit settings meant for tests against a local server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import sqlite3
+import ssl
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpcore
+import httpx
+
+from qrcheck import __version__
+from qrcheck.links.verdict import parse_link, registered_domain
+
+if TYPE_CHECKING:
+    from qrcheck.check import CheckReport
+
+LIVE_STATUSES = (
+    "ok",
+    "redirected",
+    "dead",
+    "soft_404",
+    "blocked",
+    "timeout",
+    "tls_error",
+    "refused",
+    "unverified",
+)
+#: answers worth remembering: the same link checked again within the TTL is not fetched again
+DEFINITE = ("ok", "redirected", "dead", "soft_404")
+USER_AGENT = (
+    f"qrcheck/{__version__} (link checker for QR postings of a public service center; "
+    "+https://github.com/qrcheck)"
+)
+#: phrases of a page that says it does not exist (Vietnamese, with and without diacritics)
+NOT_FOUND_RE = re.compile(
+    r"không\s+tồn\s+tại|khong\s+ton\s+tai|không\s+tìm\s+thấy|khong\s+tim\s+thay"
+    r"|page\s+not\s+found|not\s+found|(?:error|lỗi)\s*404|đã\s+bị\s+xóa|đã\s+bị\s+gỡ|không\s+còn\s+tồn\s+tại"
+    r"|does\s+not\s+exist|no\s+longer\s+available",
+    re.I,
+)
+HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/trang-chu", "/vi"}
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+
+class NameNotFound(Exception):
+    """The host name does not exist (NXDOMAIN)."""
+
+
+class NetworkDown(Exception):
+    """Name resolution or routing failed for reasons of our own network."""
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The host's addresses from the operating system's resolver."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
+            raise NameNotFound(host) from exc
+        raise NetworkDown(str(exc)) from exc
+    return [str(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How the live check behaves. Defaults are the production settings."""
+
+    #: seconds to connect / to wait for bytes, per request
+    timeout: float = 8.0
+    #: seconds for one link from the first request to the verdict (retries and redirects included)
+    deadline: float = 25.0
+    max_redirects: int = 5
+    max_bytes: int = 1_000_000
+    concurrency: int = 16
+    per_host: int = 3
+    #: seconds between the starts of two requests to the same host
+    min_interval: float = 0.2
+    retries: int = 2
+    backoff: float = 0.5
+    retry_after_cap: float = 10.0
+    verify: bool = True
+    ca_bundle: Path | None = None
+    proxy: str | None = None
+    user_agent: str = USER_AGENT
+    #: compare each page with the host's answer to a random path (soft-404 detection)
+    probe: bool = True
+    #: extra networks to allow although not global (tests point at 127.0.0.1 this way)
+    allow_networks: tuple[str, ...] = ()
+    #: allow every non-global address (tests only; never in production)
+    allow_private: bool = False
+    #: a host that exists, resolved to tell "no such name" from "no network"
+    canary_host: str = "dichvucong.gov.vn"
+    ttl_ok: float = 24 * 3600
+    ttl_dead: float = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Hop:
+    url: str
+    status: int
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What the network says about one link."""
+
+    url: str
+    status: str
+    http_status: int | None = None
+    final_url: str | None = None
+    chain: tuple[Hop, ...] = ()
+    checked_at: str = ""
+    cached: bool = False
+    detail_key: str = ""
+    detail_params: dict[str, object] = field(default_factory=dict)
+    #: a redirect led to another registered domain
+    cross_domain: bool = False
+
+    def to_json(self, lang: str) -> dict[str, Any]:
+        from qrcheck.i18n import t
+
+        return {
+            "status": self.status,
+            "http_status": self.http_status,
+            "final_url": self.final_url,
+            "chain": [{"url": h.url, "status": h.status} for h in self.chain],
+            "cross_domain": self.cross_domain,
+            "checked_at": self.checked_at,
+            "cached": self.cached,
+            "detail": t(self.detail_key, lang, **self.detail_params) if self.detail_key else "",
+        }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache
+
+
+def default_cache_path() -> Path:
+    """QRCHECK_LINK_CACHE, else the user's cache folder (XDG / LOCALAPPDATA / ~/Library)."""
+    explicit = os.environ.get("QRCHECK_LINK_CACHE")
+    if explicit:
+        return Path(explicit)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "qrcheck" / Path("links").with_suffix(".sqlite")
+
+
+class LinkCache:
+    """Definite live results in SQLite, each with an expiry time. Path None: in memory."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path) if path else ":memory:", timeout=5)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS live (url TEXT PRIMARY KEY, expires REAL, result TEXT)"
+        )
+        self._db.commit()
+
+    def get(self, url: str, now: float | None = None) -> LiveResult | None:
+        row = self._db.execute("SELECT expires, result FROM live WHERE url = ?", (url,)).fetchone()
+        if row is None or row[0] < (now if now is not None else time.time()):
+            return None
+        data = json.loads(row[1])
+        data["chain"] = tuple(Hop(**h) for h in data["chain"])
+        return replace(LiveResult(**data), cached=True)
+
+    def put(self, result: LiveResult, ttl: float) -> None:
+        if result.status not in DEFINITE or ttl <= 0:
+            return
+        data = {
+            "url": result.url,
+            "status": result.status,
+            "http_status": result.http_status,
+            "final_url": result.final_url,
+            "chain": [{"url": h.url, "status": h.status} for h in result.chain],
+            "checked_at": result.checked_at,
+            "detail_key": result.detail_key,
+            "detail_params": result.detail_params,
+            "cross_domain": result.cross_domain,
+        }
+        self._db.execute(
+            "INSERT OR REPLACE INTO live VALUES (?, ?, ?)",
+            (result.url, time.time() + ttl, json.dumps(data, ensure_ascii=False)),
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Safety: addresses and the pinned transport
+
+
+def address_refusal(address: str, options: LiveOptions) -> str | None:
+    """Why an address may not be contacted ("private", "loopback"...), or None when it may."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return "invalid"
+    for network in options.allow_networks:
+        if ip in ipaddress.ip_network(network, strict=False):
+            return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return address_refusal(str(ip.ipv4_mapped), options)
+    checks = (
+        ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
+        ("link_local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private or not ip.is_global),
+    )
+    for reason, hit in checks:
+        if hit:
+            return None if options.allow_private and reason != "unspecified" else reason
+    return None
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses the checker resolved and approved, by host name."""
+
+    def __init__(self) -> None:
+        self.pins: dict[str, str] = {}
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        address = self.pins.get(host.strip("[]").lower())
+        if address is None:
+            raise httpcore.ConnectError(f"{host}: address not checked")
+        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that uses `PinnedBackend`."""
+
+    def __init__(self, backend: PinnedBackend, options: LiveOptions) -> None:
+        verify: ssl.SSLContext | bool = _ssl_context(options)
+        super().__init__(verify=verify, trust_env=False, http2=False)
+        if options.proxy is None:  # with a configured proxy, the proxy resolves the host
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=verify if isinstance(verify, ssl.SSLContext) else None,
+                max_connections=options.concurrency * 2,
+                max_keepalive_connections=options.concurrency,
+                keepalive_expiry=5.0,
+                network_backend=backend,
+            )
+
+
+def _ssl_context(options: LiveOptions) -> ssl.SSLContext:
+    if not options.verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if options.ca_bundle:
+        return ssl.create_default_context(cafile=str(options.ca_bundle))
+    try:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:  # pragma: no cover
+        return ssl.create_default_context()
+
+
+class _RefuseAllCookies(DefaultCookiePolicy):
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The checker
+
+
+@dataclass
+class _Fetched:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+
+class _Failure(Exception):
+    def __init__(self, status: str, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.status = status
+        self.key = key
+        self.params = params
+
+
+class LinkChecker:
+    """Checks links politely and safely; one instance per run (it keeps per-host state).
+
+    Use as `async with LinkChecker(options) as checker: await checker.check_many(urls)`.
+    """
+
+    def __init__(
+        self,
+        options: LiveOptions = LiveOptions(),
+        cache: LinkCache | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.options = options
+        self.cache = cache
+        self.resolver = resolver or system_resolver
+        self.network_down = False
+        self.network_seen = False
+        self.requests = 0
+        self._backend = PinnedBackend()
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(options.concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_next: dict[str, float] = {}
+        self._host_lock: dict[str, asyncio.Lock] = {}
+        self._resolved: dict[str, asyncio.Task[str]] = {}
+        self._probes: dict[str, asyncio.Task[_Fetched | None]] = {}
+
+    async def __aenter__(self) -> LinkChecker:
+        options = self.options
+        common: dict[str, Any] = {
+            "follow_redirects": False,
+            "trust_env": False,
+            "timeout": httpx.Timeout(options.timeout),
+            "headers": {
+                "User-Agent": options.user_agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                "Accept-Language": "vi,en;q=0.5",
+            },
+        }
+        if options.proxy:  # a configured proxy connects for us (addresses are still checked)
+            self._client = httpx.AsyncClient(
+                proxy=options.proxy, verify=_ssl_context(options), **common
+            )
+        else:
+            self._client = httpx.AsyncClient(
+                transport=PinnedTransport(self._backend, options), **common
+            )
+        # httpx copies any jar it is given: set the refusing policy on the client's own jar
+        self._client.cookies.jar.set_policy(_RefuseAllCookies())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        for task in (*self._resolved.values(), *self._probes.values()):
+            task.cancel()
+
+    # -- public -----------------------------------------------------------------------------
+
+    async def check_many(self, urls: Iterable[str]) -> dict[str, LiveResult]:
+        """Each distinct URL checked once; results keyed by the URL as given."""
+        distinct = list(dict.fromkeys(urls))
+        results = await asyncio.gather(*(self.check(u) for u in distinct))
+        return dict(zip(distinct, results, strict=True))
+
+    async def check(self, url: str) -> LiveResult:
+        """The live verdict for one link. Never raises."""
+        parsed = parse_link(url)
+        key = parsed.url if parsed else url
+        if parsed is None:
+            return self._result(url, "refused", "links.live_refused_scheme")
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        if self.network_down:
+            return self._result(key, "unverified", "links.live_no_network")
+        try:
+            async with asyncio.timeout(self.options.deadline):
+                result = await self._follow(key)
+        except TimeoutError:
+            result = self._result(
+                key, "timeout", "links.live_timeout", seconds=self.options.deadline
+            )
+        except _Failure as failure:
+            result = self._result(key, failure.status, failure.key, **failure.params)
+        except Exception as exc:  # a checker bug must not stop the run
+            reason = f"{type(exc).__name__}: {exc}"[:160]
+            result = self._result(key, "unverified", "links.live_error", reason=reason)
+        if result.status == "unverified" and self.network_down:
+            result = self._result(key, "unverified", "links.live_no_network")
+        if self.cache is not None:
+            ttl = (
+                self.options.ttl_ok
+                if result.status in ("ok", "redirected")
+                else self.options.ttl_dead
+            )
+            self.cache.put(result, ttl)
+        return result
+
+    # -- one link ---------------------------------------------------------------------------
+
+    def _result(self, url: str, status: str, key: str, **params: object) -> LiveResult:
+        return LiveResult(url, status, checked_at=now_iso(), detail_key=key, detail_params=params)
+
+    async def _follow(self, url: str) -> LiveResult:
+        chain: list[Hop] = []
+        seen = {url}
+        current = url
+        start_host = urlsplit(url).hostname or ""
+        for _ in range(self.options.max_redirects + 1):
+            fetched = await self._fetch(current)
+            location = fetched.headers.get("location")
+            if 300 <= fetched.status < 400 and location:
+                chain.append(Hop(current, fetched.status))
+                target = urljoin(current, location.strip())
+                parsed = parse_link(target)
+                if parsed is None:
+                    raise _Failure("refused", "links.live_refused_scheme")
+                target = parsed.url
+                if target in seen:
+                    return self._done(url, "dead", fetched, chain, "links.live_loop")
+                seen.add(target)
+                current = target
+                continue
+            return await self._judge(url, fetched, chain, start_host)
+        return self._done(
+            url, "unverified", None, chain, "links.live_too_many", count=self.options.max_redirects
+        )
+
+    def _done(
+        self,
+        url: str,
+        status: str,
+        fetched: _Fetched | None,
+        chain: list[Hop],
+        key: str,
+        **params: object,
+    ) -> LiveResult:
+        final = fetched.url if fetched else (chain[-1].url if chain else url)
+        start = registered_domain(urlsplit(url).hostname or "")
+        cross = any(registered_domain(urlsplit(h.url).hostname or "") != start for h in chain)
+        cross = cross or registered_domain(urlsplit(final).hostname or "") != start
+        return LiveResult(
+            url,
+            status,
+            fetched.status if fetched else None,
+            final,
+            tuple(chain),
+            now_iso(),
+            False,
+            key,
+            params,
+            cross and bool(chain),
+        )
+
+    async def _judge(
+        self, url: str, fetched: _Fetched, chain: list[Hop], start_host: str
+    ) -> LiveResult:
+        code = fetched.status
+        if code in (404, 410):
+            return self._done(url, "dead", fetched, chain, "links.live_dead", http=code)
+        if code in (401, 403, 429, 451):
+            return self._done(url, "blocked", fetched, chain, "links.live_blocked", http=code)
+        if code == 408:
+            return self._done(url, "timeout", fetched, chain, "links.live_timeout", seconds="")
+        if 400 <= code < 500:
+            return self._done(url, "dead", fetched, chain, "links.live_dead", http=code)
+        if code >= 500:
+            return self._done(
+                url, "unverified", fetched, chain, "links.live_server_error", http=code
+            )
+        if 300 <= code < 400:
+            return self._done(url, "dead", fetched, chain, "links.live_dead", http=code)
+        final = urlsplit(fetched.url)
+        original = urlsplit(url)
+        if (
+            chain
+            and final.path.rstrip("/") in HOME_PATHS
+            and original.path.rstrip("/") not in HOME_PATHS
+        ):
+            return self._done(
+                url, "soft_404", fetched, chain, "links.live_soft_home", final=fetched.url
+            )
+        phrase = not_found_phrase(fetched.body)
+        if phrase:
+            return self._done(
+                url, "soft_404", fetched, chain, "links.live_soft_text", phrase=phrase
+            )
+        if self.options.probe and final.path.rstrip("/") not in HOME_PATHS:
+            probe = await self._probe(fetched.url)
+            if probe is not None and probe.status < 300 and same_page(fetched.body, probe.body):
+                # a single-page application serves one shell for every address, good or bad:
+                # then the page tells nothing, and calling every posting dead would be worse
+                home = await self._home(fetched.url)
+                if home is not None and home.status < 300 and same_page(home.body, probe.body):
+                    return self._done(url, "unverified", fetched, chain, "links.live_shell")
+                return self._done(url, "soft_404", fetched, chain, "links.live_soft_random")
+        if chain:
+            other = registered_domain(final.hostname or "") != registered_domain(start_host)
+            key = "links.live_redirected_cross" if other else "links.live_redirected"
+            return self._done(
+                url, "redirected", fetched, chain, key, final=fetched.url, count=len(chain)
+            )
+        return self._done(url, "ok", fetched, chain, "links.live_ok", http=code)
+
+    async def _home(self, url: str) -> _Fetched | None:
+        """The host's home page (once per host and run)."""
+        parts = urlsplit(url)
+        key = f"home:{parts.scheme}://{parts.netloc}"
+        if key not in self._probes:
+            home_url = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+
+            async def fetch() -> _Fetched | None:
+                try:
+                    return await self._fetch(home_url, retries=0)
+                except _Failure:
+                    return None
+
+            self._probes[key] = asyncio.ensure_future(fetch())
+        return await asyncio.shield(self._probes[key])
+
+    async def _probe(self, url: str) -> _Fetched | None:
+        """The host's answer to a random path next to `url` (once per folder and run)."""
+        parts = urlsplit(url)
+        folder = parts.path.rsplit("/", 1)[0]
+        key = f"{parts.scheme}://{parts.netloc}{folder}"
+        if key not in self._probes:
+            random_path = f"{folder}/qrcheck-{secrets.token_hex(8)}"
+            probe_url = urlunsplit((parts.scheme, parts.netloc, random_path, "", ""))
+
+            async def fetch() -> _Fetched | None:
+                try:
+                    return await self._fetch(probe_url, retries=0)
+                except _Failure:
+                    return None
+
+            self._probes[key] = asyncio.ensure_future(fetch())
+        return await asyncio.shield(self._probes[key])
+
+    # -- one request ------------------------------------------------------------------------
+
+    async def _address(self, host: str, port: int) -> str:
+        """The checked address of `host` (resolved once per run), or a _Failure."""
+        literal = _ip_literal(host)
+        if literal is not None:
+            reason = address_refusal(literal, self.options)
+            if reason:
+                raise _Failure("refused", "links.live_refused_address", host=host, reason=reason)
+            return literal
+        if host not in self._resolved:
+            self._resolved[host] = asyncio.ensure_future(self._resolve(host, port))
+        return await asyncio.shield(self._resolved[host])
+
+    async def _resolve(self, host: str, port: int) -> str:
+        try:
+            addresses = list(await self.resolver(host, port))
+        except NameNotFound:
+            if not self.network_seen and not await self._network_works():
+                self.network_down = True
+                raise _Failure("unverified", "links.live_no_network") from None
+            raise _Failure("dead", "links.live_nxdomain", host=host) from None
+        except NetworkDown:
+            self.network_down = True
+            raise _Failure("unverified", "links.live_no_network") from None
+        self.network_seen = True
+        if not addresses:
+            raise _Failure("dead", "links.live_nxdomain", host=host)
+        for address in addresses:
+            reason = address_refusal(address, self.options)
+            if reason:
+                raise _Failure("refused", "links.live_refused_address", host=host, reason=reason)
+        return addresses[0]
+
+    async def _network_works(self) -> bool:
+        try:
+            await self.resolver(self.options.canary_host, 443)
+        except Exception:
+            return False
+        return True
+
+    async def _slot(self, host: str) -> None:
+        """Wait for this host's minimum interval since the last request start."""
+        lock = self._host_lock.setdefault(host, asyncio.Lock())
+        async with lock:
+            loop = asyncio.get_running_loop()
+            wait = self._host_next.get(host, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._host_next[host] = loop.time() + self.options.min_interval
+
+    async def _fetch(self, url: str, retries: int | None = None) -> _Fetched:
+        """GET `url` (no redirects followed), retrying on timeouts, 5xx and 429."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = await self._address(host, port)
+        self._backend.pins[host] = address
+        attempts = (self.options.retries if retries is None else retries) + 1
+        slots = self._host_slots.setdefault(host, asyncio.Semaphore(self.options.per_host))
+        last: _Failure | None = None
+        for attempt in range(attempts):
+            wait = 0.0
+            async with self._global, slots:
+                await self._slot(host)
+                try:
+                    fetched = await self._get(url)
+                except _Failure as failure:
+                    if failure.status not in ("timeout", "unverified") or failure.key in (
+                        "links.live_no_network",
+                    ):
+                        raise
+                    last = failure
+                else:
+                    if fetched.status != 429 and fetched.status < 500:
+                        return fetched
+                    last = None
+                    if attempt + 1 == attempts:
+                        return fetched
+                    wait = retry_after(fetched.headers.get("retry-after"))
+                    if wait is not None and wait > self.options.retry_after_cap:
+                        return fetched  # asked to come back later than we are willing to wait
+            if attempt + 1 < attempts:
+                backoff = self.options.backoff * (2**attempt) * random.uniform(0.5, 1.5)
+                await asyncio.sleep(max(wait or 0.0, backoff))
+        assert last is not None
+        raise last
+
+    async def _get(self, url: str) -> _Fetched:
+        assert self._client is not None
+        self.requests += 1
+        try:
+            async with self._client.stream("GET", url) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= self.options.max_bytes:
+                        del body[self.options.max_bytes :]
+                        break
+                self.network_seen = True
+                return _Fetched(response.status_code, response.headers, bytes(body), url)
+        except httpx.TimeoutException:
+            raise _Failure("timeout", "links.live_timeout", seconds=self.options.timeout) from None
+        except httpx.ConnectError as exc:
+            if _is_tls(exc):
+                raise _Failure("tls_error", "links.live_tls", reason=_short(exc)) from None
+            if _errno_in(exc, (errno.ENETUNREACH, errno.EHOSTUNREACH)) and not self.network_seen:
+                self.network_down = True
+                raise _Failure("unverified", "links.live_no_network") from None
+            raise _Failure("unverified", "links.live_connect", reason=_short(exc)) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if _is_tls(exc):
+                raise _Failure("tls_error", "links.live_tls", reason=_short(exc)) from None
+            raise _Failure("unverified", "links.live_dropped", reason=_short(exc)) from None
+        except httpx.HTTPError as exc:
+            raise _Failure("unverified", "links.live_error", reason=_short(exc)) from None
+
+
+def _ip_literal(host: str) -> str | None:
+    """The address of an IP-literal host, legacy IPv4 forms included (0x7f000001, 127.1)."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fx.]+", host.lower()) and any(c.isdigit() for c in host):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        yield current
+        current = current.__cause__ or current.__context__
+        seen += 1
+
+
+def _is_tls(exc: BaseException) -> bool:
+    for item in _chain(exc):
+        if isinstance(item, ssl.SSLError):
+            return True
+        text = str(item)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text or "TLS" in text:
+            return True
+    return False
+
+
+def _errno_in(exc: BaseException, numbers: tuple[int, ...]) -> bool:
+    return any(isinstance(e, OSError) and e.errno in numbers for e in _chain(exc))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:160]
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds asked by a Retry-After header (delta seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading pages
+
+
+_TAG_RE = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.S | re.I)
+_TITLE_RE = re.compile(r"<(title|h1|h2)\b[^>]*>(.*?)</\1\s*>", re.S | re.I)
+
+
+def page_text(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    import html
+
+    return html.unescape(" ".join(_TAG_RE.sub(" ", text).split()))
+
+
+def not_found_phrase(body: bytes) -> str | None:
+    """The phrase by which a page says it does not exist (in its title or headings, or
+    anywhere in a short page), or None."""
+    import html
+    import unicodedata
+
+    raw = body.decode("utf-8", errors="replace")
+    headings = " ".join(html.unescape(m.group(2)) for m in _TITLE_RE.finditer(raw))
+    places = [unicodedata.normalize("NFC", headings)]
+    text = unicodedata.normalize("NFC", page_text(body))
+    if len(text) < 3000:
+        places.append(text)
+    for place in places:
+        match = NOT_FOUND_RE.search(place)
+        if match:
+            return match.group(0)
+    return None
+
+
+def _shingles(body: bytes) -> set[str]:
+    words = re.sub(r"[0-9a-f]{6,}|\d+", "#", page_text(body[:200_000]).lower()).split()
+    return {" ".join(words[i : i + 4]) for i in range(max(1, len(words) - 3))}
+
+
+def same_page(a: bytes, b: bytes, threshold: float = 0.9) -> bool:
+    """True when two pages are the same but for numbers and tokens (Jaccard of word 4-grams)."""
+    if a == b:
+        return True
+    left, right = _shingles(a), _shingles(b)
+    if not left or not right:
+        return not left and not right
+    return len(left & right) / len(left | right) >= threshold
+
+
+# ---------------------------------------------------------------------------------------------
+# Running it
+
+
+def check_urls(
+    urls: Iterable[str],
+    options: LiveOptions = LiveOptions(),
+    cache: LinkCache | None = None,
+    resolver: Resolver | None = None,
+) -> tuple[dict[str, LiveResult], bool]:
+    """Check links from synchronous code: (results by URL, whether the network was down)."""
+
+    async def run() -> tuple[dict[str, LiveResult], bool]:
+        async with LinkChecker(options, cache, resolver) as checker:
+            results = await checker.check_many(urls)
+            return results, checker.network_down
+
+    return asyncio.run(run())
+
+
+def apply_live(report: CheckReport, results: dict[str, LiveResult]) -> CheckReport:
+    """The report with each code's live result attached (keyed by the verdict's link).
+
+    A dead or soft-404 answer on an otherwise current link makes the link `dead` (reprint);
+    every other catalog verdict stands, with the live result alongside it.
+    """
+    from qrcheck.check import CheckReport, decide
+
+    photos = []
+    for photo in report.photos:
+        codes = []
+        for code in photo.codes:
+            live = results.get(code.verdict.link or "")
+            if live is None:
+                codes.append(code)
+                continue
+            verdict = code.verdict
+            if live.status in ("dead", "soft_404") and verdict.status == "current":
+                verdict = replace(
+                    verdict,
+                    status="dead",
+                    detail_key="links.dead_current",
+                    detail_params={"code": verdict.procedure or ""},
+                )
+            action, reason = decide(code.grade, verdict)
+            if verdict is code.verdict:
+                action, reason = code.action, code.reason
+            codes.append(replace(code, verdict=verdict, action=action, reason=reason, live=live))
+        photos.append(replace(photo, codes=tuple(codes)))
+    return CheckReport(tuple(photos))
+
+
+def links_to_check(report: CheckReport) -> list[str]:
+    """Every distinct decoded link of a report, normalised (version tag left out)."""
+    found = [c.verdict.link for c in report.codes if c.verdict.link]
+    return list(dict.fromkeys(found))

@@ -1,0 +1,471 @@
+"""Live link checks against a real HTTP server on 127.0.0.1 that imitates the portal.
+
+Loopback is reached only through the explicit test setting `allow_networks`; names resolve
+through an injected resolver (no real DNS). The default settings must refuse loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+from collections import Counter
+from datetime import date
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import jsonschema
+import pytest
+from test_links_portal import Handler, PortalServer
+
+from qrcheck.catalog import load_catalog
+from qrcheck.check import CheckReport, CodeResult, PhotoResult, decide
+from qrcheck.grade import Grade
+from qrcheck.links.live import (
+    LinkCache,
+    LinkChecker,
+    LiveOptions,
+    NameNotFound,
+    NetworkDown,
+    address_refusal,
+    apply_live,
+    not_found_phrase,
+    retry_after,
+    same_page,
+)
+from qrcheck.links.verdict import judge
+from qrcheck.locate import Located
+from qrcheck.report import report_json
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((REPO / "qrcheck" / "schema" / "check.schema.json").read_text(encoding="utf-8"))
+KHAI_SINH = "/thu-tuc-hanh-chinh/019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7"
+
+NAMES = {
+    "portal.test": ["127.0.0.1"],
+    "intranet.test": ["192.168.1.10"],
+    "mixed.test": ["93.184.216.34", "10.1.2.3"],
+}
+
+
+async def fake_resolver(host: str, port: int) -> list[str]:
+    if host in NAMES:
+        return NAMES[host]
+    raise NameNotFound(host)
+
+
+TEST = LiveOptions(
+    timeout=1.0,
+    deadline=6.0,
+    min_interval=0.0,
+    retries=2,
+    backoff=0.05,
+    retry_after_cap=2.0,
+    allow_networks=("127.0.0.1/32",),
+    canary_host="portal.test",
+)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with PortalServer() as running:
+        yield running
+
+
+def check(*urls: str, options: LiveOptions = TEST, cache=None, resolver=fake_resolver):  # type: ignore[no-untyped-def]
+    async def run():  # type: ignore[no-untyped-def]
+        async with LinkChecker(options, cache, resolver) as checker:
+            results = await checker.check_many(urls)
+            return results, checker
+
+    return asyncio.run(run())
+
+
+def one(url: str, **kwargs):  # type: ignore[no-untyped-def]
+    results, _ = check(url, **kwargs)
+    return results[url]
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "http"),
+    [
+        (KHAI_SINH, "ok", 200),
+        ("/gone", "dead", 404),
+        ("/removed", "dead", 410),
+        ("/soft-text", "soft_404", 200),
+        ("/home-redirect", "soft_404", 200),
+        ("/thu-tuc-hanh-chinh/00000000-0000-0000-0000-000000000000", "soft_404", 200),
+        ("/forbidden", "blocked", 403),
+        ("/loop-a", "dead", 302),
+    ],
+)
+def test_verdicts(server, path, status, http) -> None:
+    result = one(server.base + path)
+    assert (result.status, result.http_status) == (status, http), result
+    assert result.detail_key.startswith("links.live_")
+
+
+def test_soft_404_says_why(server) -> None:
+    assert one(server.base + "/soft-text").detail_params["phrase"].lower() == "không tồn tại"
+    assert one(server.base + "/home-redirect").detail_key == "links.live_soft_home"
+    unknown = one(server.base + "/thu-tuc-hanh-chinh/11111111-0000-0000-0000-000000000000")
+    assert unknown.detail_key == "links.live_soft_random"
+
+
+def test_a_single_page_site_is_never_called_dead() -> None:
+    """One shell for every address, good or bad: the page tells nothing, so: unverified."""
+    with PortalServer(spa=True) as spa:
+        result = one(f"{spa.base}/thu-tuc-hanh-chinh/019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7")
+    assert (result.status, result.detail_key) == ("unverified", "links.live_shell")
+
+
+def test_redirect_chain_is_reported(server) -> None:
+    result = one(server.base + "/chain/3")
+    assert result.status == "redirected"
+    assert [h.status for h in result.chain] == [301, 302, 301, 302]
+    assert result.final_url == server.base + "/thu-tuc-hanh-chinh/ok-chain0"
+    assert result.cross_domain is False
+
+
+def test_a_redirect_to_another_domain_is_flagged(server) -> None:
+    # the IP literal and the name are different registered domains for the same server
+    NAMES["other.test"] = ["127.0.0.1"]
+    with RedirectTo(f"http://other.test:{server.port}{KHAI_SINH}") as origin:
+        result = one(origin.base + "/anything")
+    assert result.status == "redirected" and result.cross_domain
+    assert result.detail_key == "links.live_redirected_cross"
+
+
+def test_too_many_redirects_is_not_called_dead(server) -> None:
+    result = one(server.base + "/chain/7")
+    assert result.status == "unverified" and len(result.chain) == 6
+
+
+def test_redirect_to_a_private_address_is_refused(server) -> None:
+    result = one(server.base + "/to-private")
+    assert result.status == "refused"
+    assert result.detail_params["reason"] == "private"
+
+
+def test_redirect_to_a_name_of_a_private_address_is_refused(server) -> None:
+    before = server.hits["/"]
+    result = one(server.base + "/to-intranet")
+    assert result.status == "refused"
+    assert server.hits["/"] == before
+
+
+def test_a_host_with_any_private_address_is_refused() -> None:
+    assert one("http://mixed.test/").status == "refused"
+
+
+def test_slow_answer_times_out(server) -> None:
+    start = time.monotonic()
+    result = one(server.base + "/slow", options=_with(retries=0))
+    assert result.status == "timeout"
+    assert time.monotonic() - start < 2.5
+
+
+def test_deadline_per_link(server) -> None:
+    start = time.monotonic()
+    result = one(server.base + "/slow", options=_with(timeout=5.0, deadline=0.5))
+    assert result.status == "timeout"
+    assert time.monotonic() - start < 1.5
+
+
+def test_429_with_retry_after_is_honoured(server) -> None:
+    start = time.monotonic()
+    result = one(server.base + "/busy")
+    assert result.status == "ok"
+    assert server.hits["/busy"] == 2
+    assert time.monotonic() - start >= 0.9  # waited for Retry-After: 1
+
+
+def test_429_after_retries_is_blocked_never_dead(server) -> None:
+    result = one(server.base + "/busy-forever", options=_with(retries=1))
+    assert result.status == "blocked" and result.http_status == 429
+
+
+def test_a_5xx_is_retried(server) -> None:
+    assert one(server.base + "/flaky").status == "ok"
+    assert server.hits["/flaky"] == 2
+
+
+def test_a_5_mb_body_is_read_only_up_to_the_cap(server) -> None:
+    start = time.monotonic()
+    result = one(server.base + "/big")
+    assert result.status == "ok"
+    assert time.monotonic() - start < 3
+
+
+def test_a_dropped_connection_is_not_called_dead(server) -> None:
+    result = one(server.base + "/drop", options=_with(retries=1))
+    assert result.status == "unverified"
+    assert result.detail_key == "links.live_dropped"
+    assert server.hits["/drop"] == 2  # retried once
+
+
+def test_polite_headers_and_no_cookies(server) -> None:
+    check(server.base + KHAI_SINH, server.base + "/chain/2")
+    assert all(agent.startswith("qrcheck/") for agent in server.agents)
+    assert server.cookies == []
+
+
+def test_per_host_limit_and_minimum_interval(server) -> None:
+    slow = _with(per_host=2, min_interval=0.1, probe=False)
+    urls = [f"{server.base}/thu-tuc-hanh-chinh/ok-{i}" for i in range(6)]
+    start = time.monotonic()
+    results, checker = check(*urls, options=slow)
+    assert {r.status for r in results.values()} == {"ok"}
+    assert time.monotonic() - start >= 0.5  # 6 starts at least 0.1 s apart
+    assert checker.requests == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# safety defaults
+
+
+def test_the_default_settings_refuse_loopback(server) -> None:
+    before = sum(server.hits.values())
+    result = one(server.base + KHAI_SINH, options=LiveOptions())
+    assert result.status == "refused"
+    assert result.detail_params["reason"] == "loopback"
+    assert sum(server.hits.values()) == before  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("192.168.1.1", "private"),
+        ("fd00::1", "private"),
+        ("169.254.169.254", "link_local"),
+        ("fe80::1", "link_local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("0.0.0.0", "unspecified"),
+        ("100.64.0.1", "private"),
+        ("93.184.216.34", None),
+        ("2606:4700::1111", None),
+    ],
+)
+def test_address_rules(address: str, reason: str | None) -> None:
+    assert address_refusal(address, LiveOptions()) == reason
+
+
+def test_ip_literals_and_other_schemes_are_refused_by_default() -> None:
+    for url in ("http://[::1]/", "http://169.254.169.254/latest/meta-data", "http://0x7f000001/"):
+        assert one(url, options=LiveOptions()).status == "refused", url
+    assert one("ftp://example.com/x", options=LiveOptions()).status == "refused"
+
+
+def test_credentials_are_never_sent(server) -> None:
+    NAMES["creds.test"] = ["127.0.0.1"]
+    result = one(f"http://user:secret@creds.test:{server.port}{KHAI_SINH}")
+    assert result.status == "ok" and "secret" not in result.url
+
+
+# ---------------------------------------------------------------------------------------------
+# names and the network
+
+
+def test_nxdomain_is_dead() -> None:
+    result = one("https://no-such-host.test/x")
+    assert result.status == "dead" and result.detail_key == "links.live_nxdomain"
+
+
+def test_network_down_marks_everything_unverified_once() -> None:
+    async def offline(host: str, port: int) -> list[str]:
+        raise NetworkDown("Temporary failure in name resolution")
+
+    results, checker = check("https://a.test/1", "https://b.test/2", resolver=offline)
+    assert checker.network_down
+    assert {r.status for r in results.values()} == {"unverified"}
+    assert {r.detail_key for r in results.values()} == {"links.live_no_network"}
+
+
+def test_nxdomain_without_any_network_is_unverified_not_dead() -> None:
+    async def nothing(host: str, port: int) -> list[str]:
+        raise NameNotFound(host)
+
+    results, checker = check("https://a.test/1", resolver=nothing)
+    assert results["https://a.test/1"].status == "unverified" and checker.network_down
+
+
+# ---------------------------------------------------------------------------------------------
+# cache
+
+
+def test_definite_answers_are_cached(server, tmp_path: Path) -> None:
+    cache = LinkCache(tmp_path / "links.sqlite")
+    url = server.base + "/thu-tuc-hanh-chinh/ok-cached"
+    first = one(url, cache=cache)
+    hits = server.hits["/thu-tuc-hanh-chinh/ok-cached"]
+    second = one(url, cache=cache)
+    assert (first.cached, second.cached) == (False, True)
+    assert second.status == first.status == "ok"
+    assert server.hits["/thu-tuc-hanh-chinh/ok-cached"] == hits
+    blocked = server.base + "/forbidden"
+    one(blocked, cache=cache)
+    assert cache.get(blocked) is None  # not definite: never cached
+    assert cache.get(url, now=time.time() + TEST.ttl_ok + 1) is None  # expired
+    cache.close()
+
+
+def test_each_distinct_link_is_checked_once(server) -> None:
+    url = server.base + "/thu-tuc-hanh-chinh/ok-once"
+    results, _ = check(url, url, url)
+    assert len(results) == 1 and server.hits["/thu-tuc-hanh-chinh/ok-once"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS: the address is pinned but the certificate is verified against the host name
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=portal.test",
+            "-addext", "subjectAltName=DNS:portal.test",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.hits = Counter()  # type: ignore[attr-defined]
+    httpd.lock = threading.Lock()  # type: ignore[attr-defined]
+    httpd.delay = 0  # type: ignore[attr-defined]
+    httpd.agents, httpd.cookies = [], []  # type: ignore[attr-defined]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_tls_is_verified_against_the_host_name(tls_server) -> None:
+    port, cert = tls_server
+    url = f"https://portal.test:{port}{KHAI_SINH}"
+    failed = one(url)
+    assert failed.status == "tls_error"
+    assert "--ca-bundle" in _text(failed)
+    assert one(url, options=_with(ca_bundle=cert)).status == "ok"
+    # the same server by IP: the certificate names portal.test, not 127.0.0.1
+    assert one(f"https://127.0.0.1:{port}/", options=_with(ca_bundle=cert)).status == "tls_error"
+
+
+# ---------------------------------------------------------------------------------------------
+# pages and headers
+
+
+def test_not_found_phrases() -> None:
+    assert not_found_phrase(b"<title>404 Not Found</title>") is not None
+    assert not_found_phrase("<p>Trang không tồn tại</p>".encode()) is not None
+    long_page = "<title>Đăng ký khai sinh</title><p>" + "hồ sơ " * 2000 + " không tồn tại</p>"
+    assert not_found_phrase(long_page.encode()) is None  # only headings count on a long page
+
+
+def test_same_page_ignores_numbers() -> None:
+    a = b"<p>" + b"Cong dich vu cong quoc gia ho tro " * 10 + b"phien ban 12345</p>"
+    b = a.replace(b"12345", b"67890")
+    assert same_page(a, b)
+    assert not same_page(a, b"<p>" + b"Dang ky khai sinh trinh tu thuc hien " * 10 + b"</p>")
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after("3") == 3.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after("soon") is None and retry_after(None) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# into the check report
+
+
+def test_a_dead_current_link_becomes_dead_and_is_reprinted(server) -> None:
+    catalog = load_catalog(REPO / "catalog")
+    view = catalog.as_of(date(2026, 11, 27))
+    grade = Grade("A", 3.8, {}, None)
+    current = judge(view.procedures["1.001193"].payload, view, catalog.center)
+    fake = judge("https://dichvucong-gov.vn/x", view, catalog.center)
+    codes = []
+    for verdict in (current, fake):
+        action, reason = decide(grade, verdict)
+        located = Located(text=verdict.link, corners=((0, 0), (10, 0), (10, 10), (0, 10)))
+        codes.append(CodeResult(located, grade, verdict, action, reason))
+    report = CheckReport((PhotoResult(Path("board.jpg"), 100, 100, codes=tuple(codes)),))
+    dead = one(server.base + "/gone")
+    live = apply_live(report, {current.link: dead, fake.link: dead})
+    first, second = live.codes
+    assert (first.verdict.status, first.action) == ("dead", "reprint")
+    assert (second.verdict.status, second.action) == ("foreign", "investigate")
+    document = report_json(live, "en")
+    jsonschema.validate(document, SCHEMA)
+    entry = document["photos"][0]["codes"][0]["link"]
+    assert entry["live"]["status"] == "dead" and entry["live"]["http_status"] == 404
+    assert entry["detail"].startswith("The link of procedure 1.001193")
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+class RedirectTo:
+    """A second local server that redirects every path to `target`."""
+
+    def __init__(self, target: str) -> None:
+        from http.server import BaseHTTPRequestHandler
+
+        class Redirect(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> RedirectTo:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _with(**changes: object) -> LiveOptions:
+    from dataclasses import replace
+
+    return replace(TEST, **changes)
+
+
+def _text(result) -> str:  # type: ignore[no-untyped-def]
+    from qrcheck.i18n import t
+
+    return t(result.detail_key, "en", **result.detail_params)

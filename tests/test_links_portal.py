@@ -1,0 +1,172 @@
+"""A local imitation of the national portal, on 127.0.0.1 (a helper: no tests here).
+
+Routes (GET):
+  /thu-tuc-hanh-chinh/<uuid>   a procedure page (200); any other path under this folder gets the
+                               portal's soft-404 shell (200, same page for every unknown id)
+  /gone                        404            /removed     410
+  /soft-text                   200 "Trang không tồn tại"
+  /home-redirect               302 -> /         /                home page (200)
+  /chain/<n>                   302 -> /chain/<n-1> ... /chain/0 -> a procedure page
+  /loop-a, /loop-b             302 to each other
+  /to-private                  302 -> http://10.0.0.1/  (must be refused)
+  /to-intranet                 302 -> http://intranet.test:PORT/ (a name resolving to 192.168.x)
+  /slow                        sleeps 3 s before answering
+  /busy                        429 with Retry-After: 1 on the first hit, then 200
+  /busy-forever                always 429 (Retry-After: 1)
+  /big                         200 with a 5 MB body
+  /drop                        closes the connection without answering
+  /flaky                       500 on the first hit, then 200
+  /forbidden                   403
+Each request is counted in `server.hits[path]`. `delay` adds latency to every answer; with
+`spa=True` every path, the home page included, gets the same shell (a single-page application).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PAGE = (
+    "<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+    "<p>Trình tự thực hiện: {text}</p><p>Cách thức thực hiện, thành phần hồ sơ, số lượng hồ sơ, "
+    "thời hạn giải quyết, đối tượng thực hiện, cơ quan thực hiện, kết quả, lệ phí: {text}.</p>"
+    "</body></html>"
+)
+SHELL = (
+    "<html><head><title>Cổng Dịch vụ công Quốc gia</title></head><body><div id=root></div>"
+    "<p>Cổng Dịch vụ công Quốc gia, kết nối, cung cấp thông tin, dịch vụ công mọi lúc, mọi nơi. "
+    "Hỗ trợ: 18001096. Phiên bản {nonce}.</p></body></html>"
+)
+KNOWN = {
+    "019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7": "Đăng ký khai sinh",
+    "019d2bfd-3fac-7489-b53b-9c6c958f2da4": "Đăng ký khai tử",
+}
+
+
+class PortalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, delay: float = 0.0, spa: bool = False) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.delay = delay
+        #: a single-page application: one shell for every path, home page included
+        self.spa = spa
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.agents: list[str] = []
+        self.cookies: list[str] = []
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> PortalServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: PortalServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def send(self, status: int, body: str | bytes = b"", headers: dict | None = None) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Set-Cookie", "session=abc; Path=/")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
+
+    def redirect(self, location: str, status: int = 302) -> None:
+        self.send(status, "", {"Location": location})
+
+    def do_GET(self) -> None:
+        server = self.server
+        path = self.path.split("?")[0]
+        with server.lock:
+            server.hits[path] += 1
+            count = server.hits[path]
+            server.agents.append(self.headers.get("User-Agent", ""))
+            if self.headers.get("Cookie"):
+                server.cookies.append(self.headers["Cookie"])
+        if server.delay:
+            time.sleep(server.delay)
+        if getattr(server, "spa", False):
+            self.send(200, SHELL.format(nonce=count))
+        elif path == "/":
+            self.send(200, PAGE.format(title="Trang chủ", text="Cổng Dịch vụ công"))
+        elif path.startswith("/thu-tuc-hanh-chinh/"):
+            ident = path.rsplit("/", 1)[1]
+            if ident in KNOWN or ident.startswith("ok-"):
+                title = KNOWN.get(ident, ident)
+                self.send(200, PAGE.format(title=title, text=title * 3))
+            else:
+                self.send(200, SHELL.format(nonce=count))
+        elif path == "/gone":
+            self.send(404, "<h1>Not Found</h1>")
+        elif path == "/removed":
+            self.send(410, "gone")
+        elif path.startswith("/soft-text"):
+            self.send(200, "<html><title>Thông báo</title><p>Trang không tồn tại.</p></html>")
+        elif path.startswith("/home-redirect"):
+            self.redirect("/")
+        elif path.startswith("/chain/"):
+            left = int(path.rsplit("/", 1)[1])
+            target = f"/chain/{left - 1}" if left > 0 else f"/thu-tuc-hanh-chinh/ok-chain{left}"
+            self.redirect(target, 301 if left % 2 else 302)
+        elif path == "/loop-a":
+            self.redirect("/loop-b")
+        elif path == "/loop-b":
+            self.redirect("/loop-a")
+        elif path == "/to-private":
+            self.redirect("http://10.0.0.1/admin")
+        elif path == "/to-intranet":
+            self.redirect(f"http://intranet.test:{server.port}/")
+        elif path == "/to-ipv6-loopback":
+            self.redirect(f"http://[::1]:{server.port}/")
+        elif path == "/slow":
+            time.sleep(3)
+            self.send(200, PAGE.format(title="slow", text="slow"))
+        elif path == "/busy":
+            if count == 1:
+                self.send(429, "slow down", {"Retry-After": "1"})
+            else:
+                self.send(200, PAGE.format(title="busy", text="busy page"))
+        elif path == "/busy-forever":
+            self.send(429, "slow down", {"Retry-After": "1"})
+        elif path == "/big":
+            self.send(200, b"<html><body>" + b"x" * (5 * 1024 * 1024) + b"</body></html>")
+        elif path == "/drop":
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+        elif path == "/flaky":
+            if count == 1:
+                self.send(500, "oops")
+            else:
+                self.send(200, PAGE.format(title="flaky", text="flaky page"))
+        elif path == "/forbidden":
+            self.send(403, "forbidden")
+        else:
+            self.send(404, "not found")
