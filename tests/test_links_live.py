@@ -101,7 +101,7 @@ def one(url: str, **kwargs):  # type: ignore[no-untyped-def]
         ("/gone", "dead", 404),
         ("/removed", "dead", 410),
         ("/soft-text", "soft_404", 200),
-        ("/home-redirect", "soft_404", 200),
+        ("/home-redirect", "soft_404", 302),  # judged from the redirect, home not fetched
         ("/thu-tuc-hanh-chinh/00000000-0000-0000-0000-000000000000", "soft_404", 200),
         ("/forbidden", "blocked", 403),
         ("/loop-a", "dead", 302),

@@ -483,6 +483,16 @@ class LinkChecker:
                 target = parsed.url
                 if target in seen:
                     return self._done(url, "dead", fetched, chain, "links.live_loop")
+                moved = urlsplit(target)
+                if (
+                    moved.path.rstrip("/") in HOME_PATHS
+                    and urlsplit(url).path.rstrip("/") not in HOME_PATHS
+                    and registered_domain(moved.hostname or "") == registered_domain(start_host)
+                ):
+                    # sent to its own home page: the page asked for is gone; no need to fetch it
+                    return self._done(
+                        url, "soft_404", fetched, chain, "links.live_soft_home", final=target
+                    )
                 seen.add(target)
                 current = target
                 continue
