@@ -566,7 +566,13 @@ def print_check(report) -> None:  # type: ignore[no-untyped-def]
                 from qrcheck.links.verdict import describe
 
                 detail = escape(describe(verdict, Context.lang))
-                if code.live is not None and code.live.status not in ("ok", "redirected"):
+                # "no network" is said once for the whole run, not on every line
+                quiet = ("ok", "redirected")
+                if (
+                    code.live is not None
+                    and code.live.status not in quiet
+                    and code.live.detail_key != "links.live_no_network"
+                ):
                     live = code.live
                     detail += " " + tr(live.detail_key, **live.detail_params)
                 if code.reason:
