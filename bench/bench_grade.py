@@ -296,6 +296,7 @@ def report_timing(repeat: int) -> list[str]:
         [
             ("check_photo, whole", f"{check_s:.3f}", "", ""),
             ("grade_code over every code", f"{grade_s:.3f}", "", ""),
+            ("grade_code per code (ms)", f"{1000 * grade_s / max(len(located), 1):.1f}", "", ""),
             ("check_photo without grading", f"{check_s - grade_s:.3f}", "", ""),
             ("time grading adds", f"{overhead:.0%}", "<= 50%", _ok(overhead <= 0.5)),
         ],

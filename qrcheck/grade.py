@@ -7,31 +7,44 @@ For each located code:
 
 1. The symbol is rectified from its corners and version (N = 17 + 4V modules; an unknown version
    and orientation are found by fitting the finder and timing patterns), and every module's
-   reflectance is sampled over the centre region of the module (3 x 3 points within its middle
-   half), in linear light (the photo's sRGB tone curve undone). The illumination over the symbol
-   is fitted (a smooth surface through the quiet zone and the light modules) and divided out, so
-   reflectances are relative to paper white measured in the quiet zone, under uneven light too.
+   reflectance is sampled over the centre region of the module (the photo averaged over about
+   half a module, read at the module's centre; the whole grid in one remap), in linear light
+   (the photo's sRGB tone curve undone). The illumination over the symbol is fitted (a smooth
+   surface through the quiet zone and the light modules) and divided out, so reflectances are
+   relative to paper white measured in the quiet zone, under uneven light too.
 2. The module colours the symbol *should* have come from re-encoding the decoded text with the
    symbol's version, EC level and mask (read from its format information); for an undecoded
    symbol, the fixed patterns are known and the data modules are taken as measured.
-3. Print-quality parameters, each graded A-F (score 4-0): decode; symbol contrast (paper white
-   minus the ink of solid dark areas, relative to paper white); modulation and reflectance margin
-   (per module, graded per codeword with the notional unused error correction, as ISO 15415 does;
-   a module of the wrong colour has zero margin); unused error correction (zxing-cpp's UEC, or the
-   share of each Reed-Solomon block's capacity the sampled codewords leave unused); fixed pattern
-   damage (finders with separators, timing patterns, format and version information); quiet zone
-   intrusion. The overall grade is the lowest; the score is the lowest parameter's score,
-   interpolated within its band where the parameter has a continuous value.
-4. Photo-quality figures, kept apart: module size in pixels, blur (edge spread across module
-   boundaries), glare (blown-out areas over the symbol, whose modules are left out of the print
-   measurements) and exposure. When the grade is D or F and the photo, not the print, may be the
-   cause, `Grade.retake` says how to take the photo again.
+3. Print-quality parameters, each graded A-F: decode; symbol contrast (paper white minus the ink
+   of solid dark areas, relative to paper white; the weakest region's contrast is reported
+   beside it); modulation and reflectance margin (per module, graded per codeword with the
+   notional unused error correction, as ISO 15415 does; a module of the wrong colour has zero
+   margin); unused error correction (zxing-cpp's UEC, or the share of each Reed-Solomon block's
+   capacity the sampled codewords leave unused); fixed pattern damage (finders with separators,
+   timing patterns, format and version information); quiet zone intrusion. Modulation, margin
+   and fixed pattern damage are measured against the *local* ink level (a smooth surface fitted
+   through the modules that should be dark, robust to local defects): fading that varies
+   smoothly over a posting is followed as phone readers' local thresholds follow it, while
+   voids, spots and scratches stand out of the surface and still count (see `_fit_dark`).
+   The overall grade is the lowest parameter's, as in ISO 15415.
+4. The score (0.0-4.0) uses ISO/IEC 15415's grade-point ranges (A 3.5-4.0, B 2.5-3.5, C 1.5-2.5,
+   D 0.5-1.5, F below 0.5): it is the lowest parameter's score, interpolated within its band
+   where the parameter has a continuous value (symbol contrast, unused error correction), so it
+   keeps falling as the ink fades even while the grade is still A. Parameters graded by counts
+   (fixed patterns, quiet zone) score their grade's integer (A 4, B 3, ...).
+5. Photo-quality figures, kept apart (`metrics["photo"]`): module size in pixels, blur (edge
+   spread across module boundaries), crosstalk between neighbouring modules (the camera's blur,
+   undone before modulation is measured), sensor noise on a module's reading, glare (blown-out
+   areas over the symbol, whose modules are left out of the print measurements) and exposure.
+   When the grade is D or F and the photo, not the print, may be the cause, `Grade.retake` says
+   how to take the photo again.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 
 import cv2
 import numpy as np
@@ -67,8 +80,6 @@ BLUR_RETAKE = 0.42
 #: paper white darker than this (sRGB 0-255) is too dark to measure; clipped beyond CLIP_RETAKE
 DARK_PAPER = 45
 CLIP_RETAKE = 0.5
-#: module sample offsets within a module (its middle half), in modules
-_OFFSETS = np.array([(dx, dy) for dy in (-0.15, 0.0, 0.15) for dx in (-0.15, 0.0, 0.15)])
 QUIET = 4  # modules of quiet zone examined
 
 _SRGB = np.arange(256) / 255.0
@@ -98,16 +109,26 @@ def band(value: float, bands: tuple[tuple[float, str], ...]) -> str:
     return "F"
 
 
+#: ISO/IEC 15415's grade-point ranges (as for the overall grade of several scans): a score at or
+#: above LOWEST[g] earns the letter g. Integer grades (4 A .. 0 F) sit inside their letter's range.
+LOWEST = {"A": 3.5, "B": 2.5, "C": 1.5, "D": 0.5}
+
+
 def band_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
-    """A continuous score on the grade scale: 4.0 at or above A, interpolated within B, C and D
-    (so int(score) is the band's grade), value / D-threshold below D."""
+    """A continuous score on the grade-point scale (0.0-4.0) that keeps falling as the value
+    falls, within grade A too: from 4.0 at a perfect 1.0 down to 3.5 at the A threshold,
+    interpolated across B (3.5-2.5), C (2.5-1.5) and D (1.5-0.5) between the thresholds, and
+    from 0.5 at the D threshold down to 0.0 at zero (so `letter(score)` is the band's grade)."""
     edges = [b[0] for b in bands]
     if value >= edges[0]:
-        return 4.0
+        top = max(1.0 - edges[0], 1e-9)
+        return float(min(4.0, 3.5 + 0.5 * (value - edges[0]) / top))
     for i in range(1, 4):
         if value >= edges[i]:
-            return (4 - i) + (value - edges[i]) / (edges[i - 1] - edges[i])
-    return float(np.clip(value / edges[3], 0.0, 0.999)) if edges[3] > 0 else 0.0
+            return (3.5 - i) + (value - edges[i]) / (edges[i - 1] - edges[i])
+    if edges[3] <= 0:
+        return 0.0
+    return float(np.clip(0.5 * value / edges[3], 0.0, 0.4999))
 
 
 def below_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
@@ -119,7 +140,15 @@ def below_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
 
 
 def letter(score: float) -> str:
-    return GRADES[min(4, max(0, int(score)))]
+    """The letter grade of a score (ISO/IEC 15415 grade-point ranges, see LOWEST)."""
+    for grade, lowest in LOWEST.items():
+        if score >= lowest - 1e-9:
+            return grade
+    return "F"
+
+
+def at_least(score: float, grade: str) -> bool:
+    return score >= LOWEST[grade] - 1e-9
 
 
 def count_score(errors: int) -> float:
@@ -153,8 +182,9 @@ def module_px(code: Located) -> float | None:
 
 
 class _Sampler:
-    """Linear-light samples of a photo at symbol coordinates (modules; (0, 0) the symbol's
-    top-left corner) through the homography given by the symbol's corners."""
+    """Samples of a photo at symbol coordinates (modules; (0, 0) the symbol's top-left corner)
+    through the homography given by the symbol's corners: linear light by default, or any
+    image of the crop (`raw`, a glare mask) stacked as channels and read in one remap."""
 
     def __init__(self, gray: np.ndarray, corners: np.ndarray, n: int, margin: float):
         self.n = n
@@ -174,37 +204,48 @@ class _Sampler:
         x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 2
         self.x0, self.y0 = max(0, x0), max(0, y0)
         x1, y1 = min(wid, x1), min(hgt, y1)
-        self.raw = gray[self.y0 : y1, self.x0 : x1]
-        self.lin = TO_LINEAR[self.raw]
+        self.raw = gray[self.y0 : max(self.y0, y1), self.x0 : max(self.x0, x1)]
+        self.lin = cv2.LUT(self.raw, TO_LINEAR) if self.raw.size else self.raw.astype(np.float32)
 
     def to_photo(self, uv: np.ndarray) -> np.ndarray:
         pts = np.asarray(uv, np.float64).reshape(-1, 1, 2)
         return cv2.perspectiveTransform(pts, self.h.astype(np.float64)).reshape(-1, 2)
 
     def points(self, uv: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
-        """Values at symbol points (k, 2); NaN outside the photo."""
+        """Values at symbol points: (k,) for a one-channel image, (k, channels) for a stack;
+        NaN outside the photo."""
+        src = self.lin if image is None else image
+        channels = 1 if src.ndim == 2 else src.shape[2]
+        if src.size == 0:
+            return np.full((len(uv), channels) if channels > 1 else len(uv), np.nan)
         xy = self.to_photo(uv)
         mx = (xy[:, 0] - 0.5 - self.x0).astype(np.float32).reshape(-1, 1)
         my = (xy[:, 1] - 0.5 - self.y0).astype(np.float32).reshape(-1, 1)
-        src = self.lin if image is None else image
-        if src.size == 0:
-            return np.full(len(uv), np.nan)
         out = cv2.remap(
-            src.astype(np.float32),
+            np.ascontiguousarray(src, dtype=np.float32),
             mx,
             my,
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
-            borderValue=-1.0,
-        ).ravel()
+            borderValue=(-1.0, -1.0, -1.0, -1.0),
+        )
+        out = out.reshape(len(uv), channels) if channels > 1 else out.ravel()
         return np.where(out < 0, np.nan, out).astype(np.float64)
 
-    def modules(self, rows: np.ndarray, cols: np.ndarray, image: np.ndarray | None = None):
-        """Mean over each module's centre region; NaN where any sample falls outside."""
-        centres = np.c_[cols + 0.5, rows + 0.5].astype(np.float64)
-        uv = (centres[:, None, :] + _OFFSETS[None, :, :]).reshape(-1, 2)
-        values = self.points(uv, image).reshape(len(centres), len(_OFFSETS))
-        return values.mean(axis=1)
+
+@cache
+def _grid(n: int):
+    """The module grid of an n-module symbol with its examined quiet zone, flattened: rows,
+    cols, inside the symbol, the illumination fit's terms, and the module centres."""
+    full = n + 2 * QUIET
+    gr, gc = np.mgrid[0:full, 0:full] - QUIET
+    gr, gc = gr.ravel(), gc.ravel()
+    inside = (gr >= 0) & (gr < n) & (gc >= 0) & (gc < n)
+    terms = _poly_terms((gc + 0.5) / n * 2 - 1, (gr + 0.5) / n * 2 - 1)
+    centres = np.c_[gc + 0.5, gr + 0.5].astype(np.float64)
+    for array in (gr, gc, inside, terms, centres):
+        array.flags.writeable = False
+    return gr, gc, inside, terms, centres
 
 
 def _orientations(corners: np.ndarray) -> list[np.ndarray]:
@@ -253,23 +294,54 @@ def _fit_geometry(gray: np.ndarray, code: Located) -> tuple[int, np.ndarray, flo
 
 
 def _poly_terms(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.c_[np.ones_like(u), u, v, u * u, u * v, v * v]
+    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
 
 
-def _fit_light(u, v, values, keep) -> np.ndarray:
+def _lstsq(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least squares through the normal equations (6 unknowns: far cheaper than lstsq)."""
+    gram = terms.T @ terms + 1e-9 * np.eye(terms.shape[1])
+    return np.linalg.solve(gram, terms.T @ values)
+
+
+def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Coefficients of a quadratic surface through the light samples (robust to stains)."""
-    ok = keep & ~np.isnan(values)
-    coef = np.zeros(6)
-    coef[0] = float(np.nanmedian(values[ok])) if ok.any() else 1.0
+    ok = keep & np.isfinite(values)
+    coef = np.zeros(terms.shape[1])
+    coef[0] = float(np.median(values[ok])) if ok.any() else 1.0
     for _ in range(3):
         if ok.sum() < 12:
             break
-        terms = _poly_terms(u[ok], v[ok])
-        coef = np.linalg.lstsq(terms, values[ok], rcond=None)[0]
-        fit = _poly_terms(u, v) @ coef
-        ratio = values / np.maximum(fit, 1e-6)
-        ok = keep & ~np.isnan(values) & (ratio > 0.85) & (ratio < 1.2)
+        coef = _lstsq(terms[ok], values[ok])
+        ratio = values / np.maximum(terms @ coef, 1e-6)
+        again = keep & np.isfinite(values) & (ratio > 0.85) & (ratio < 1.2)
+        if np.array_equal(again, ok):
+            break
+        ok = again
     return coef
+
+
+def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: float):
+    """The ink's reflectance over the symbol: a quadratic surface through the modules that
+    should be dark, robust to local defects (scratches, voids, spots), which stand out of it.
+
+    Fading is rarely even: the ink's density loss varies smoothly over a posting. Phone readers
+    threshold locally and follow such a gradient, so modulation, reflectance margin and fixed
+    pattern damage are measured against the local ink level; how faded the symbol is shows in
+    the symbol contrast, which reports its weakest region too."""
+    ok = keep & np.isfinite(values)
+    fit = np.full(len(values), level)
+    for _ in range(4):
+        if ok.sum() < 30:
+            return np.full(len(values), level)
+        coef = _lstsq(terms[ok], values[ok])
+        fit = terms @ coef
+        residual = values - fit
+        spread = 1.4826 * float(np.median(np.abs(residual[ok])))
+        again = keep & np.isfinite(values) & (np.abs(residual) <= max(3 * spread, 0.04))
+        if np.array_equal(again, ok):
+            break
+        ok = again
+    return fit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +354,7 @@ class _Symbol:
     r: np.ndarray  # n x n reflectance relative to paper white (NaN outside the photo)
     ring: np.ndarray  # (k,) quiet-zone module reflectances
     ring_glare: np.ndarray
+    ring_raw: np.ndarray  # (k,) quiet-zone modules in the photo's own levels (0-255)
     truth: np.ndarray  # n x n expected colour (True dark)
     reference: str
     glare: np.ndarray  # n x n bool
@@ -292,6 +365,7 @@ class _Symbol:
     ink: float
     white: float  # paper white (relative, ~1)
     dark: float  # ink of solid dark areas (relative)
+    noise: float  # the camera's noise on one module's reading (relative)
     sampler: _Sampler
     illum: np.ndarray
 
@@ -300,6 +374,8 @@ def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
     """Blown-out areas wider than a few modules (light modules alone are never that wide unless
     the whole photo is overexposed), grown by a module for the veil around them."""
     saturated = (raw >= 250).astype(np.uint8)
+    if not saturated.any():
+        return np.zeros(raw.shape, np.float32)
     width = max(3, round(2.5 * module))
     blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
     grow = max(3, round(4 * module)) | 1
@@ -314,44 +390,52 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     if sampler.lin.size == 0:
         return None
     module = code.side / n
-    full = n + 2 * QUIET
-    gr, gc = np.mgrid[0:full, 0:full] - QUIET
-    gr, gc = gr.ravel(), gc.ravel()
-    values = sampler.modules(gr, gc)
-    glare_px = _glare_mask(sampler.raw, module)
-    glare = sampler.modules(gr, gc, glare_px) > 0.2
-    inside = (gr >= 0) & (gr < n) & (gc >= 0) & (gc < n)
-    u, v = (gc + 0.5) / n * 2 - 1, (gr + 0.5) / n * 2 - 1
+    gr, _, inside, terms, centres = _grid(n)
+    # every module's centre region at once: the crop (linear light, glare, the photo's own
+    # levels) averaged over about half a module, then one remap at the module centres
+    stack = cv2.merge(
+        [sampler.lin, _glare_mask(sampler.raw, module), sampler.raw.astype(np.float32)]
+    )
+    k = 2 * int(module // 4) + 1
+    if k > 1:
+        stack = cv2.blur(stack, (k, k), borderType=cv2.BORDER_REPLICATE)
+    sampled = sampler.points(centres, stack)
+    values, glare, raw = sampled[:, 0], sampled[:, 1] > 0.2, sampled[:, 2]
 
     # first guess: dark = the finder cores, light = above the midpoint
     core = np.zeros((n, n), bool)
     for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
         core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
     sym = values[inside].reshape(n, n)
-    core_dark = np.nanmedian(sym[core]) if np.isfinite(sym[core]).any() else np.nanmin(sym)
-    light0 = np.nanpercentile(values, 90)
+    cores, finite = sym[core][np.isfinite(sym[core])], values[np.isfinite(values)]
+    if finite.size < 20:
+        return None
+    core_dark = float(np.median(cores)) if cores.size else float(finite.min())
+    light0 = float(np.percentile(finite, 90))
     keep = (values > (core_dark + light0) / 2) & ~glare
-    coef = _fit_light(u, v, values, keep)
-    illum = np.maximum(_poly_terms(u, v) @ coef, 1e-4)
-    rel = values / illum
+    coef = _fit_light(terms, values, keep)
+    rel = values / np.maximum(terms @ coef, 1e-4)
     sym_r = rel[inside].reshape(n, n)
-    dark0 = float(np.nanmedian(sym_r[core])) if np.isfinite(sym_r[core]).any() else 0.0
+    cores = sym_r[core][np.isfinite(sym_r[core])]
+    dark0 = float(np.median(cores)) if cores.size else 0.0
     threshold = (1 + dark0) / 2
     measured = sym_r < threshold
 
     ec, mask, word = _read_format(measured, lay, code.ec_level)
     truth, reference = _reference(code, lay, measured, ec, mask)
 
-    # refit the light on the quiet zone and the modules that should be light
-    light = np.ones(full * full, bool)
+    # refit the light on the quiet zone and the modules that should be light (unless the first
+    # fit rested on much the same samples: then it stands)
+    light = np.ones(len(gr), bool)
     light[inside] = ~truth.ravel()
-    keep = light & ~glare & (rel > threshold)
-    coef = _fit_light(u, v, values, keep)
-    illum = np.maximum(_poly_terms(u, v) @ coef, 1e-4)
+    refit = light & ~glare & (rel > threshold)
+    if np.count_nonzero(refit != keep) > 0.01 * len(gr):
+        coef = _fit_light(terms, values, refit)
+    illum = np.maximum(terms @ coef, 1e-4)
     rel = values / illum
     sym_r = rel[inside].reshape(n, n)
     sym_glare = glare[inside].reshape(n, n)
-    ring, ring_glare = rel[~inside], glare[~inside]
+    ring, ring_glare, ring_raw = rel[~inside], glare[~inside], raw[~inside]
 
     solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
     if solid.sum() < 5:
@@ -364,11 +448,13 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     else:
         lights = sym_r[~truth & ~sym_glare & np.isfinite(sym_r)]
         white = float(np.median(lights)) if lights.size else 1.0
+    # the camera's noise on a module's reading: the spread of the quiet zone's paper
+    noise = 1.4826 * float(np.median(np.abs(light_ring - white))) if light_ring.size >= 8 else 0.0
     paper = float(np.median(illum[inside]))
     ink = paper * dark if np.isfinite(dark) else float("nan")
     return _Symbol(
-        lay, sym_r, ring, ring_glare, truth, reference, sym_glare, ec, mask, word,
-        paper, ink, white, dark, sampler, coef,
+        lay, sym_r, ring, ring_glare, ring_raw, truth, reference, sym_glare, ec, mask, word,
+        paper, ink, white, dark, noise, sampler, coef,
     )  # fmt: skip
 
 
@@ -441,6 +527,19 @@ def _module_levels(values: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, values, side="right")
 
 
+_LEVELS = np.array([4, 3, 2, 1])
+
+
+@cache
+def _block_members(version: int, ec: str) -> np.ndarray:
+    """(codewords, blocks) 0/1 matrix: which Reed-Solomon block each codeword belongs to."""
+    spec = blocks(version, ec)
+    members = np.zeros((spec.total, len(spec.ec_counts)), np.int32)
+    members[np.arange(spec.total), spec.block_of] = 1
+    members.flags.writeable = False
+    return members
+
+
 def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: str) -> tuple:
     """ISO 15415 codeword grading: each codeword takes its worst module's grade; at each grade
     level the codewords below it count as errors in a notional unused error correction, and the
@@ -450,26 +549,27 @@ def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: s
     k = spec.total * 8
     cw_levels = levels[data_r[:k], data_c[:k]].reshape(spec.total, 8).min(axis=1)
     cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
+    bad = (cw_levels[None, :] < _LEVELS[:, None]) & ~cw_excluded[None, :]
+    errors = bad.astype(np.int32) @ _block_members(lay.version, ec)  # (levels, blocks)
+    uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
     best, notional = 0.0, {}
-    for level in (4, 3, 2, 1):
-        bad = (cw_levels < level) & ~cw_excluded
-        errors = np.bincount(spec.block_of[bad], minlength=len(spec.ec_counts))
-        uec = float(np.clip(1 - 2 * errors / spec.ec_counts, 0, 1).min())
-        notional[GRADES[level]] = round(uec, 3)
-        best = max(best, min(float(level), band_score(uec, UEC_BANDS)))
+    for level, uec in zip(_LEVELS, uecs, strict=True):
+        notional[GRADES[level]] = round(float(uec), 3)
+        best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
     return best, notional
 
 
 def _segment_score(wrong: np.ndarray, levels: np.ndarray, excluded: np.ndarray, scorer) -> float:
     """Best min(level, scorer(modules in error at that level)) over the grade levels."""
-    best = 0.0
-    for level in (4, 3, 2, 1):
-        errors = ((wrong | (levels < level)) & ~excluded).sum()
-        best = max(best, min(float(level), scorer(int(errors), len(wrong))))
-    return best
+    bad = (wrong[None, :] | (levels[None, :] < _LEVELS[:, None])) & ~excluded[None, :]
+    errors = np.count_nonzero(bad, axis=1)
+    return max(
+        min(float(level), scorer(int(e), len(wrong)))
+        for level, e in zip(_LEVELS, errors, strict=True)
+    )
 
 
-def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray) -> dict:
+def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.ndarray) -> dict:
     lay = s.lay
     scores: dict[str, float] = {}
     for name in ("finder_tl", "finder_tr", "finder_bl"):
@@ -501,7 +601,7 @@ def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray) -> dict:
         copy_scores = []
         for rows, cols in copies:
             expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
-            wrong_bits = (s.r[rows, cols] < (s.white + s.dark) / 2) != expected
+            wrong_bits = dark[rows, cols] != expected
             wrong_bits |= ~np.isfinite(s.r[rows, cols])
             copy_scores.append(
                 _segment_score(
@@ -540,7 +640,7 @@ def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
     if ok.sum() < 50:
         return s.r, 0.0
     terms = np.c_[np.ones(ok.sum()), t[ok], edges[ok], corners[ok]]
-    coef = np.linalg.lstsq(terms, s.r[ok], rcond=None)[0]
+    coef = _lstsq(terms, s.r[ok])
     c_edge, c_corner = max(0.0, -coef[2]), max(0.0, -coef[3])
     spread = 4 * (c_edge + c_corner)
     if spread > 0.6 * max(-coef[1] + 4 * (c_edge + c_corner), 1e-6):
@@ -549,13 +649,18 @@ def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
     return corrected, float(spread)
 
 
+#: edges sampled per direction for the blur profile (their mean is all that is kept)
+BLUR_EDGES = 48
+_STEPS = np.linspace(-1.0, 1.0, 21)
+
+
 def _blur(s: _Symbol, module: float) -> float | None:
     """Edge spread across module boundaries: the Gaussian sigma (in modules) of the mean edge
     profile over boundaries with two modules of one colour on each side."""
     t, n = s.truth, s.lay.n
     ok = ~s.glare & np.isfinite(s.r)
-    steps = np.linspace(-1.0, 1.0, 21)
-    profiles = []
+    steps = _STEPS
+    points, flips = [], []
     for axis in (0, 1):
         tt = t if axis == 1 else t.T
         okk = ok if axis == 1 else ok.T
@@ -565,22 +670,24 @@ def _blur(s: _Symbol, module: float) -> float | None:
         rows, cols = np.nonzero(edge)
         if rows.size == 0:
             continue
-        pick = np.linspace(0, rows.size - 1, min(rows.size, 400)).astype(int)
+        pick = np.linspace(0, rows.size - 1, min(rows.size, BLUR_EDGES)).astype(int)
         rows, cols = rows[pick], cols[pick] + 2  # boundary at the left edge of column cols
-        rising = tt[rows, cols - 1]  # dark then light
         along = cols[:, None] + steps[None, :]
         across = rows[:, None] + 0.5 + np.zeros_like(steps)[None, :]
         uv = np.stack([along, across], -1) if axis == 1 else np.stack([across, along], -1)
-        vals = s.sampler.points(uv.reshape(-1, 2)).reshape(len(rows), len(steps))
-        uu = uv[..., 0] / n * 2 - 1
-        vv = uv[..., 1] / n * 2 - 1
-        light = np.maximum(_poly_terms(uu.ravel(), vv.ravel()) @ s.illum, 1e-4).reshape(vals.shape)
-        rel = vals / light
-        rel[~rising] = rel[~rising][:, ::-1]
-        profiles.append(rel)
-    if not profiles:
+        points.append(uv.reshape(-1, 2))
+        flips.append(~tt[rows, cols - 1])  # light then dark: read backwards
+    if not points:
         return None
-    profile = np.nanmean(np.concatenate(profiles), axis=0)
+    uv = np.concatenate(points)
+    vals = s.sampler.points(uv)
+    light = np.maximum(_poly_terms(uv[:, 0] / n * 2 - 1, uv[:, 1] / n * 2 - 1) @ s.illum, 1e-4)
+    rel = (vals / light).reshape(-1, len(steps))
+    flip = np.concatenate(flips)
+    rel[flip] = rel[flip][:, ::-1]
+    if not np.isfinite(rel).any(axis=0).all():
+        return None
+    profile = np.nanmean(rel, axis=0)
     lo, hi = profile[:3].mean(), profile[-3:].mean()
     if not np.isfinite(lo) or hi - lo < 0.05:
         return None
@@ -622,11 +729,11 @@ def _provisional(code: Located, metrics: dict[str, object]) -> Grade:
         s = band_score(code.unused_ec, UEC_BANDS)
         metrics["unused_error_correction"] = _entry(code.unused_ec, s, source="zxing-cpp")
         scores["unused_error_correction"] = s
-    worst = min(scores.values())
+    worst = _floor2(min(scores.values()))
     size = module_px(code)
     metrics["photo"] = {"module_px": round(size, 2) if size else None}
     retake = "grade.retake_closer" if size is not None and size < MIN_MODULE_PX else None
-    return Grade(letter(worst), _floor2(worst), metrics, retake if worst < 2 else None)
+    return Grade(letter(worst), worst, metrics, None if at_least(worst, "C") else retake)
 
 
 def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
@@ -653,15 +760,22 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     scores["symbol_contrast"] = band_score(contrast, SC_BANDS)
     metrics["symbol_contrast"] = _entry(contrast, scores["symbol_contrast"])
 
-    span = max(white - s.dark, 1e-6)
-    threshold = (white + s.dark) / 2
+    threshold = (white + s.dark) / 2  # the global threshold, for the quiet zone
     finite = np.isfinite(s.r)
     r, crosstalk = _uncrosstalk(s)
-    metrics["photo_crosstalk"] = round(crosstalk, 3)
-    modulation = np.where(finite, 2 * np.abs(r - threshold) / span, 0.0)
+    # the local ink level and threshold (see _fit_dark)
+    _, _, inside, terms, _ = _grid(n)
+    keep = (s.truth & ~s.glare).ravel()
+    ink = _fit_dark(terms[inside], r.ravel(), keep, s.dark).reshape(n, n)
+    ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
+    weakest = float(np.clip((white - np.percentile(ink[s.truth], 95)) / white, 0, 1))
+    metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)
+    span = np.maximum(white - ink, 1e-6)
+    local = (white + ink) / 2
+    modulation = np.where(finite, 2 * np.abs(r - local) / span, 0.0)
     if contrast < 0.05:
         modulation[:] = 0.0
-    measured_dark = r < threshold
+    measured_dark = r < local
     wrong = (measured_dark != s.truth) | ~finite
     margin = np.where(wrong, 0.0, modulation)
     excluded = s.glare
@@ -693,7 +807,7 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
                 uec, scores["unused_error_correction"], source=source, sampled=sampled_uec
             )
 
-    segments = _fixed_patterns(s, wrong, mod_levels)
+    segments = _fixed_patterns(s, wrong, mod_levels, measured_dark)
     scores["fixed_pattern_damage"] = min(segments.values())
     metrics["fixed_pattern_damage"] = _entry(
         None,
@@ -708,17 +822,17 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
         scores["quiet_zone"] = below_score(intrusion, QZ_BANDS)
         metrics["quiet_zone"] = _entry(intrusion, scores["quiet_zone"], visible=round(visible, 3))
 
-    photo = _photo_figures(s, code, module, gray)
+    photo = _photo_figures(s, module, crosstalk)
     metrics["photo"] = photo
     lowest = min(scores, key=lambda k: scores[k])
-    worst = scores[lowest]
+    worst = _floor2(scores[lowest])
     metrics["lowest"] = lowest
     retake = None
-    if worst < 2:
+    if not at_least(worst, "C"):
         retake = _retake(scores, photo, s)
         if retake:
             metrics["photo"]["prevents_judgement"] = True
-    return Grade(letter(worst), _floor2(worst), metrics, retake)
+    return Grade(letter(worst), worst, metrics, retake)
 
 
 #: parameters the camera cannot fake: measured on solid areas and the print itself
@@ -728,7 +842,7 @@ _PRINT = ("symbol_contrast", "quiet_zone")
 def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
     """The message key saying how to retake the photo, when the photo (not the print) may be
     what makes the grade D or F; None when the print itself is shown to be weak."""
-    contrast_ok = scores["symbol_contrast"] >= 2
+    contrast_ok = at_least(scores["symbol_contrast"], "C")
     if not contrast_ok:
         return None  # faded ink shows in solid areas whatever the camera did
     size, blur = photo["module_px"], photo.get("blur_modules")
@@ -739,33 +853,30 @@ def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
     if photo["glare"] > GLARE_RETAKE:
         # the print outside the glare is sound: the glare is what hides the rest
         clean = [scores[k] for k in ("modulation", "quiet_zone") if k in scores]
-        if min(clean, default=4.0) >= 2:
+        if at_least(min(clean, default=4.0), "C"):
             return "grade.retake_glare"
     if photo["paper_level"] < DARK_PAPER or photo["clipped"] > CLIP_RETAKE:
         return "grading.retake_exposure"
     return None
 
 
-def _photo_figures(s: _Symbol, code: Located, module: float, gray: np.ndarray) -> dict:
+def _photo_figures(s: _Symbol, module: float, crosstalk: float) -> dict:
     ring = s.ring[np.isfinite(s.ring)]
-    raw_ring = s.sampler.modules(
-        *np.nonzero(~np.pad(np.ones((s.lay.n, s.lay.n), bool), QUIET, constant_values=False)),
-        image=s.sampler.raw.astype(np.float32),
-    )
-    raw_ring = raw_ring[np.isfinite(raw_ring)]
+    raw_ring = s.ring_raw[np.isfinite(s.ring_raw)]
     paper_srgb = float(np.median(raw_ring)) if raw_ring.size else float("nan")
     blur = _blur(s, module)
-    figures = {
+    return {
         "module_px": round(module, 2),
         "blur_px": round(blur * module, 2) if blur is not None else None,
         "blur_modules": round(blur, 3) if blur is not None else None,
+        "crosstalk": round(crosstalk, 3),
+        "noise": round(s.noise, 4),
         "glare": round(float(s.glare.mean()), 3),
         "paper_level": round(paper_srgb, 1) if np.isfinite(paper_srgb) else 0.0,
         "ink_level": round(float(_srgb(s.ink)), 1) if np.isfinite(s.ink) else None,
         "clipped": round(float((raw_ring >= 254).mean()), 3) if raw_ring.size else 0.0,
         "quiet_zone_white": round(float(np.median(ring)), 3) if ring.size else None,
     }
-    return figures
 
 
 def _srgb(linear: float) -> float:

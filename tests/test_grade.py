@@ -15,6 +15,7 @@ from PIL import Image
 from qrcheck.catalog import load_catalog
 from qrcheck.check import check_photo, check_photos
 from qrcheck.grade import (
+    LOWEST,
     MOD_BANDS,
     QZ_BANDS,
     SC_BANDS,
@@ -56,15 +57,27 @@ def encode(linear: np.ndarray, gamma: float | str) -> np.ndarray:
     return np.round(255 * v).astype(np.uint8)
 
 
-def synthetic(payload: str, contrast: float, exposure: float, gamma, seed: int = 0, flips=()):
+def synthetic(
+    payload: str,
+    contrast: float,
+    exposure: float,
+    gamma,
+    seed: int = 0,
+    flips=(),
+    contrast_right: float | None = None,
+):
     """A code of known contrast ((paper - ink) / paper in reflectance), lit at `exposure`
-    (paper's linear level) with a gentle light gradient, stored with `gamma`, slightly noisy."""
+    (paper's linear level) with a gentle light gradient, stored with `gamma`, slightly noisy.
+    With `contrast_right`, the ink fades unevenly: its contrast runs smoothly from `contrast`
+    at the left edge to `contrast_right` at the right."""
     modules = make_symbol(payload).modules.copy()
     for r, c in flips:
         modules[r, c] = ~modules[r, c]
     k = 6
     padded = np.pad(modules, QUIET_ZONE + 3, constant_values=False)
-    refl = np.where(padded, 1 - contrast, 1.0).astype(np.float64)
+    right = contrast if contrast_right is None else contrast_right
+    across = np.linspace(contrast, right, padded.shape[1])[None, :]
+    refl = np.where(padded, 1 - across, 1.0).astype(np.float64)
     refl = np.kron(refl, np.ones((k, k)))
     _h, w = refl.shape
     ramp = 1 + 0.15 * (np.arange(w) / w - 0.5)[None, :]
@@ -131,6 +144,44 @@ def test_faded_codes_grade_lower_the_more_they_fade(payload) -> None:
         scores.append(grade.score)
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1], scores
     assert letter(scores[-1]) in ("D", "F")
+
+
+def test_the_score_falls_with_contrast_within_grade_a_too(payload) -> None:
+    scores = []
+    for contrast in (0.98, 0.9, 0.8, 0.72):
+        _, grade = graded(synthetic(payload, contrast, 0.85, "srgb"))
+        assert grade.grade == "A", grade.metrics
+        scores.append(grade.score)
+    assert all(a > b for a, b in itertools.pairwise(scores)), scores
+
+
+def test_even_fading_across_the_symbol_is_not_damage(payload) -> None:
+    """Ink that fades smoothly from one side to the other (as real postings do) is followed
+    like phone readers' local thresholds follow it: the fixed patterns and modules stay sound,
+    the symbol contrast (and its weakest region) tells how faded it is."""
+    _, grade = graded(synthetic(payload, 0.75, 0.85, "srgb", contrast_right=0.4))
+    for name in ("modulation", "reflectance_margin", "fixed_pattern_damage"):
+        assert grade.metrics[name]["grade"] == "A", (name, grade.metrics[name])
+    contrast = grade.metrics["symbol_contrast"]
+    assert 0.4 <= contrast["value"] <= 0.75
+    assert contrast["weakest_region"] < contrast["value"]
+    assert grade.grade == band(contrast["value"], SC_BANDS)
+
+
+def test_local_defects_still_count_under_uneven_fading(payload) -> None:
+    """Voids punched into a finder pattern stand out of the fitted ink level."""
+    voids = [(2, 2), (2, 3), (3, 2), (3, 3), (4, 4)]
+    _, grade = graded(synthetic(payload, 0.75, 0.85, "srgb", contrast_right=0.4, flips=voids))
+    assert grade.metrics["fixed_pattern_damage"]["segments"]["finder_tl"] in ("D", "F")
+    assert grade.grade in ("D", "F")
+
+
+def test_photo_figures_sit_under_photo(payload) -> None:
+    _, grade = graded(synthetic(payload, 0.9, 0.85, "srgb"))
+    photo = grade.metrics["photo"]
+    assert "photo_crosstalk" not in grade.metrics
+    assert {"module_px", "blur_modules", "crosstalk", "noise", "glare"} <= photo.keys()
+    assert 0 <= photo["noise"] < 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +258,14 @@ def test_lower_is_better_band_edges(bands) -> None:
     for index, (edge, _) in enumerate(bands):
         assert below_score(edge, bands) == 4 - index
         assert below_score(edge + 1e-3, bands) == 3 - index
+
+
+def test_scores_use_iso_grade_point_ranges() -> None:
+    assert LOWEST == {"A": 3.5, "B": 2.5, "C": 1.5, "D": 0.5}
+    assert [letter(x) for x in (4.0, 3.5, 3.49, 2.5, 2.49, 1.5, 1.49, 0.5, 0.49, 0.0)] == list(
+        "AABBCCDDFF"
+    )
+    assert 3.5 < band_score(0.85, SC_BANDS) < band_score(0.95, SC_BANDS) < 4.0
 
 
 def test_fixed_pattern_segments_grade_by_module_errors() -> None:
