@@ -74,6 +74,15 @@ def open_catalog(location: Path) -> Catalog:
     return load_catalog(location)
 
 
+def open_valid_catalog(location: Path | None) -> Catalog:
+    """The catalog, or its errors printed and exit 2: photos are not judged by a broken one."""
+    cat = open_catalog(location or default_catalog())
+    if cat.errors:
+        print_issues(cat.errors)
+        fail(tr("check.catalog_invalid", path=str(cat.path)))
+    return cat
+
+
 def issue_message(issue: Issue) -> str:
     return tr(issue.key, **issue.params)
 
@@ -485,10 +494,7 @@ def cmd_check(
 
     _setup(lang)
     when = parse_day(as_of)
-    cat = open_catalog(catalog or default_catalog())
-    if cat.errors:
-        print_issues([i for i in cat.errors])
-        fail(tr("check.catalog_invalid", path=str(cat.path)))
+    cat = open_valid_catalog(catalog)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -657,10 +663,7 @@ def cmd_links(
 
     _setup(lang)
     when = parse_day(as_of)
-    cat = open_catalog(catalog or default_catalog())
-    if cat.errors:
-        print_issues([i for i in cat.errors])
-        fail(tr("check.catalog_invalid", path=str(cat.path)))
+    cat = open_valid_catalog(catalog)
     procedures = cat.as_of(when).active()
     results: dict = {}
     network_down = False
