@@ -153,3 +153,17 @@ def test_a_warning_repeated_on_many_rows_is_shown_once() -> None:
         (9, "catalog.search_fallback")
     ]
     assert [m.line for m in rows[0][0]] == [22, 45, 62, 66, 86, 87, 88, 89, 90]
+
+
+@pytest.mark.parametrize("command", [["check", "{photos}"], ["links", "--offline"]])
+def test_check_and_links_refuse_an_invalid_catalog(
+    command: list[str], catalog_dir: Path, tmp_path: Path, capsys
+) -> None:
+    path = catalog_dir / "procedures.csv"
+    text = path.read_text(encoding="utf-8-sig").replace("1.000656", "1.00656", 1)
+    path.write_text(text, encoding="utf-8")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    args = [a.replace("{photos}", str(photos)) for a in command]
+    assert run_cli([*args, "--catalog", str(catalog_dir), "--lang", "en"]) == 2
+    assert "no photo was checked" in capsys.readouterr().err
