@@ -839,6 +839,11 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
 _PRINT = ("symbol_contrast", "quiet_zone")
 
 
+#: glare over more than this share of a code (whose solid areas still show sound ink) hides too
+#: much of it for the rest to be judged: the photo must be taken again
+GLARE_HIDES = 0.25
+
+
 def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
     """The message key saying how to retake the photo, when the photo (not the print) may be
     what makes the grade D or F; None when the print itself is shown to be weak."""
@@ -850,6 +855,8 @@ def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
         return "grade.retake_closer"
     if blur is not None and blur > BLUR_RETAKE:
         return "grading.retake_blur"
+    if photo["glare"] > GLARE_HIDES:
+        return "grade.retake_glare"  # so much is hidden that the rest cannot speak for it
     if photo["glare"] > GLARE_RETAKE:
         # the print outside the glare is sound: the glare is what hides the rest
         clean = [scores[k] for k in ("modulation", "quiet_zone") if k in scores]
