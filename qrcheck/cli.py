@@ -149,6 +149,29 @@ AsOfOpt = Annotated[
 ]
 
 
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="History database (QRCHECK_DB; default: ./data/qrcheck.sqlite)",
+        show_default=False,
+    ),
+]
+NoRecordOpt = Annotated[
+    bool, typer.Option("--no-record", help="Do not record the results in the history database")
+]
+
+
+def open_store(path: Path | None):  # type: ignore[no-untyped-def]
+    """The history database (exit 2 with a sentence when it cannot be used)."""
+    from qrcheck.store import Store, StoreError, default_db_path
+
+    try:
+        return Store(path or default_db_path())
+    except StoreError as exc:
+        fail(tr(exc.key, **exc.params))
+
+
 def _setup(lang: str | None) -> None:
     Context.lang = resolve_language(lang)
 
@@ -326,6 +349,8 @@ def cmd_generate(
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
     lang: LangOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     _setup(lang)
     when = parse_day(as_of)
@@ -368,8 +393,24 @@ def cmd_generate(
         print_issues([i for i in exc.issues if i.is_error])
         fail(tr("generate.catalog_invalid", path=str(cat.path)))
     print_generate(result, options)
+    if result.generated and not no_record:
+        record_generated(result, db)
     if result.failures:
         raise typer.Exit(1)
+
+
+def record_generated(result: GenerateResult, db: Path | None) -> None:
+    """What the run printed, from its manifest entries, into the history."""
+    from qrcheck.store import PrintRecord, now
+
+    store = open_store(db)
+    try:
+        store.record_prints(
+            PrintRecord(e.code, e.tag, e.payload, e.print_date, now(), "", "manifest")
+            for e in result.generated
+        )
+    finally:
+        store.close()
 
 
 def print_generate(result: GenerateResult, options: GenerateOptions) -> None:
@@ -486,8 +527,11 @@ def cmd_check(
     lang: LangOpt = None,
     cache: LinkCacheOpt = None,
     ca_bundle: CaBundleOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     import json
+    import uuid
 
     from qrcheck.check import check_photos
     from qrcheck.report import report_json
@@ -495,6 +539,10 @@ def cmd_check(
     _setup(lang)
     when = parse_day(as_of)
     cat = open_valid_catalog(catalog)
+    store = None if no_record else open_store(db)
+    run = uuid.uuid4().hex
+    recorded: dict[str, int] = {}
+    skipped = 0
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -507,12 +555,20 @@ def cmd_check(
         task = bar.add_task(tr("check.progress"), total=None)
 
         def progress(result, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
+            nonlocal skipped
             bar.update(
                 task,
                 completed=done,
                 total=total,
                 description=f"{tr('check.progress')} {result.path.name}",
             )
+            if store is not None and result.error is None:
+                # one transaction per photo, as soon as it is checked: a crash loses only it
+                check_id = store.record_photo(result, run, f"qrcheck {__version__}")
+                if check_id is None:
+                    skipped += 1
+                else:
+                    recorded[result.sha256] = check_id
 
         report = check_photos(
             paths,
@@ -526,6 +582,14 @@ def cmd_check(
         )
     if not offline:
         report = live_check_report(report, cache, ca_bundle)
+    if store is not None:
+        if recorded and not offline:
+            store.update_links(report, recorded)
+        store.close()
+        if recorded:
+            err.print(tr("store.recorded", count=len(recorded), path=str(store.path)))
+        if skipped:
+            err.print(f"[yellow]{tr('store.skipped', count=skipped)}[/]")
     if json_:
         sys.stdout.write(
             json.dumps(report_json(report, Context.lang), ensure_ascii=False, indent=2) + "\n"
@@ -713,6 +777,155 @@ def cmd_links(
 
 
 # ---------------------------------------------------------------------------------------------
+# history: reprint list and report
+
+
+def reason_sentence(reasons) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(tr(r.key, **r.params) for r in reasons)
+
+
+def cmd_reprint(
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Scheduled changes due within this many days (center.toml)"),
+    ] = None,
+    sheet: Annotated[
+        Path | None,
+        typer.Option("--sheet", help="Write one print sheet (PDF) of the list", show_default=False),
+    ] = None,
+    done: Annotated[
+        str | None,
+        typer.Option(
+            "--done", help="Record that a new posting of CODE was put up", show_default=False
+        ),
+    ] = None,
+    location: Annotated[
+        str, typer.Option("--location", help="Where the posting of --done was put up")
+    ] = "",
+    json_: Annotated[bool, typer.Option("--json", help="Print the list as JSON")] = False,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    import json
+
+    from qrcheck.reprint import record_done, reprint_list, sheet_contents
+
+    _setup(lang)
+    when = parse_day(as_of)
+    cat = open_valid_catalog(catalog)
+    view = cat.as_of(when)
+    store = open_store(db)
+    try:
+        if done is not None:
+            code = done.strip()
+            if not record_done(store, view, code, location.strip(), when):
+                fail(tr("store.unknown_code", code=code))
+            # stdout carries only the JSON document with --json
+            (err if json_ else out).print(
+                tr("store.done", code=code, location=location.strip() or "—")
+            )
+        window = cat.center.announce_days if days is None else days
+        items = reprint_list(store, view, cat.center, window)
+    finally:
+        store.close()
+    if json_:
+        rows = [
+            {
+                "location": i.location,
+                "code": i.code,
+                "posting": i.posting,
+                "text": i.text,
+                "last_seen": i.last_seen or None,
+                "due": i.due.isoformat() if i.due else None,
+                "reasons": [
+                    {"kind": r.kind, "text": t(r.key, Context.lang, **r.params)} for r in i.reasons
+                ],
+            }
+            for i in items
+        ]
+        sys.stdout.write(json.dumps({"items": rows}, ensure_ascii=False, indent=2) + "\n")
+    elif items:
+        table = Table(
+            title=tr("store.reprint_title", count=len(items)),
+            title_justify="left",
+            header_style="bold",
+        )
+        table.add_column(tr("store.col_location"), overflow="fold")
+        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_reason"), overflow="fold")
+        for item in items:
+            table.add_row(
+                escape(item.location) or tr("store.nowhere"),
+                item.code,
+                reason_sentence(item.reasons),
+            )
+        out.print(table)
+    else:
+        out.print(tr("store.reprint_none"))
+    if sheet is not None:
+        from qrcheck.posting import print_sheet_pdf
+        from qrcheck.table import atomic_write_bytes
+
+        say = err if json_ else out
+
+        contents = sheet_contents(cat, items, when)
+        if not contents:
+            say.print(tr("store.sheet_empty"))
+        else:
+            title = f"{cat.center.name} · {fmt_date(when)}"
+            try:
+                atomic_write_bytes(sheet, print_sheet_pdf(contents, title))
+            except OSError as exc:
+                fail(tr("generate.write_failed", path=str(sheet), reason=exc.strerror))
+            say.print(tr("store.sheet", path=str(sheet), count=len(contents)))
+
+
+def cmd_report(
+    format_: Annotated[str, typer.Option("--format", help="csv | json")] = "json",
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file (default: print)", show_default=False),
+    ] = None,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    import json
+
+    from qrcheck.report import history_csv, history_json
+    from qrcheck.reprint import posting_states
+
+    _setup(lang)
+    when = parse_day(as_of)
+    kind = format_.strip().lower()
+    if kind not in ("csv", "json"):
+        fail(tr("store.bad_format", value=format_))
+    cat = open_valid_catalog(catalog)
+    store = open_store(db)
+    try:
+        states = posting_states(store, cat.as_of(when), cat.center)
+    finally:
+        store.close()
+    if kind == "csv":
+        text = history_csv(states)
+    else:
+        text = json.dumps(history_json(states), ensure_ascii=False, indent=2) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    from qrcheck.table import atomic_write_bytes
+
+    data = text.encode("utf-8-sig" if kind == "csv" else "utf-8")
+    try:
+        atomic_write_bytes(out_file, data)
+    except OSError as exc:
+        fail(tr("generate.write_failed", path=str(out_file), reason=exc.strerror))
+
+
+# ---------------------------------------------------------------------------------------------
 # the application
 
 
@@ -755,6 +968,8 @@ def build_app(lang: str) -> typer.Typer:
     app.command("generate", help=h("help.generate"))(cmd_generate)
     app.command("check", help=h("help.check"))(cmd_check)
     app.command("links", help=h("links.help"))(cmd_links)
+    app.command("reprint", help=h("store.help_reprint"))(cmd_reprint)
+    app.command("report", help=h("store.help_report"))(cmd_report)
     return app
 
 

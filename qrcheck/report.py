@@ -155,3 +155,62 @@ def save_annotated(image: Image.Image, path: Path) -> None:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------
+# history summary (qrcheck report --format csv|json)
+
+HISTORY_COLUMNS = (
+    "location",
+    "procedure",
+    "grade",
+    "score",
+    "status",
+    "action",
+    "first_seen",
+    "last_seen",
+    "sightings",
+    "text",
+)
+
+
+def history_rows(states) -> list[dict]:  # type: ignore[no-untyped-def]
+    """One row per posting, by location then procedure."""
+    rows = [{name: getattr(s, name) for name in HISTORY_COLUMNS} for s in states]
+    return sorted(rows, key=lambda r: (r["location"], r["procedure"] or "", r["text"]))
+
+
+def history_json(states) -> dict:  # type: ignore[no-untyped-def]
+    """Postings grouped per location, with counts by action."""
+    from collections import Counter
+
+    locations: dict[str, list[dict]] = {}
+    for row in history_rows(states):
+        locations.setdefault(row["location"], []).append(row)
+    return {
+        "locations": [
+            {
+                "location": name,
+                "postings": rows,
+                "by_action": dict(Counter(r["action"] for r in rows)),
+            }
+            for name, rows in locations.items()
+        ],
+        "summary": {
+            "locations": len(locations),
+            "postings": sum(len(r) for r in locations.values()),
+            "by_action": dict(Counter(s.action for s in states)),
+        },
+    }
+
+
+def history_csv(states) -> str:  # type: ignore[no-untyped-def]
+    """The rows as CSV (UTF-8 with a BOM when written to a file, so Excel reads Vietnamese)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(history_rows(states))
+    return buffer.getvalue()

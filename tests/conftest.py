@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qrcheck.catalog import COLUMNS, Catalog
@@ -137,3 +138,33 @@ def make_catalog(tmp_path: Path) -> Callable[..., Path]:
 def bundled_catalog() -> Path:
     """The repository's own catalog folder."""
     return BUNDLED_CATALOG
+
+
+@pytest.fixture(autouse=True)
+def history_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test records into its own history database, never `data/` in the repository."""
+    path = tmp_path / "history" / "qrcheck.sqlite"
+    monkeypatch.setenv("QRCHECK_DB", str(path))
+    return path
+
+
+def board_image(payloads: Sequence[str], module_px: int = 6, columns: int = 4) -> np.ndarray:
+    """Sharp codes (qrcheck.symbol.make_symbol bitmaps) on a light grey board, one per cell."""
+    from qrcheck.symbol import make_symbol
+
+    tiles = [make_symbol(p).bitmap(module_px) for p in payloads]
+    cell = max(t.shape[0] for t in tiles) + 40
+    rows = -(-len(tiles) // columns)
+    canvas = np.full((rows * cell + 40, columns * cell + 40), 225, dtype=np.uint8)
+    for index, tile in enumerate(tiles):
+        y, x = 20 + (index // columns) * cell, 20 + (index % columns) * cell
+        canvas[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+    return canvas
+
+
+def save_photo(image: np.ndarray, path: Path) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    return path

@@ -1,0 +1,437 @@
+"""The history: every check, every code seen, the postings on the walls and what was printed.
+
+One SQLite file (default `data/qrcheck.sqlite` relative to the current folder; `QRCHECK_DB` or
+`--db PATH` choose another). The schema carries its version in `PRAGMA user_version` and grows
+only through the ordered functions of `MIGRATIONS`: opening a database of an older version
+upgrades it in place, each step in its own transaction, without losing a row; a database of a
+newer version than this release knows is refused (an older qrcheck must not write into it).
+
+WAL mode, and every write is one transaction: `record_photo` stores one photo's check and all its
+codes at once, so a process killed mid-check loses at most the photo it was on. A photo already
+recorded (same SHA-256) is skipped, so the same photo never counts twice.
+
+Tables
+    checks      one per photo: path, sha256 (unique), time, location, checker version, run
+    codes       one per code seen in a photo: procedure, text, corners, grade, score, metrics,
+                link status and detail (key + params), action
+    postings    the thing on the wall: a decoded text at a location, first and last seen
+    prints      what was printed: from the generation manifest (no location) or a posting
+                marked replaced with `qrcheck reprint --done` (with its location)
+    catalog_versions  catalog fingerprints seen (reserved for the reports)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qrcheck.errors import QrcheckError
+
+if TYPE_CHECKING:
+    from qrcheck.check import CheckReport, PhotoResult
+
+DEFAULT_DB = Path("data/qrcheck.sqlite")
+
+
+class StoreError(QrcheckError):
+    """The history database cannot be opened or used."""
+
+
+def default_db_path() -> Path:
+    """`QRCHECK_DB`, else `data/qrcheck.sqlite` in the current folder."""
+    return Path(os.environ.get("QRCHECK_DB") or DEFAULT_DB)
+
+
+def now() -> str:
+    """A sortable UTC timestamp (microseconds, so two records a moment apart stay ordered)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+# ---------------------------------------------------------------------------------------------
+# migrations: append only; never edit one that has shipped
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run `sql` statement by statement (executescript would commit the open transaction)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE checks (
+            id INTEGER PRIMARY KEY,
+            run TEXT NOT NULL,
+            photo TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            checked_at TEXT NOT NULL,
+            location TEXT NOT NULL,
+            checker TEXT NOT NULL,
+            width INTEGER NOT NULL DEFAULT 0,
+            height INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE postings (
+            id INTEGER PRIMARY KEY,
+            location TEXT NOT NULL,
+            text TEXT NOT NULL,
+            procedure TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            UNIQUE (location, text)
+        );
+        CREATE TABLE codes (
+            id INTEGER PRIMARY KEY,
+            check_id INTEGER NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            posting_id INTEGER REFERENCES postings(id),
+            procedure TEXT,
+            text TEXT,
+            corners TEXT NOT NULL,
+            grade TEXT NOT NULL,
+            score REAL NOT NULL,
+            metrics TEXT NOT NULL,
+            status TEXT NOT NULL,
+            detail_key TEXT NOT NULL DEFAULT '',
+            detail_params TEXT NOT NULL DEFAULT '{}',
+            action TEXT NOT NULL,
+            reason TEXT,
+            UNIQUE (check_id, idx)
+        );
+        CREATE INDEX codes_posting ON codes(posting_id);
+        CREATE TABLE prints (
+            id INTEGER PRIMARY KEY,
+            procedure TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL DEFAULT '',
+            printed_on TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            UNIQUE (procedure, payload, printed_on)
+        );
+        """,
+    )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    """Prints of a posting put up at one location (`reprint --done`); catalog versions."""
+    _script(
+        db,
+        """
+        CREATE TABLE prints_new (
+            id INTEGER PRIMARY KEY,
+            procedure TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL DEFAULT '',
+            printed_on TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            location TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT 'manifest',
+            UNIQUE (procedure, payload, printed_on, location)
+        );
+        INSERT INTO prints_new (id, procedure, tag, payload, printed_on, recorded_at)
+            SELECT id, procedure, tag, payload, printed_on, recorded_at FROM prints;
+        DROP TABLE prints;
+        ALTER TABLE prints_new RENAME TO prints;
+        CREATE INDEX prints_place ON prints(location, procedure);
+        CREATE TABLE catalog_versions (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            recorded_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# ---------------------------------------------------------------------------------------------
+# typed rows
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One code seen in one check, with its posting."""
+
+    posting_id: int | None
+    location: str
+    text: str | None
+    procedure: str | None
+    grade: str
+    score: float
+    status: str
+    detail_key: str
+    detail_params: dict
+    action: str
+    reason: str | None
+    run: str
+    checked_at: str
+    photo: str
+
+
+@dataclass(frozen=True)
+class Posting:
+    id: int
+    location: str
+    text: str
+    procedure: str | None
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
+class PrintRecord:
+    procedure: str
+    tag: str
+    payload: str
+    printed_on: str
+    recorded_at: str
+    location: str
+    source: str
+
+
+class Store:
+    """The history database; use as a context manager or call `close()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError("store.unusable", path=str(path), reason=str(exc)) from exc
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError("store.unusable", path=str(path), reason=str(exc)) from exc
+        except StoreError:
+            self.db.close()
+            raise
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        found = self.version
+        if found > SCHEMA_VERSION:
+            raise StoreError(
+                "store.too_new", path=str(self.path), found=found, known=SCHEMA_VERSION
+            )
+        for number in range(found, SCHEMA_VERSION):
+            with self.transaction():
+                # another process may have migrated meanwhile: look again inside the lock
+                if self.version > number:
+                    continue
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is kept, or none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -----------------------------------------------------------------------------------------
+    # checks
+
+    def has_photo(self, sha256: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM checks WHERE sha256 = ?", (sha256,)).fetchone()
+        return row is not None
+
+    def record_photo(self, photo: PhotoResult, run: str, checker: str) -> int | None:
+        """Store one checked photo and its codes in one transaction; the check's id, or None
+        when the photo was recorded before (same SHA-256) or could not be read."""
+        if photo.error is not None or not photo.sha256:
+            return None
+        when = now()
+        with self.transaction() as db:
+            if self.has_photo(photo.sha256):
+                return None
+            cursor = db.execute(
+                "INSERT INTO checks (run, photo, sha256, checked_at, location, checker, width,"
+                " height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run,
+                    str(photo.path),
+                    photo.sha256,
+                    when,
+                    photo.location,
+                    checker,
+                    photo.width,
+                    photo.height,
+                ),
+            )
+            check_id = int(cursor.lastrowid or 0)
+            for index, code in enumerate(photo.codes):
+                text = code.located.text
+                verdict = code.verdict
+                posting_id = None
+                if text is not None:
+                    posting_id = db.execute(
+                        "INSERT INTO postings (location, text, procedure, first_seen, last_seen)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (location, text) DO UPDATE SET"
+                        " last_seen = max(last_seen, excluded.last_seen),"
+                        " procedure = coalesce(excluded.procedure, procedure) RETURNING id",
+                        (photo.location, text, verdict.procedure, when, when),
+                    ).fetchone()[0]
+                db.execute(
+                    "INSERT INTO codes (check_id, idx, posting_id, procedure, text, corners, grade,"
+                    " score, metrics, status, detail_key, detail_params, action, reason)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        check_id,
+                        index,
+                        posting_id,
+                        verdict.procedure,
+                        text,
+                        json.dumps([list(c) for c in code.located.corners]),
+                        code.grade.grade,
+                        code.grade.score,
+                        json.dumps(code.grade.metrics, ensure_ascii=False, default=str),
+                        verdict.status,
+                        verdict.detail_key,
+                        json.dumps(verdict.detail_params, ensure_ascii=False, default=str),
+                        code.action,
+                        code.reason,
+                    ),
+                )
+        return check_id
+
+    def update_links(self, report: CheckReport, check_ids: dict[str, int]) -> int:
+        """After the live checks of a run: store the verdicts that changed (e.g. to `dead`).
+
+        `check_ids` maps a photo's SHA-256 to the check recorded for it in this run."""
+        changed = 0
+        with self.transaction() as db:
+            for photo in report.photos:
+                check_id = check_ids.get(photo.sha256)
+                if check_id is None:
+                    continue
+                for index, code in enumerate(photo.codes):
+                    verdict = code.verdict
+                    cursor = db.execute(
+                        "UPDATE codes SET status = ?, detail_key = ?, detail_params = ?,"
+                        " action = ? WHERE check_id = ? AND idx = ? AND status != ?",
+                        (
+                            verdict.status,
+                            verdict.detail_key,
+                            json.dumps(verdict.detail_params, ensure_ascii=False, default=str),
+                            code.action,
+                            check_id,
+                            index,
+                            verdict.status,
+                        ),
+                    )
+                    changed += cursor.rowcount
+        return changed
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("checks", "codes", "postings", "prints")
+        }
+
+    # -----------------------------------------------------------------------------------------
+    # prints
+
+    def record_prints(self, entries: Iterable[PrintRecord]) -> int:
+        """Record printed postings (a print already recorded is ignored); how many were new."""
+        added = 0
+        with self.transaction() as db:
+            for entry in entries:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO prints (procedure, tag, payload, printed_on,"
+                    " recorded_at, location, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.procedure,
+                        entry.tag,
+                        entry.payload,
+                        entry.printed_on,
+                        entry.recorded_at or now(),
+                        entry.location,
+                        entry.source,
+                    ),
+                )
+                added += cursor.rowcount
+        return added
+
+    def prints(self) -> list[PrintRecord]:
+        rows = self.db.execute(
+            "SELECT procedure, tag, payload, printed_on, recorded_at, location, source FROM prints"
+            " ORDER BY recorded_at"
+        ).fetchall()
+        return [PrintRecord(*row) for row in rows]
+
+    # -----------------------------------------------------------------------------------------
+    # reading
+
+    def postings(self) -> list[Posting]:
+        rows = self.db.execute(
+            "SELECT id, location, text, procedure, first_seen, last_seen FROM postings"
+            " ORDER BY location, procedure, first_seen"
+        ).fetchall()
+        return [Posting(*row) for row in rows]
+
+    def observations(self, posting_ids: Sequence[int] | None = None) -> list[Observation]:
+        """Every code seen (decoded or not), oldest first."""
+        rows = self.db.execute(
+            "SELECT c.posting_id, k.location, c.text, c.procedure, c.grade, c.score, c.status,"
+            " c.detail_key, c.detail_params, c.action, c.reason, k.run, k.checked_at, k.photo"
+            " FROM codes c JOIN checks k ON k.id = c.check_id ORDER BY k.checked_at, c.idx"
+        ).fetchall()
+        wanted = set(posting_ids) if posting_ids is not None else None
+        result = []
+        for row in rows:
+            if wanted is not None and row[0] not in wanted:
+                continue
+            values = list(row)
+            values[8] = json.loads(values[8] or "{}")
+            result.append(Observation(*values))
+        return result
+
+
+def latest_state(observations: Iterable[Observation]) -> dict[int, Observation]:
+    """Each posting's state: its best-graded sighting in the latest run that saw it (as the
+    check keeps the best of several photos of one board)."""
+    latest: dict[int, Observation] = {}
+    for obs in observations:
+        if obs.posting_id is None:
+            continue
+        held = latest.get(obs.posting_id)
+        newer_run = held is None or (obs.run != held.run and obs.checked_at > held.checked_at)
+        better_in_run = held is not None and obs.run == held.run and obs.score > held.score
+        if newer_run or better_in_run:
+            latest[obs.posting_id] = obs
+    return latest
