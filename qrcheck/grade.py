@@ -736,12 +736,36 @@ def _provisional(code: Located, metrics: dict[str, object]) -> Grade:
     return Grade(letter(worst), worst, metrics, None if at_least(worst, "C") else retake)
 
 
+def _inverted(s: _Symbol) -> bool:
+    """True when the quiet zone is darker than the ink: light modules printed on a dark ground."""
+    ring = s.ring_raw[np.isfinite(s.ring_raw)]
+    if not ring.size or not np.isfinite(s.ink):
+        return False
+    return float(np.median(ring)) < float(_srgb(s.ink))
+
+
+def _negative_around(gray: np.ndarray, code: Located) -> np.ndarray:
+    """A copy of the photo with the code and its surroundings inverted (the rest untouched)."""
+    quad = np.array(code.corners, dtype=np.float64)
+    pad = code.side * 0.5
+    x0, y0 = np.floor(quad.min(axis=0) - pad).astype(int).clip(0)
+    x1, y1 = np.ceil(quad.max(axis=0) + pad).astype(int)
+    negative = gray.copy()
+    negative[y0:y1, x0:x1] = 255 - negative[y0:y1, x0:x1]
+    return negative
+
+
 def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     """The grade of one located code (see the module docstring)."""
     metrics = _base_metrics(code)
-    if gray is None or code.inverted or code.side < 10:
+    if gray is None or code.side < 10:
         return _provisional(code, metrics)
     s = _measure(gray, code)
+    if s is not None and _inverted(s):
+        # light modules on a dark ground (an inverted print): grade the negative
+        gray = _negative_around(gray, code)
+        s = _measure(gray, code)
+        metrics["inverted"] = True
     if s is None or not np.isfinite(s.dark):
         return _provisional(code, metrics)
     lay, n = s.lay, s.lay.n

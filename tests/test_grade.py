@@ -270,3 +270,17 @@ def test_scores_use_iso_grade_point_ranges() -> None:
 
 def test_fixed_pattern_segments_grade_by_module_errors() -> None:
     assert [letter(count_score(e)) for e in range(6)] == ["A", "B", "C", "D", "F", "F"]
+
+
+def test_an_inverted_print_is_graded_as_its_negative() -> None:
+    """Light modules on a dark ground: a sound sticker, not a faded one."""
+    from qrcheck.locate import locate_codes
+    from qrcheck.symbol import make_symbol
+
+    tile = 255 - make_symbol("https://dichvucong.gov.vn/thu-tuc-hanh-chinh/x#v=AAAAAA").bitmap(6)
+    photo = np.full((tile.shape[0] + 120, tile.shape[1] + 120), 30, dtype=np.uint8)
+    photo[60:-60, 60:-60] = np.clip(tile.astype(int) * 0.85 + 20, 0, 255).astype(np.uint8)
+    (code,) = locate_codes(photo)
+    grade = grade_code(code, photo)
+    assert grade.metrics.get("inverted") is True
+    assert grade.grade in ("A", "B"), grade.metrics
