@@ -298,3 +298,21 @@ def keep_best(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
         else photo
         for i, photo in enumerate(photos)
     ]
+
+
+def refresh_annotations(before: CheckReport, after: CheckReport, lang: str = "vi") -> None:
+    """Draw the annotated photos again where a later step (live link checks) changed an action.
+
+    Photos are annotated in the workers, before links are checked online; a code whose link
+    turns out dead must not keep its earlier colour on the photo staff look at.
+    """
+    from qrcheck.report import annotate, save_annotated
+
+    for old, new in zip(before.photos, after.photos, strict=True):
+        if new.annotated is None or [c.action for c in old.codes] == [c.action for c in new.codes]:
+            continue
+        try:
+            photo = load_photo(new.path)
+        except PhotoError:
+            continue  # the photo went away since it was checked: keep the first drawing
+        save_annotated(annotate(photo.rgb, new, lang), new.annotated)

@@ -533,7 +533,7 @@ def cmd_check(
     import json
     import uuid
 
-    from qrcheck.check import check_photos
+    from qrcheck.check import check_photos, refresh_annotations
     from qrcheck.report import report_json
 
     _setup(lang)
@@ -581,7 +581,9 @@ def cmd_check(
             progress=progress,
         )
     if not offline:
-        report = live_check_report(report, cache, ca_bundle)
+        checked = live_check_report(report, cache, ca_bundle)
+        refresh_annotations(report, checked, Context.lang)
+        report = checked
     if store is not None:
         if recorded and not offline:
             store.update_links(report, recorded)

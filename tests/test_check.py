@@ -242,3 +242,25 @@ def test_one_unreadable_photo_does_not_stop_the_others(tmp_path: Path, view, cat
     assert [p.path.name for p in report.photos] == ["a.jpg", "b.png"]
     assert report.photos[0].error is not None and report.photos[1].error is None
     assert len(report_json(report, "vi")["photos"][1]["codes"]) == 1
+
+
+def test_annotations_follow_a_link_found_dead_online(tmp_path: Path, view, catalog) -> None:
+    from qrcheck.check import refresh_annotations
+    from qrcheck.links.live import LiveResult, apply_live
+
+    proc = view.procedures["1.001193"]
+    photo = save(board([proc.payload]), tmp_path / "one.png")
+    before = check_photos([photo], view, catalog.center, annotate_dir=tmp_path / "out")
+    (code,) = before.photos[0].codes
+    assert code.action == "ok"
+    dead = LiveResult(code.verdict.link, "dead", 404, detail_key="links.live_dead")
+    after = apply_live(before, {code.verdict.link: dead})
+    assert after.photos[0].codes[0].action == "reprint"
+    refresh_annotations(before, after, "vi")
+    image = np.array(Image.open(before.photos[0].annotated).convert("RGB")).astype(int)
+    pixels = image[: before.photos[0].height]
+
+    def share(action: str) -> float:
+        return float((np.abs(pixels - np.array(COLOURS[action])).sum(axis=2) < 45).mean())
+
+    assert share("reprint") > 0.002 and share("ok") < 0.0005
