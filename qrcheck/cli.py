@@ -74,12 +74,12 @@ def open_catalog(location: Path) -> Catalog:
     return load_catalog(location)
 
 
-def open_valid_catalog(location: Path | None) -> Catalog:
-    """The catalog, or its errors printed and exit 2: photos are not judged by a broken one."""
+def open_valid_catalog(location: Path | None, refusal: str = "check.catalog_invalid") -> Catalog:
+    """The catalog, or its errors printed and exit 2: nothing is judged by a broken one."""
     cat = open_catalog(location or default_catalog())
     if cat.errors:
         print_issues(cat.errors)
-        fail(tr("check.catalog_invalid", path=str(cat.path)))
+        fail(tr(refusal, path=str(cat.path)))
     return cat
 
 
@@ -729,7 +729,7 @@ def cmd_links(
 
     _setup(lang)
     when = parse_day(as_of)
-    cat = open_valid_catalog(catalog)
+    cat = open_valid_catalog(catalog, "links.catalog_invalid")
     procedures = cat.as_of(when).active()
     results: dict = {}
     network_down = False
