@@ -11,6 +11,7 @@ import cv2
 import jsonschema
 import numpy as np
 import pytest
+from conftest import board_image, save_photo
 from PIL import Image
 
 from qrcheck.catalog import load_catalog
@@ -20,7 +21,6 @@ from qrcheck.links.verdict import judge
 from qrcheck.locate import locate_codes
 from qrcheck.photos import load_photo
 from qrcheck.report import COLOURS, report_json
-from qrcheck.symbol import make_symbol
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
@@ -50,21 +50,8 @@ def gray(path: Path) -> np.ndarray:
     return load_photo(path).gray
 
 
-def board(payloads: list[str], module_px: int = 6, columns: int = 4) -> np.ndarray:
-    """Sharp codes laid out on a light grey board, one per cell."""
-    tiles = [make_symbol(p).bitmap(module_px) for p in payloads]
-    cell = max(t.shape[0] for t in tiles) + 40
-    rows = -(-len(tiles) // columns)
-    canvas = np.full((rows * cell + 40, columns * cell + 40), 225, dtype=np.uint8)
-    for index, tile in enumerate(tiles):
-        y, x = 20 + (index // columns) * cell, 20 + (index % columns) * cell
-        canvas[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
-    return canvas
-
-
-def save(image: np.ndarray, path: Path) -> Path:
-    Image.fromarray(image).save(path)
-    return path
+board = board_image  # sharp codes on a light grey board (tests/conftest.py)
+save = save_photo
 
 
 # ---------------------------------------------------------------------------------------------
