@@ -885,11 +885,25 @@ def cmd_reprint(
 
 
 def cmd_report(
-    format_: Annotated[str, typer.Option("--format", help="csv | json")] = "json",
+    format_: Annotated[str, typer.Option("--format", help="html | csv | json")] = "html",
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", help="Write to this file (default: print)", show_default=False),
+        typer.Option(
+            "--out",
+            help="Write to this file (html: default output/report.html; csv, json: print)",
+            show_default=False,
+        ),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only checks from this date on", show_default=False),
+    ] = None,
+    unseen_days: Annotated[
+        int,
+        typer.Option(
+            "--unseen-days", min=0, help="Procedures not seen on any board in this many days"
+        ),
+    ] = 90,
     db: DbOpt = None,
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
@@ -902,18 +916,31 @@ def cmd_report(
 
     _setup(lang)
     when = parse_day(as_of)
+    start = parse_day(since) if since else None
     kind = format_.strip().lower()
-    if kind not in ("csv", "json"):
-        fail(tr("store.bad_format", value=format_))
+    if kind not in ("html", "csv", "json"):
+        fail(tr("history.bad_format", value=format_))
     cat = open_valid_catalog(catalog)
+    view = cat.as_of(when)
     store = open_store(db)
     try:
-        states = posting_states(store, cat.as_of(when), cat.center)
+        states = posting_states(store, view, cat.center)
+        if start is not None:
+            day = start.isoformat()
+            states = [s for s in states if s.last_seen >= day]
+        if kind == "html":
+            from qrcheck.history_report import history_html
+
+            text = history_html(
+                store, states, view, cat.center, Context.lang, when, start, unseen_days
+            )
+            if out_file is None:
+                out_file = Path("output/report.html")
     finally:
         store.close()
     if kind == "csv":
         text = history_csv(states)
-    else:
+    elif kind == "json":
         text = json.dumps(history_json(states), ensure_ascii=False, indent=2) + "\n"
     if out_file is None:
         sys.stdout.write(text)
@@ -925,6 +952,9 @@ def cmd_report(
         atomic_write_bytes(out_file, data)
     except OSError as exc:
         fail(tr("generate.write_failed", path=str(out_file), reason=exc.strerror))
+    if kind == "html":
+        places = len({s.location for s in states})
+        out.print(tr("history.written", path=str(out_file), postings=len(states), locations=places))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -971,7 +1001,7 @@ def build_app(lang: str) -> typer.Typer:
     app.command("check", help=h("help.check"))(cmd_check)
     app.command("links", help=h("links.help"))(cmd_links)
     app.command("reprint", help=h("store.help_reprint"))(cmd_reprint)
-    app.command("report", help=h("store.help_report"))(cmd_report)
+    app.command("report", help=h("history.help_report"))(cmd_report)
     return app
 
 

@@ -196,7 +196,7 @@ def test_an_empty_history_needs_nothing_but_scheduled_changes(tmp_path: Path, ca
 
 
 def test_report_json_lists_every_posting_per_location(history: Path, capsys) -> None:
-    assert run_cli(["report", *common(history)]) == 0
+    assert run_cli(["report", *common(history), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     places = {p["location"]: p for p in document["locations"]}
     assert set(places) == {"Quầy 1", "Quầy 2"}
