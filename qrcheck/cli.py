@@ -296,6 +296,8 @@ def cmd_import(
     ] = "keep",
     as_of: AsOfOpt = None,
     lang: LangOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     from qrcheck.importer import apply_import, prepare_import
 
@@ -320,6 +322,13 @@ def cmd_import(
         out.print(tr("import.nothing"))
         return
     saved = apply_import(prepared)
+    if not no_record:
+        store = open_store(db)
+        try:
+            counts = prepared.diff.counts()
+            record_catalog(store, open_catalog(target), file.name, counts)
+        finally:
+            store.close()
     out.print(f"[bold green]{tr('import.done', path=str(current.path), backup=str(saved))}[/]")
 
 
@@ -394,17 +403,30 @@ def cmd_generate(
         fail(tr("generate.catalog_invalid", path=str(cat.path)))
     print_generate(result, options)
     if result.generated and not no_record:
-        record_generated(result, db)
+        record_generated(result, db, cat)
     if result.failures:
         raise typer.Exit(1)
 
 
-def record_generated(result: GenerateResult, db: Path | None) -> None:
+def catalog_fingerprint(cat: Catalog) -> str:
+    """SHA-256 of the catalog's CSV as it is on disk."""
+    import hashlib
+
+    return hashlib.sha256(cat.path.read_bytes()).hexdigest()
+
+
+def record_catalog(store, cat: Catalog, source: str = "", changes: dict | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Note in the history which catalog version a run used (once per version)."""
+    store.record_catalog(catalog_fingerprint(cat), str(cat.path), len(cat.rows), source, changes)
+
+
+def record_generated(result: GenerateResult, db: Path | None, cat: Catalog) -> None:
     """What the run printed, from its manifest entries, into the history."""
     from qrcheck.store import PrintRecord, now
 
     store = open_store(db)
     try:
+        record_catalog(store, cat)
         store.record_prints(
             PrintRecord(e.code, e.tag, e.payload, e.print_date, now(), "", "manifest")
             for e in result.generated
@@ -540,6 +562,8 @@ def cmd_check(
     when = parse_day(as_of)
     cat = open_valid_catalog(catalog)
     store = None if no_record else open_store(db)
+    if store is not None:
+        record_catalog(store, cat)
     run = uuid.uuid4().hex
     recorded: dict[str, int] = {}
     skipped = 0

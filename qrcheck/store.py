@@ -17,7 +17,8 @@ Tables
     postings    the thing on the wall: a decoded text at a location, first and last seen
     prints      what was printed: from the generation manifest (no location) or a posting
                 marked replaced with `qrcheck reprint --done` (with its location)
-    catalog_versions  catalog fingerprints seen (reserved for the reports)
+    catalog_versions  each catalog version used or imported: fingerprint (SHA-256 of the CSV),
+                      rows, where it came from (an import's file) and what changed
 """
 
 from __future__ import annotations
@@ -154,7 +155,12 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(db: sqlite3.Connection) -> None:
+    """What changed in each catalog version, as counts by kind of change (from an import)."""
+    _script(db, "ALTER TABLE catalog_versions ADD COLUMN changes TEXT NOT NULL DEFAULT '{}';")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -386,6 +392,26 @@ class Store:
                 )
                 added += cursor.rowcount
         return added
+
+    def record_catalog(
+        self, fingerprint: str, path: str, rows: int, source: str = "", changes: dict | None = None
+    ) -> bool:
+        """Record a catalog version (once per fingerprint); True when it was new."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO catalog_versions (fingerprint, path, rows, source,"
+                " recorded_at, changes) VALUES (?, ?, ?, ?, ?, ?)",
+                (fingerprint, path, rows, source, now(), json.dumps(changes or {})),
+            )
+            return cursor.rowcount > 0
+
+    def catalog_versions(self) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT fingerprint, path, rows, source, recorded_at, changes FROM catalog_versions"
+            " ORDER BY id"
+        ).fetchall()
+        keys = ("fingerprint", "path", "rows", "source", "recorded_at", "changes")
+        return [{**dict(zip(keys, r, strict=True)), "changes": json.loads(r[5])} for r in rows]
 
     def prints(self) -> list[PrintRecord]:
         rows = self.db.execute(

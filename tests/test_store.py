@@ -133,7 +133,35 @@ def test_an_older_database_is_upgraded_without_losing_a_row(tmp_path: Path) -> N
             [PrintRecord("1.001193", "MMX4YO", "p", "2026-11-27", "", "Quầy 3", "done")]
         )
         assert len(store.prints()) == 2
+        assert store.record_catalog("f" * 64, "catalog/procedures.csv", 98, "x.xlsx", {"added": 1})
+        assert store.catalog_versions()[0]["changes"] == {"added": 1}  # the v3 column
     assert "catalog_versions" in table_names(path)
+
+
+def test_catalog_versions_record_imports_and_the_versions_used(tmp_path: Path) -> None:
+    import xlsx_fixture
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(BUNDLED_CATALOG, catalog)
+    db = tmp_path / "h.sqlite"
+    photo = save_photo(
+        board_image([load_catalog(catalog).as_of(date(2026, 11, 27)).active()[0].payload]),
+        tmp_path / "Quầy 1" / "a.png",
+    )
+    args = ["--catalog", str(catalog), "--db", str(db), "--as-of", "2026-11-27"]
+    assert run_cli(["check", str(photo), "--offline", *args]) == 0
+    assert run_cli(["check", str(photo), "--offline", *args]) == 0  # same version: once
+    export = tmp_path / "export.xlsx"
+    xlsx_fixture.build_export(export)
+    assert run_cli(["catalog", "import", str(export), *args]) == 0
+    with Store(db) as store:
+        versions = store.catalog_versions()
+    assert len(versions) == 2
+    used, imported = versions
+    assert used["source"] == "" and used["rows"] == 98
+    assert imported["source"] == "export.xlsx"
+    assert imported["changes"]["added"] == 1 and imported["changes"]["abolished"] == 1
+    assert imported["fingerprint"] != used["fingerprint"]
 
 
 def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path: Path, capsys) -> None:
