@@ -219,6 +219,7 @@ h2 { font-size: 13pt; margin: 1.2em 0 .4em; border-bottom: 1px solid #999; }
 p.meta { color: #444; margin: 0 0 1em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #ccc; padding: 3px 5px; vertical-align: top; text-align: left; }
+td.verdict { overflow-wrap: anywhere; width: 36%; }
 th { background: #f2f2f2; }
 td.thumb { width: 104px; text-align: center; }
 td.thumb img { display: block; margin: auto; }
@@ -337,8 +338,11 @@ def history_html(
                     ("thumb", thumb),
                     code,
                     escape(state.grade),
-                    f"<b>{tr(f'status.{state.status}')}</b>"
-                    + (f"<br>{sentence}" if sentence else ""),
+                    (
+                        "verdict",
+                        f"<b>{tr(f'status.{state.status}')}</b>"
+                        + (f"<br>{sentence}" if sentence else ""),
+                    ),
                     _action(state.action, lang),
                     escape(_day(state.last_seen)),
                     trend,
