@@ -450,6 +450,24 @@ def _check_url(url: str, center: CenterSettings) -> list[tuple[str, str, dict[st
     return []
 
 
+def history_rows(catalog: Catalog) -> tuple[Row, ...]:
+    """The catalog's rows plus those of its earlier versions kept in `history/` by imports.
+
+    A posting printed from an earlier version carries that version's tag; with these rows a
+    checker can say which fields changed since. Unreadable old files are passed over.
+    """
+    rows = list(catalog.rows)
+    folder = catalog.directory / "history" if catalog.directory else None
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.glob("procedures-*.csv")):
+            try:
+                old = parse_catalog(path.read_bytes(), path, catalog.center)
+            except (OSError, ValueError):
+                continue
+            rows.extend(old.rows)
+    return tuple(rows)
+
+
 # ---------------------------------------------------------------------------------------------
 # Resolving as of a date
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qrcheck.catalog import CatalogView
+from qrcheck.catalog import CatalogView, Row
 from qrcheck.center import CenterSettings
 from qrcheck.errors import QrcheckError
 from qrcheck.grade import Grade, grade_code
@@ -106,10 +106,12 @@ def check_photo(
     annotate_to: Path | None = None,
     lang: str = "vi",
     options: LocateOptions = LocateOptions(),  # noqa: B008
+    history: Sequence[Row] = (),
 ) -> PhotoResult:
     """Check one photo; an unreadable photo gives a result with `error` set, never an exception.
 
     With `annotate_to`, a copy of the photo with every code outlined is written there.
+    `history`: catalog rows of earlier versions too, so an outdated posting can say what changed.
     """
     place = location or path.parent.name
     try:
@@ -119,7 +121,7 @@ def check_photo(
     codes = []
     for located in locate_codes(photo.gray, options):
         grade = grade_code(located, photo.gray)
-        verdict = judge(located.text, view, center)
+        verdict = judge(located.text, view, center, history)
         action, reason = decide(grade, verdict)
         codes.append(CodeResult(located, grade, verdict, action, reason))
     result = PhotoResult(path, photo.width, photo.height, photo.sha256, place, tuple(codes))
@@ -150,6 +152,7 @@ def check_photos(
     annotate_dir: Path | None = None,
     lang: str = "vi",
     progress: Callable[[PhotoResult, int, int], None] | None = None,
+    history: Sequence[Row] = (),
 ) -> CheckReport:
     """Check every photo under `paths` (files or folders, searched recursively)."""
     from qrcheck.report import annotated_name
@@ -165,6 +168,8 @@ def check_photos(
             location,
             annotate_dir / annotated_name(PhotoResult(p), taken) if annotate_dir else None,
             lang,
+            LocateOptions(),
+            tuple(history),
         )
         for p in files
     ]

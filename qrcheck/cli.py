@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from qrcheck import __version__
-from qrcheck.catalog import Catalog, CatalogDiff, Issue, diff_views, load_catalog
+from qrcheck.catalog import Catalog, CatalogDiff, Issue, diff_views, history_rows, load_catalog
 from qrcheck.errors import CatalogInvalid, QrcheckError
 from qrcheck.generate import GenerateOptions, GenerateResult, default_workers, generate
 from qrcheck.i18n import resolve_language, t
@@ -603,6 +603,7 @@ def cmd_check(
             annotate_dir=annotate_dir,
             lang=Context.lang,
             progress=progress,
+            history=history_rows(cat),
         )
     if not offline:
         checked = live_check_report(report, cache, ca_bundle)

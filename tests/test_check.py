@@ -251,3 +251,37 @@ def test_annotations_follow_a_link_found_dead_online(tmp_path: Path, view, catal
         return float((np.abs(pixels - np.array(COLOURS[action])).sum(axis=2) < 45).mean())
 
     assert share("reprint") > 0.002 and share("ok") < 0.0005
+
+
+def test_an_outdated_posting_says_which_fields_changed(tmp_path: Path, capsys) -> None:
+    """The version it was printed from is found among the catalog's earlier versions."""
+    folder = Path(shutil.copytree(REPO / "catalog", tmp_path / "catalog"))
+    csv_path = folder / "procedures.csv"
+    printed = load_catalog(folder).as_of(TODAY).procedures["1.001193"].payload
+    (folder / "history").mkdir()
+    shutil.copy(csv_path, folder / "history" / "procedures-20261101T090000.csv")
+    text = csv_path.read_text(encoding="utf-8-sig")
+    csv_path.write_text(
+        text.replace("Thủ tục đăng ký khai sinh,", "Thủ tục đăng ký khai sinh (sửa đổi),", 1),
+        encoding="utf-8",
+    )
+    photo = save(board([printed]), tmp_path / "Quầy 1" / "a.png")
+    args = [
+        "check",
+        str(photo),
+        "--offline",
+        "--json",
+        "--no-record",
+        "--catalog",
+        str(folder),
+        "--as-of",
+        "2026-11-27",
+        "--lang",
+        "en",
+    ]
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    assert caught.value.code == 1
+    (code,) = json.loads(capsys.readouterr().out)["photos"][0]["codes"]
+    assert code["link"]["status"] == "outdated" and code["action"] == "reprint"
+    assert "name" in code["link"]["detail"]
