@@ -983,6 +983,82 @@ def cmd_report(
 
 
 # ---------------------------------------------------------------------------------------------
+# the web application: accounts and the server
+
+USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def cmd_user_add(
+    name: Annotated[str, typer.Argument(help="Account name", show_default=False)],
+    admin: Annotated[bool, typer.Option("--admin", help="Administrator (users, catalog)")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    from qrcheck.store import StoreError
+    from qrcheck.web.security import MIN_PASSWORD, hash_password
+
+    _setup(lang)
+    if not USER_NAME.fullmatch(name):
+        fail(tr("user.bad_name", name=name))
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(tr("user.password"), hide_input=True)
+        if typer.prompt(tr("user.password_again"), hide_input=True) != password:
+            fail(tr("user.password_mismatch"))
+    if len(password) < MIN_PASSWORD:
+        fail(tr("user.password_short", length=MIN_PASSWORD))
+    role = "admin" if admin else "staff"
+    store = open_store(db)
+    try:
+        store.add_user(name, hash_password(password), role)
+    except StoreError as exc:
+        fail(tr(exc.key, **exc.params))
+    finally:
+        store.close()
+    out.print(tr("user.added", name=name, role=role))
+
+
+def cmd_serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on")] = 8000,
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="Folder for uploaded and annotated photos"),
+    ] = Path("data/web"),
+    workers: Annotated[int, typer.Option("--workers", help="Processes checking photos")] = 0,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    import uvicorn
+
+    from qrcheck.store import default_db_path
+    from qrcheck.web import WebConfig, create_app
+
+    _setup(lang)
+    cat = open_valid_catalog(catalog)
+    db_path = db or default_db_path()
+    store = open_store(db_path)
+    try:
+        record_catalog(store, cat)
+        has_users = store.db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+    finally:
+        store.close()
+    if not has_users:
+        err.print(f"[yellow]{tr('serve.no_users')}[/]")
+    config = WebConfig(db=db_path, catalog=catalog or default_catalog(), data=data)
+    if workers > 0:
+        config.workers = workers
+    app = create_app(config)
+    out.print(tr("serve.listening", host=host, port=port))
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+# ---------------------------------------------------------------------------------------------
 # the application
 
 
@@ -1027,6 +1103,10 @@ def build_app(lang: str) -> typer.Typer:
     app.command("links", help=h("links.help"))(cmd_links)
     app.command("reprint", help=h("store.help_reprint"))(cmd_reprint)
     app.command("report", help=h("history.help_report"))(cmd_report)
+    user_app = typer.Typer(no_args_is_help=True, help=h("user.help"), rich_markup_mode=None)
+    user_app.command("add", help=h("user.help_add"))(cmd_user_add)
+    app.add_typer(user_app, name="user")
+    app.command("serve", help=h("serve.help"))(cmd_serve)
     return app
 
 

@@ -19,6 +19,8 @@ Tables
                 marked replaced with `qrcheck reprint --done` (with its location)
     catalog_versions  each catalog version used or imported: fingerprint (SHA-256 of the CSV),
                       rows, where it came from (an import's file) and what changed
+    users       accounts of the web application: name, argon2 hash, role (staff or admin)
+    scans       scans of the stable links (`GET /p/{code}`), counted per procedure and day
 """
 
 from __future__ import annotations
@@ -160,7 +162,30 @@ def _v3(db: sqlite3.Connection) -> None:
     _script(db, "ALTER TABLE catalog_versions ADD COLUMN changes TEXT NOT NULL DEFAULT '{}';")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite3.Connection) -> None:
+    """Accounts of the web application (`qrcheck user add`); scans of stable links per day."""
+    _script(
+        db,
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('staff', 'admin')),
+            created_at TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE scans (
+            procedure TEXT NOT NULL,
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (procedure, day)
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -196,6 +221,13 @@ class Posting:
     procedure: str | None
     first_seen: str
     last_seen: str
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password_hash: str
+    role: str
 
 
 @dataclass(frozen=True)
@@ -429,6 +461,51 @@ class Store:
             " ORDER BY location, procedure, first_seen"
         ).fetchall()
         return [Posting(*row) for row in rows]
+
+    def locations(self) -> list[str]:
+        """Every board or counter seen in a check, most recently checked first."""
+        rows = self.db.execute(
+            "SELECT location FROM checks WHERE location != '' GROUP BY location"
+            " ORDER BY max(checked_at) DESC"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -----------------------------------------------------------------------------------------
+    # accounts and stable-link scans (the web application)
+
+    def add_user(self, name: str, password_hash: str, role: str = "staff") -> None:
+        """A new account; StoreError `user.exists` when the name is taken (any letter case)."""
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                    (name, password_hash, role, now()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise StoreError("user.exists", name=name) from exc
+
+    def user(self, name: str) -> User | None:
+        row = self.db.execute(
+            "SELECT name, password_hash, role FROM users WHERE name = ? AND disabled = 0", (name,)
+        ).fetchone()
+        return User(*row) if row else None
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+
+    def record_scan(self, procedure: str, day: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO scans (procedure, day, count) VALUES (?, ?, 1)"
+                " ON CONFLICT (procedure, day) DO UPDATE SET count = count + 1",
+                (procedure, day),
+            )
+
+    def scan_counts(self) -> dict[str, int]:
+        """Scans of each procedure's stable link, all days together."""
+        rows = self.db.execute("SELECT procedure, sum(count) FROM scans GROUP BY procedure")
+        return {procedure: int(count) for procedure, count in rows.fetchall()}
 
     def observations(self, posting_ids: Sequence[int] | None = None) -> list[Observation]:
         """Every code seen (decoded or not), oldest first."""

@@ -18,7 +18,20 @@ ALL_KEYS = sorted(set(VI) | set(EN))
 
 #: `section.name` as a string literal in the source: a message key, unless it is one of these.
 DOTTED = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
-FILE_SUFFIXES = {"csv", "toml", "json", "log", "txt", "py", "xlsx", "xls", "pdf", "png", "svg"}
+FILE_SUFFIXES = {
+    "csv",
+    "toml",
+    "json",
+    "log",
+    "txt",
+    "py",
+    "xlsx",
+    "xls",
+    "pdf",
+    "png",
+    "svg",
+    "html",
+}
 #: Names of center.toml settings, passed as the {key} parameter of center.* messages.
 SETTING_KEYS = {
     "links.mode",
@@ -42,6 +55,8 @@ FAMILIES = {
     # f"takedown.{state}" + ("" if printed here else "_catalog"); "removed" only printed here
     "takedown": ("abolished", "replaced", "removed", "abolished_catalog", "replaced_catalog"),
     "action": ACTIONS,
+    # f"action_help.{action}": the action in plain words on the web result page
+    "action_help": ACTIONS,
     "status": STATUSES,
     # f"cli.{key}" over the check table's column names
     "cli": ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"),

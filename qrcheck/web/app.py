@@ -1,0 +1,536 @@
+"""The Starlette application: login, check a board, results, stable links.
+
+Pages are rendered on the server with Jinja2 (templates/), styled by one local stylesheet
+(static/), with no script and no inline style, so the Content-Security-Policy needs no
+'unsafe-inline'. Every sentence comes from the message catalog (qrcheck/i18n), in Vietnamese
+unless the user chose English (?lang=en, remembered in a cookie).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from qrcheck.catalog import Catalog, history_rows, load_catalog
+from qrcheck.check import PhotoResult
+from qrcheck.errors import CatalogInvalid, PhotoError
+from qrcheck.i18n import LANGUAGES, t
+from qrcheck.photos import load_photo
+from qrcheck.store import Store
+from qrcheck.web.jobs import Batch, Checker
+from qrcheck.web.security import (
+    LoginLimiter,
+    SecurityHeaders,
+    Session,
+    Sessions,
+    csrf_ok,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+
+HERE = Path(str(resources.files(__package__)))
+SESSION_COOKIE = "qrcheck_session"
+LANG_COOKIE = "qrcheck_lang"
+CODE = re.compile(r"\d\.\d{6}")
+ROLE_KEYS = {"staff": "web.role_staff", "admin": "web.role_admin"}
+ACTION_ORDER = ("investigate", "remove", "reprint", "retake", "monitor", "ok")
+
+
+@dataclass
+class WebConfig:
+    db: Path
+    catalog: Path
+    data: Path
+    max_upload_mb: int = 40
+    max_pixels: int = 60_000_000
+    max_files: int = 10
+    workers: int = max(1, min(4, (os.cpu_count() or 2) - 1))
+    login_attempts: int = 5
+    login_window: float = 300.0
+    #: the day the catalog is read for (tests fix it)
+    today: Callable[[], date] = field(default=date.today)
+
+
+class CatalogSource:
+    """The catalog, read again when its file changes (e.g. after `qrcheck catalog import`)."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self._stamp: tuple[int, int] | None = None
+        self._catalog: Catalog | None = None
+        self._history: tuple = ()
+        self.get()
+
+    def get(self) -> tuple[Catalog, tuple]:
+        csv = self.location / "procedures.csv" if self.location.is_dir() else self.location
+        try:
+            st = csv.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if self._catalog is None or (stamp is not None and stamp != self._stamp):
+            catalog = load_catalog(self.location)
+            if catalog.errors:
+                if self._catalog is None:
+                    raise CatalogInvalid("check.catalog_invalid", path=str(catalog.path))
+                return self._catalog, self._history  # keep serving the last valid one
+            self._catalog, self._history, self._stamp = catalog, history_rows(catalog), stamp
+        assert self._catalog is not None
+        return self._catalog, self._history
+
+
+def create_app(config: WebConfig) -> Starlette:
+    """The application; its worker pool stops when the server shuts down."""
+    config.data.mkdir(parents=True, exist_ok=True)
+    uploads = config.data / "uploads"
+    annotated_dir = config.data / "annotated"
+    uploads.mkdir(exist_ok=True)
+    annotated_dir.mkdir(exist_ok=True)
+    with Store(config.db):  # create or upgrade the database now, not on the first request
+        pass
+    source = CatalogSource(config.catalog)
+    sessions = Sessions()
+    limiter = LoginLimiter(config.login_attempts, config.login_window)
+
+    def check_context() -> tuple:
+        catalog, history = source.get()
+        return catalog.as_of(config.today()), catalog.center, history
+
+    checker = Checker(config.db, config.workers, check_context)
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    # -----------------------------------------------------------------------------------------
+    # helpers
+
+    def language(request: Request) -> str:
+        chosen = request.cookies.get(LANG_COOKIE, "")
+        return chosen if chosen in LANGUAGES else "vi"
+
+    def session_of(request: Request) -> Session | None:
+        return sessions.get(request.cookies.get(SESSION_COOKIE))
+
+    def set_session_cookie(request: Request, response: Response, session: Session) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.id,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+
+    def render(
+        request: Request,
+        template: str,
+        session: Session | None,
+        status: int = 200,
+        **values: object,
+    ) -> HTMLResponse:
+        lang = language(request)
+        other = "en" if lang == "vi" else "vi"
+
+        def tr(key: str, **params: object) -> str:
+            return t(key, lang, **params)
+
+        html = env.get_template(template).render(
+            tr=tr,
+            lang=lang,
+            switch_href=f"{request.url.path}?lang={other}",
+            session=session,
+            role_name=tr(ROLE_KEYS[session.role]) if session and session.role else "",
+            csrf=session.csrf if session else "",
+            **values,
+        )
+        response = HTMLResponse(html, status_code=status)
+        response.headers["cache-control"] = "no-store"
+        if session is not None and request.cookies.get(SESSION_COOKIE) != session.id:
+            set_session_cookie(request, response, session)
+        return response
+
+    def lang_switch(request: Request) -> Response | None:
+        """?lang=xx: remember the choice and show the same page without the parameter."""
+        wanted = request.query_params.get("lang")
+        if wanted is None:
+            return None
+        response = RedirectResponse(request.url.path, status_code=303)
+        if wanted in LANGUAGES:
+            response.set_cookie(
+                LANG_COOKIE,
+                wanted,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+            )
+        return response
+
+    def login_redirect(request: Request) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    def safe_next(value: str | None) -> str:
+        if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+            return value
+        return "/check"
+
+    def error_page(request: Request, session: Session | None, key: str, status: int) -> Response:
+        return render(request, "message.html", session, status, message=key, params={})
+
+    async def posted_form(request: Request, session: Session | None):  # type: ignore[no-untyped-def]
+        """The form of a POST, or None when its CSRF token is missing or wrong."""
+        form = await request.form(max_files=0, max_fields=20)
+        if not csrf_ok(session, form.get("csrf")):  # type: ignore[arg-type]
+            return None
+        return form
+
+    # -----------------------------------------------------------------------------------------
+    # pages
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/check", status_code=303)
+
+    async def login_page(request: Request) -> Response:
+        if (switch := lang_switch(request)) is not None:
+            return switch
+        session = session_of(request)
+        if session is not None and session.user:
+            return RedirectResponse("/check", status_code=303)
+        session = session or sessions.new()
+        return render(
+            request, "login.html", session, next=safe_next(request.query_params.get("next"))
+        )
+
+    async def login_post(request: Request) -> Response:
+        session = session_of(request)
+        form = await posted_form(request, session)
+        if form is None:
+            return error_page(request, session, "web.csrf_failed", 403)
+        assert session is not None
+        name = str(form.get("name", "")).strip()[:64]
+        password = str(form.get("password", ""))[:1024]
+        target = safe_next(str(form.get("next", "")))
+        ip = request.client.host if request.client else ""
+        wait = limiter.blocked(name, ip)
+        if wait:
+            minutes = max(1, round(wait / 60 + 0.49))
+            return render(
+                request,
+                "login.html",
+                session,
+                429,
+                next=target,
+                user_name=name,
+                error=t("web.login_limited", language(request), minutes=minutes),
+            )
+
+        def verify() -> str | None:
+            with Store(config.db) as store:
+                user = store.user(name) if name else None
+                if not verify_password(user.password_hash if user else None, password):
+                    return None
+                assert user is not None
+                if needs_rehash(user.password_hash):
+                    store.set_password_hash(user.name, hash_password(password))
+                return f"{user.role}:{user.name}"
+
+        found = await run_in_threadpool(verify)
+        if found is None:
+            limiter.failed(name, ip)
+            return render(
+                request,
+                "login.html",
+                session,
+                401,
+                next=target,
+                user_name=name,
+                error=t("web.login_failed", language(request)),
+            )
+        limiter.succeeded(name, ip)
+        role, user = found.split(":", 1)
+        sessions.drop(session.id)  # a new id at login: no session fixation
+        fresh = sessions.new(user, role)
+        response = RedirectResponse(target, status_code=303)
+        set_session_cookie(request, response, fresh)
+        return response
+
+    async def logout(request: Request) -> Response:
+        session = session_of(request)
+        if await posted_form(request, session) is None:
+            return error_page(request, session, "web.csrf_failed", 403)
+        assert session is not None
+        sessions.drop(session.id)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    def logged_in(request: Request) -> Session | None:
+        session = session_of(request)
+        return session if session is not None and session.user else None
+
+    async def locations() -> list[str]:
+        def read() -> list[str]:
+            with Store(config.db) as store:
+                return store.locations()[:200]
+
+        return await run_in_threadpool(read)
+
+    async def check_page(request: Request) -> Response:
+        if (switch := lang_switch(request)) is not None:
+            return switch
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        return render(
+            request,
+            "check.html",
+            session,
+            locations=await locations(),
+            location=session.data.get("location", ""),
+            errors=[],
+            limit_mb=config.max_upload_mb,
+        )
+
+    async def check_post(request: Request) -> Response:
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        lang = language(request)
+        limit = config.max_upload_mb * 1024 * 1024
+
+        async def refuse(errors: list[str], status: int, location: str = "") -> Response:
+            return render(
+                request,
+                "check.html",
+                session,
+                status,
+                locations=await locations(),
+                location=location or session.data.get("location", ""),
+                errors=errors,
+                limit_mb=config.max_upload_mb,
+            )
+
+        length = request.headers.get("content-length", "")
+        size = int(length) if length.isdigit() else None
+        if size is None or size > limit:
+            if size is not None and size <= 4 * limit:  # read it so the client sees the answer
+                async for _ in request.stream():
+                    pass
+            megabytes = f"{size / 1048576:.0f}" if size is not None else "?"
+            message = t("web.too_big", lang, megabytes=megabytes, limit=config.max_upload_mb)
+            return await refuse([message], 413)
+        form = await request.form(
+            max_files=config.max_files + 1, max_fields=10, max_part_size=64 * 1024
+        )
+        try:
+            if not csrf_ok(session, form.get("csrf")):  # type: ignore[arg-type]
+                return error_page(request, session, "web.csrf_failed", 403)
+            location = " ".join(str(form.get("location", "")).split())[:120]
+            files = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+            errors = []
+            if not files:
+                errors.append(t("web.no_file", lang))
+            if len(files) > config.max_files:
+                errors.append(t("web.too_many", lang, count=len(files), limit=config.max_files))
+            if not location:
+                errors.append(t("web.no_location", lang))
+            if errors:
+                return await refuse(errors, 400, location)
+            stored: list[tuple[Path, Path]] = []
+            for upload in files:
+                token = secrets.token_urlsafe(18)
+                target = uploads / f"{token}.photo"
+                await run_in_threadpool(_save, upload, target)
+                stored.append((target, annotated_dir / f"{token}.jpg"))
+        finally:
+            await form.close()
+
+        def sniff() -> list[str]:
+            problems = []
+            for (path, _), upload in zip(stored, files, strict=True):
+                try:
+                    load_photo(path, config.max_pixels)
+                except PhotoError as exc:
+                    params = {**exc.params, "path": _display_name(upload.filename)}
+                    problems.append(t(exc.key, lang, **params))
+            if problems:
+                for path, _ in stored:
+                    path.unlink(missing_ok=True)
+            return problems
+
+        problems = await run_in_threadpool(sniff)
+        if problems:
+            return await refuse(problems, 400, location)
+        session.data["location"] = location
+        batch = checker.submit(session.user or "", location, lang, stored)
+        return RedirectResponse(f"/batch/{batch.id}", status_code=303)
+
+    def own_batch(request: Request, session: Session) -> Batch | None:
+        batch = checker.get(request.path_params["batch"])
+        if batch is None or (batch.owner != session.user and session.role != "admin"):
+            return None
+        return batch
+
+    async def batch_page(request: Request) -> Response:
+        if (switch := lang_switch(request)) is not None:
+            return switch
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        batch = own_batch(request, session)
+        if batch is None:
+            return error_page(request, session, "web.job_missing", 404)
+        lang = language(request)
+        if not batch.done:
+            return render(request, "working.html", session, count=len(batch.jobs), batch=batch)
+        photos = [photo_view(batch, i, job.result, lang) for i, job in enumerate(batch.jobs)]
+        return render(request, "result.html", session, batch=batch, photos=photos)
+
+    async def annotated(request: Request) -> Response:
+        session = logged_in(request)
+        if session is None:
+            return Response(status_code=403)
+        batch = own_batch(request, session)
+        index = request.path_params["index"]
+        if batch is None or not batch.done or index >= len(batch.jobs):
+            return Response(status_code=404)
+        result = batch.jobs[index].result
+        if result is None or result.annotated is None or not result.annotated.is_file():
+            return Response(status_code=404)
+        return FileResponse(
+            result.annotated, media_type="image/jpeg", headers={"cache-control": "private"}
+        )
+
+    async def stable_link(request: Request) -> Response:
+        code = request.path_params["code"]
+        if (switch := lang_switch(request)) is not None:
+            return switch
+        session = session_of(request)
+        catalog, _ = source.get()
+        today = config.today()
+        procedure = catalog.as_of(today).procedures.get(code) if CODE.fullmatch(code) else None
+        if procedure is None:
+            return render(
+                request,
+                "message.html",
+                session,
+                404,
+                message="stable.unknown",
+                params={"code": code},
+            )
+
+        def count() -> None:
+            with Store(config.db) as store:
+                store.record_scan(procedure.code, today.isoformat())
+
+        await run_in_threadpool(count)
+        if procedure.in_force and procedure.link:
+            return RedirectResponse(procedure.link, status_code=302)
+        view = catalog.as_of(today)
+        successor = view.procedures.get(procedure.replaced_by) if procedure.replaced_by else None
+        return render(
+            request,
+            "stable.html",
+            session,
+            procedure=procedure,
+            successor=successor,
+            replaced=successor is not None,
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, session_of(request), "web.not_found", 404)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+        yield
+        await run_in_threadpool(checker.close)
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/login", login_page, methods=["GET"]),
+            Route("/login", login_post, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/check", check_page, methods=["GET"]),
+            Route("/check", check_post, methods=["POST"]),
+            Route("/batch/{batch}", batch_page),
+            Route("/batch/{batch}/photo/{index:int}.jpg", annotated),
+            Route("/p/{code}", stable_link),
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ],
+        exception_handlers={404: not_found},
+        lifespan=lifespan,
+    )
+    app.state.checker = checker
+    app.state.sessions = sessions
+    return SecurityHeaders(app)  # type: ignore[return-value]
+
+
+def _save(upload: UploadFile, target: Path) -> None:
+    upload.file.seek(0)
+    with target.open("xb") as out:
+        shutil.copyfileobj(upload.file, out, 1 << 20)
+
+
+def _display_name(name: str | None) -> str:
+    """The client's file name, for messages only (never used as a path)."""
+    cleaned = "".join(ch for ch in (name or "") if ch.isprintable())
+    return Path(cleaned.replace("\\", "/")).name[:80] or "?"
+
+
+def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) -> dict:
+    """What the result page shows of one photo, every sentence already in `lang`."""
+    from qrcheck.links.verdict import describe
+
+    assert result is not None
+    if result.error is not None:
+        params = {**result.error.params, "path": f"#{index + 1}"}
+        return {"index": index, "error": t(result.error.key, lang, **params), "codes": []}
+    codes = []
+    for number, code in enumerate(result.codes, start=1):
+        verdict = code.verdict
+        sentences = [describe(verdict, lang)]
+        if code.reason:
+            sentences.append(t(code.reason, lang))
+        codes.append(
+            {
+                "number": number,
+                "procedure": verdict.procedure or t(f"status.{verdict.status}", lang),
+                "grade": code.grade.grade,
+                "status": t(f"status.{verdict.status}", lang),
+                "action": code.action,
+                "action_word": t(f"action.{code.action}", lang),
+                "action_help": t(f"action_help.{code.action}", lang),
+                "detail": " ".join(s for s in sentences if s),
+            }
+        )
+    codes.sort(key=lambda c: ACTION_ORDER.index(c["action"]) if c["action"] in ACTION_ORDER else 9)
+    return {
+        "index": index,
+        "error": None,
+        "codes": codes,
+        "annotated": result.annotated is not None,
+        "src": f"/batch/{batch.id}/photo/{index}.jpg",
+    }

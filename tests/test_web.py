@@ -1,0 +1,399 @@
+"""The web application (`qrcheck serve`) as a phone meets it: a real uvicorn server on 127.0.0.1.
+
+API tests talk to it with httpx; one browser test drives Debian's chromium with Playwright
+(installed by scripts/setup; never `playwright install`) and saves a screenshot to docs/.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from html import unescape
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, save_photo
+
+from qrcheck.catalog import load_catalog
+from qrcheck.cli import main
+from qrcheck.i18n import messages
+from qrcheck.store import Store
+from qrcheck.web import WebConfig, create_app
+from qrcheck.web.security import hash_password, verify_password
+
+TODAY = date(2026, 11, 27)
+SOUND, REPLACED, ABOLISHED = "1.012812", "1.001731", "2.001009"
+PASSWORD = "mật-khẩu-dài"
+CHROMIUM = Path("/usr/bin/chromium")
+TEMPLATES = REPO_ROOT / "qrcheck" / "web" / "templates"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    import uvicorn
+
+    root = tmp_path_factory.mktemp("web")
+    db = root / "qrcheck.sqlite"
+    with Store(db) as store:
+        store.add_user("lan", hash_password(PASSWORD), "staff")
+        store.add_user("admin", hash_password(PASSWORD), "admin")
+        store.add_user("limited", hash_password(PASSWORD), "staff")
+    config = WebConfig(
+        db=db, catalog=BUNDLED_CATALOG, data=root / "data", workers=2, today=lambda: TODAY
+    )
+    port = free_port()
+    uv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config), host="127.0.0.1", port=port, log_level="warning", ws="none"
+        )
+    )
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "db": db, "data": root / "data", "root": root}
+    uv.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def view():
+    return load_catalog(BUNDLED_CATALOG).as_of(TODAY)
+
+
+def client(server: dict) -> httpx.Client:
+    return httpx.Client(base_url=server["url"], follow_redirects=False, timeout=30, trust_env=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token in the form"
+    return found[1]
+
+
+def login(http: httpx.Client, name: str = "lan", password: str = PASSWORD) -> httpx.Response:
+    page = http.get("/login")
+    assert page.status_code == 200
+    return http.post(
+        "/login", data={"csrf": csrf_of(page.text), "name": name, "password": password}
+    )
+
+
+def text_of(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def wait_for_result(http: httpx.Client, location: str) -> httpx.Response:
+    deadline = time.monotonic() + 90
+    while True:
+        page = http.get(location)
+        assert page.status_code == 200
+        if 'http-equiv="refresh"' not in page.text:
+            return page
+        assert time.monotonic() < deadline, "the check did not finish"
+        time.sleep(0.3)
+
+
+def upload(http: httpx.Client, files: list, location: str = "Quầy 1") -> httpx.Response:
+    form = http.get("/check")
+    assert form.status_code == 200
+    return http.post("/check", data={"csrf": csrf_of(form.text), "location": location}, files=files)
+
+
+# ---------------------------------------------------------------------------------------------
+# accounts and sessions
+
+
+def test_pages_need_a_login(server: dict) -> None:
+    with client(server) as http:
+        for path in ("/", "/check"):
+            answer = http.get(path, follow_redirects=True)
+            assert answer.url.path == "/login"
+            assert "Đăng nhập" in answer.text
+        assert http.get("/batch/nothing").headers["location"].startswith("/login")
+        assert http.get("/batch/x/photo/0.jpg").status_code == 403
+
+
+def test_login_sets_a_safe_session_cookie(server: dict) -> None:
+    with client(server) as http:
+        answer = login(http)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/check"
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert "secure" not in cookie  # plain HTTP on 127.0.0.1
+        page = http.get("/check")
+        assert page.status_code == 200
+        assert 'capture="environment"' in page.text and 'accept="image/*"' in page.text
+        assert "lan (nhân viên)" in text_of(page.text)
+
+
+def test_wrong_password_is_refused(server: dict) -> None:
+    with client(server) as http:
+        answer = login(http, "lan", "not the password")
+        assert answer.status_code == 401
+        assert "Sai tên tài khoản hoặc mật khẩu" in answer.text
+        assert login(http, "nobody", PASSWORD).status_code == 401
+        assert http.get("/check").status_code == 303
+
+
+def test_login_attempts_are_rate_limited(server: dict) -> None:
+    with client(server) as http:
+        for _ in range(5):
+            assert login(http, "limited", "wrong password").status_code == 401
+        answer = login(http, "limited", PASSWORD)  # even the right password must wait
+        assert answer.status_code == 429
+        assert "Hãy đợi" in answer.text
+        assert login(http, "lan").status_code == 303  # another account is not blocked
+
+
+def test_a_post_without_the_csrf_token_is_refused(server: dict) -> None:
+    with client(server) as http:
+        http.get("/login")
+        answer = http.post("/login", data={"name": "lan", "password": PASSWORD})
+        assert answer.status_code == 403
+        assert "hết hạn" in answer.text
+        assert login(http).status_code == 303
+        answer = http.post("/check", data={"location": "Quầy 1"}, files=[("photos", b"x")])
+        assert answer.status_code == 403
+        assert http.post("/logout", data={"csrf": "forged"}).status_code == 403
+        assert http.get("/check").status_code == 200  # still logged in
+
+
+def test_logout(server: dict) -> None:
+    with client(server) as http:
+        login(http)
+        page = http.get("/check")
+        assert http.post("/logout", data={"csrf": csrf_of(page.text)}).status_code == 303
+        assert http.get("/check").status_code == 303
+
+
+def test_security_headers_on_every_response(server: dict) -> None:
+    with client(server) as http:
+        for path in ("/login", "/static/site.css", "/p/" + SOUND, "/nowhere"):
+            headers = http.get(path).headers
+            csp = headers["content-security-policy"]
+            assert "default-src 'self'" in csp
+            assert "img-src 'self' data:" in csp
+            assert "frame-ancestors 'none'" in csp
+            assert "unsafe-inline" not in csp
+            assert headers["x-content-type-options"] == "nosniff"
+            assert headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_carry_no_inline_script_or_style(server: dict) -> None:
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert "<script" not in text and "<style" not in text and "style=" not in text
+
+
+def test_english_switch(server: dict) -> None:
+    with client(server) as http:
+        answer = http.get("/login?lang=en")
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+        assert "Log in" in http.get("/login").text
+        http.get("/login?lang=vi")
+        assert "Đăng nhập" in http.get("/login").text
+
+
+def test_every_template_key_exists() -> None:
+    keys = set()
+    for template in TEMPLATES.glob("*.html"):
+        keys |= set(re.findall(r"""tr\(["']([a-z_]+\.[a-z_]+)["']""", template.read_text()))
+    assert len(keys) > 20
+    for lang in ("vi", "en"):
+        assert keys - set(messages(lang)) == set()
+
+
+# ---------------------------------------------------------------------------------------------
+# checking photos
+
+
+def test_upload_a_board_photo(server: dict, view, tmp_path: Path) -> None:
+    procs = view.procedures
+    photo = save_photo(
+        board_image([procs[SOUND].payload, procs[REPLACED].payload]), tmp_path / "bảng.png"
+    )
+    with client(server) as http:
+        login(http)
+        answer = upload(
+            http, [("photos", ("../../evil name.png", photo.read_bytes(), "image/png"))]
+        )
+        assert answer.status_code == 303, answer.text
+        result = wait_for_result(http, answer.headers["location"])
+        text = text_of(result.text)
+        assert "Tìm thấy 2 mã QR" in text
+        assert SOUND in text and REPLACED in text
+        assert "tốt" in text and "in lại" in text  # action words
+        assert "In bản niêm yết mới và thay bản này" in text  # the action in plain words
+        assert "Không cần làm gì" in text
+        assert "Kiểm tra ảnh khác" in text
+        image = re.search(r'<img class="annotated" src="([^"]+)"', result.text)
+        assert image
+        jpeg = http.get(image[1])
+        assert jpeg.status_code == 200 and jpeg.headers["content-type"] == "image/jpeg"
+        assert jpeg.content[:3] == b"\xff\xd8\xff"
+        # the next check offers the board just used
+        assert 'value="Quầy 1"' in http.get("/check").text
+    with client(server) as other:  # another staff member cannot see it
+        login(other, "admin")
+        assert other.get(image[1]).status_code == 200  # an admin can
+    # stored under a generated name, never the client's; recorded like a CLI check
+    stored = list((server["data"] / "uploads").iterdir())
+    assert stored and all(re.fullmatch(r"[A-Za-z0-9_-]+\.photo", p.name) for p in stored)
+    assert not list(server["root"].rglob("evil name.png"))
+    with Store(server["db"]) as store:
+        assert store.counts()["codes"] >= 2
+        assert "Quầy 1" in store.locations()
+        checkers = [r[0] for r in store.db.execute("SELECT checker FROM checks")]
+        assert any(c.endswith("web:lan") for c in checkers)
+
+
+def test_a_text_file_named_jpg_is_refused_with_a_sentence(server: dict) -> None:
+    with client(server) as http:
+        login(http)
+        fake = ("photos", ("bang.jpg", b"this is not a photo at all\n" * 20, "image/jpeg"))
+        answer = upload(http, [fake])
+        assert answer.status_code == 400
+        text = text_of(answer.text)
+        assert "bang.jpg không phải là ảnh" in text
+        assert not [p for p in (server["data"] / "uploads").iterdir() if p.stat().st_size == 540]
+
+
+def test_upload_limits(server: dict) -> None:
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [], location="")
+        assert answer.status_code == 400
+        assert "Hãy chọn hoặc chụp ít nhất một ảnh" in text_of(answer.text)
+        big = ("photos", ("big.jpg", io.BytesIO(b"\0" * (41 * 1024 * 1024)), "image/jpeg"))
+        answer = upload(http, [big])
+        assert answer.status_code == 413
+        assert "giới hạn 40 MB" in text_of(answer.text)
+
+
+# ---------------------------------------------------------------------------------------------
+# stable links
+
+
+def test_stable_link_redirects_to_the_current_link(server: dict, view) -> None:
+    with client(server) as http:
+        answer = http.get(f"/p/{SOUND}")
+        assert answer.status_code == 302
+        assert answer.headers["location"] == view.procedures[SOUND].link
+        http.get(f"/p/{SOUND}")
+    with Store(server["db"]) as store:
+        assert store.scan_counts()[SOUND] >= 2
+
+
+def test_stable_link_of_an_abolished_or_replaced_procedure(server: dict, view) -> None:
+    with client(server) as http:
+        page = http.get(f"/p/{ABOLISHED}")
+        assert page.status_code == 200
+        assert "đã bị bãi bỏ" in text_of(page.text)
+        replaced = view.procedures[REPLACED]
+        page = http.get(f"/p/{REPLACED}")
+        assert page.status_code == 200
+        if replaced.state == "replaced":
+            assert f'href="/p/{replaced.replaced_by}"' in page.text
+        unknown = http.get("/p/9.999999")
+        assert unknown.status_code == 404
+        assert "9.999999" in text_of(unknown.text)
+        assert http.get("/p/<script>").status_code == 404
+    with Store(server["db"]) as store:
+        assert store.scan_counts()[ABOLISHED] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line
+
+
+def test_user_add_through_the_cli(tmp_path: Path, monkeypatch, capsys) -> None:
+    db = tmp_path / "users.sqlite"
+    monkeypatch.setattr("sys.stdin", io.StringIO("mot-mat-khau-dai\n"))
+    with pytest.raises(SystemExit) as done:
+        main(["user", "add", "hung", "--admin", "--password-stdin", "--db", str(db)])
+    assert done.value.code == 0
+    assert "hung" in capsys.readouterr().out
+    with Store(db) as store:
+        user = store.user("hung")
+        assert user is not None and user.role == "admin"
+        assert verify_password(user.password_hash, "mot-mat-khau-dai")
+        assert "mot-mat-khau-dai" not in user.password_hash
+    monkeypatch.setattr("sys.stdin", io.StringIO("another-password\n"))
+    with pytest.raises(SystemExit) as again:
+        main(["user", "add", "HUNG", "--password-stdin", "--db", str(db), "--lang", "en"])
+    assert again.value.code == 2
+    assert "already exists" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    with pytest.raises(SystemExit) as short:
+        main(["user", "add", "mai", "--password-stdin", "--db", str(db), "--lang", "en"])
+    assert short.value.code == 2
+    assert "at least 8 characters" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# the browser
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    procs = view.procedures
+    photo = save_photo(
+        board_image([procs[SOUND].payload, procs[ABOLISHED].payload, procs["1.000656"].payload]),
+        tmp_path / "board.png",
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            ).new_page()
+            violations: list[str] = []
+            page.on("console", lambda m: violations.append(m.text) if "Content" in m.text else None)
+            page.goto(server["url"] + "/check")
+            assert "/login" in page.url
+            page.fill("#name", "lan")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/check")
+            page.set_input_files("#photos", str(photo))
+            page.fill("#location", "Bảng sảnh A")
+            page.click("main button[type=submit]")
+            page.wait_for_selector("ul.codes", timeout=90_000)
+            assert page.locator("li.code").count() == 3
+            assert page.locator("img.annotated").evaluate("i => i.naturalWidth") > 0
+            out = REPO_ROOT / "docs" / "screenshots" / "check-result.png"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out), full_page=True)
+            assert out.stat().st_size > 10_000
+            assert violations == []
+        finally:
+            browser.close()
