@@ -17,9 +17,10 @@ Row semantics (per code, rows ordered by `effective_from`, an empty date meaning
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -448,6 +449,35 @@ def _check_url(url: str, center: CenterSettings) -> list[tuple[str, str, dict[st
     if any(p in parts.path for p in center.legacy_paths):
         return [("catalog.url_legacy_form", "warning", {})]
     return []
+
+
+def catalog_fingerprint(cat: Catalog) -> str:
+    """SHA-256 of the catalog's CSV as it is on disk (a catalog version, in the history)."""
+    return hashlib.sha256(cat.path.read_bytes()).hexdigest()
+
+
+def group_issues(issues: Sequence[Issue]) -> list[tuple[list[Issue], Issue]]:
+    """Issues to show, one row each; the same warning on many rows becomes one row.
+
+    Errors each need a fix where they are, so they stay one per row. A warning repeated on
+    three or more rows (e.g. many procedures without a formalityId) is shown once, with its lines.
+    """
+    groups: dict[tuple[str, str, str], list[Issue]] = {}
+    for issue in issues:
+        key = (
+            (issue.key, issue.column, issue.file)
+            if not issue.is_error
+            else (str(id(issue)), "", "")
+        )
+        groups.setdefault(key, []).append(issue)
+    rows = []
+    for members in groups.values():
+        if len(members) >= 3 and not members[0].is_error and not members[0].params:
+            rows.append((members, members[0]))
+        else:
+            rows.extend(([m], m) for m in members)
+    rows.sort(key=lambda r: (not r[1].is_error, r[0][0].line))
+    return rows
 
 
 def history_rows(catalog: Catalog) -> tuple[Row, ...]:

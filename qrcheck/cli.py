@@ -20,7 +20,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from qrcheck import __version__
-from qrcheck.catalog import Catalog, CatalogDiff, Issue, diff_views, history_rows, load_catalog
+from qrcheck.catalog import (
+    Catalog,
+    CatalogDiff,
+    Issue,
+    catalog_fingerprint,
+    diff_views,
+    group_issues,
+    history_rows,
+    load_catalog,
+)
 from qrcheck.errors import CatalogInvalid, QrcheckError
 from qrcheck.generate import GenerateOptions, GenerateResult, default_workers, generate
 from qrcheck.i18n import resolve_language, t
@@ -85,30 +94,6 @@ def open_valid_catalog(location: Path | None, refusal: str = "check.catalog_inva
 
 def issue_message(issue: Issue) -> str:
     return tr(issue.key, **issue.params)
-
-
-def group_issues(issues: Sequence[Issue]) -> list[tuple[list[Issue], Issue]]:
-    """Issues to show, one row each; the same warning on many rows becomes one row.
-
-    Errors each need a fix where they are, so they stay one per row. A warning repeated on
-    three or more rows (e.g. many procedures without a formalityId) is shown once, with its lines.
-    """
-    groups: dict[tuple[str, str, str], list[Issue]] = {}
-    for issue in issues:
-        key = (
-            (issue.key, issue.column, issue.file)
-            if not issue.is_error
-            else (str(id(issue)), "", "")
-        )
-        groups.setdefault(key, []).append(issue)
-    rows = []
-    for members in groups.values():
-        if len(members) >= 3 and not members[0].is_error and not members[0].params:
-            rows.append((members, members[0]))
-        else:
-            rows.extend(([m], m) for m in members)
-    rows.sort(key=lambda r: (not r[1].is_error, r[0][0].line))
-    return rows
 
 
 def print_issues(issues: Sequence[Issue]) -> None:
@@ -406,13 +391,6 @@ def cmd_generate(
         record_generated(result, db, cat)
     if result.failures:
         raise typer.Exit(1)
-
-
-def catalog_fingerprint(cat: Catalog) -> str:
-    """SHA-256 of the catalog's CSV as it is on disk."""
-    import hashlib
-
-    return hashlib.sha256(cat.path.read_bytes()).hexdigest()
 
 
 def record_catalog(store, cat: Catalog, source: str = "", changes: dict | None = None) -> None:  # type: ignore[no-untyped-def]

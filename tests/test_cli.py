@@ -145,8 +145,7 @@ def test_every_command_has_help_and_is_in_the_readme(lang: str) -> None:
 
 
 def test_a_warning_repeated_on_many_rows_is_shown_once() -> None:
-    from qrcheck.catalog import load_catalog
-    from qrcheck.cli import group_issues
+    from qrcheck.catalog import group_issues, load_catalog
 
     rows = group_issues(load_catalog(REPO / "catalog").issues)
     assert [(len(members), issue.key) for members, issue in rows] == [

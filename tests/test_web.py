@@ -6,8 +6,10 @@ API tests talk to it with httpx; one browser test drives Debian's chromium with 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import shutil
 import socket
 import threading
 import time
@@ -22,7 +24,7 @@ from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, save_photo
 
 from qrcheck.catalog import load_catalog
 from qrcheck.cli import main
-from qrcheck.i18n import messages
+from qrcheck.i18n import messages, t
 from qrcheck.store import Store
 from qrcheck.web import WebConfig, create_app
 from qrcheck.web.security import hash_password, verify_password
@@ -40,19 +42,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+@contextlib.contextmanager
+def running_server(root: Path, catalog: Path) -> Iterator[dict]:
+    """A real uvicorn server on 127.0.0.1 with three accounts, reading `catalog`."""
     import uvicorn
 
-    root = tmp_path_factory.mktemp("web")
     db = root / "qrcheck.sqlite"
     with Store(db) as store:
         store.add_user("lan", hash_password(PASSWORD), "staff")
         store.add_user("admin", hash_password(PASSWORD), "admin")
         store.add_user("limited", hash_password(PASSWORD), "staff")
-    config = WebConfig(
-        db=db, catalog=BUNDLED_CATALOG, data=root / "data", workers=2, today=lambda: TODAY
-    )
+    config = WebConfig(db=db, catalog=catalog, data=root / "data", workers=2, today=lambda: TODAY)
     port = free_port()
     uv = uvicorn.Server(
         uvicorn.Config(
@@ -65,9 +65,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     while not uv.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "db": db, "data": root / "data", "root": root}
-    uv.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "db": db, "data": root / "data", "root": root}
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    with running_server(tmp_path_factory.mktemp("web"), BUNDLED_CATALOG) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +128,13 @@ def upload(http: httpx.Client, files: list, location: str = "Quầy 1") -> httpx
 
 def test_pages_need_a_login(server: dict) -> None:
     with client(server) as http:
-        for path in ("/", "/check"):
+        for path in ("/", "/check", "/boards", "/reprint", "/catalog", "/catalog/import"):
             answer = http.get(path, follow_redirects=True)
             assert answer.url.path == "/login"
             assert "Đăng nhập" in answer.text
         assert http.get("/batch/nothing").headers["location"].startswith("/login")
         assert http.get("/batch/x/photo/0.jpg").status_code == 403
+        assert http.get("/reprint/sheet.pdf").headers["location"].startswith("/login")
 
 
 def test_login_sets_a_safe_session_cookie(server: dict) -> None:
@@ -319,6 +328,206 @@ def test_stable_link_of_an_abolished_or_replaced_procedure(server: dict, view) -
 
 
 # ---------------------------------------------------------------------------------------------
+# boards, reprint list, catalog, catalog import
+
+BOARD = "Bảng sảnh B"
+
+
+@pytest.fixture(scope="module")
+def checked_board(server: dict, view, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A board checked through the web page: one sound posting, one of a replaced procedure
+    (in another order than the other tests' photo: the store counts a same photo once)."""
+    procs = view.procedures
+    photo = save_photo(
+        board_image([procs[REPLACED].payload, procs[SOUND].payload]),
+        tmp_path_factory.mktemp("board") / "board.png",
+    )
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [("photos", ("b.png", photo.read_bytes(), "image/png"))], BOARD)
+        assert answer.status_code == 303, answer.text
+        assert "Tìm thấy 2 mã QR" in text_of(wait_for_result(http, answer.headers["location"]).text)
+        assert http.get(f"/p/{SOUND}").status_code == 302  # one stable-link scan
+    return BOARD
+
+
+def test_every_page_links_from_the_navigation(server: dict) -> None:
+    with client(server) as http:
+        login(http)
+        page = http.get("/check").text
+        for path in ("/check", "/boards", "/reprint", "/catalog"):
+            assert f'href="{path}"' in page
+        assert 'href="/catalog/import"' not in page  # staff: no import link
+    with client(server) as admin:
+        login(admin, "admin")
+        assert 'href="/catalog/import"' in admin.get("/check").text
+
+
+def test_boards_dashboard(server: dict, checked_board: str) -> None:
+    with Store(server["db"]) as store:
+        scans = store.scan_counts()[SOUND]
+    with client(server) as http:
+        login(http)
+        page = http.get("/boards")
+        assert page.status_code == 200
+        text = text_of(page.text)
+        assert "Bảng niêm yết" in text and checked_board in text
+        assert SOUND in text and REPLACED in text
+        assert "Hạng A" in text or "Hạng B" in text  # latest grade
+        assert "in lại" in text and "tốt" in text  # the action of each posting
+        assert "lần cuối thấy" in text  # last seen
+        assert f"lượt quét liên kết cố định: {scans}" in text
+        # scans per procedure, from the scans table
+        assert re.search(rf"{SOUND}.*?<td class=\"number\">{scans}</td>", page.text, re.S)
+        http.get("/boards?lang=en")
+        english = text_of(http.get("/boards").text)
+        assert "Boards" in english and "Stable-link scans per procedure" in english
+
+
+def test_reprint_list_and_sheet(server: dict, view, checked_board: str) -> None:
+    successor = view.procedures[REPLACED].replaced_by
+    with client(server) as http:
+        login(http)
+        page = http.get("/reprint")
+        assert page.status_code == 200
+        text = text_of(page.text)
+        assert checked_board in text and successor in text
+        assert t("store.why_replaced", "vi", code=REPLACED, successor=successor) in text
+        assert 'href="/reprint/sheet.pdf"' in page.text
+        sheet = http.get("/reprint/sheet.pdf")
+        assert sheet.status_code == 200
+        assert sheet.headers["content-type"] == "application/pdf"
+        disposition = sheet.headers["content-disposition"]
+        assert disposition.startswith("attachment;") and ".pdf" in disposition
+        assert sheet.content.startswith(b"%PDF")
+
+
+def test_reprint_sheet_matches_the_cli(server: dict, checked_board: str, tmp_path: Path) -> None:
+    """The web sheet holds the same postings as `qrcheck reprint --sheet` on the same data."""
+    from pypdf import PdfReader
+
+    out = tmp_path / "sheet.pdf"
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "reprint",
+                "--sheet",
+                str(out),
+                "--db",
+                str(server["db"]),
+                "--catalog",
+                str(BUNDLED_CATALOG),
+                "--as-of",
+                TODAY.isoformat(),
+            ]
+        )
+    assert done.value.code in (0, None)
+    with client(server) as http:
+        login(http)
+        web = http.get("/reprint/sheet.pdf").content
+    cli_text = "".join(p.extract_text() for p in PdfReader(out).pages)
+    web_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(web)).pages)
+    assert web_text == cli_text
+
+
+def test_catalog_page_shows_scheduled_changes(server: dict, view) -> None:
+    assert view.upcoming
+    with client(server) as http:
+        login(http)
+        page = http.get("/catalog")
+        assert page.status_code == 200
+        text = text_of(page.text)
+        assert "Thay đổi đã lên lịch" in text
+        for change in view.upcoming:
+            assert change.code in text
+        first = view.upcoming[0]
+        assert first.when.strftime("%d/%m/%Y") in text
+        assert 'href="/catalog/import"' not in page.text
+
+
+def test_staff_cannot_import_a_catalog(server: dict) -> None:
+    with client(server) as http:
+        login(http)
+        page = http.get("/catalog/import")
+        assert page.status_code == 403
+        assert "quản trị viên" in text_of(page.text)
+        token = csrf_of(http.get("/check").text)
+        files = [("export", ("a.csv", b"x", "text/csv"))]
+        answer = http.post("/catalog/import", data={"csrf": token}, files=files)
+        assert answer.status_code == 403
+        answer = http.post("/catalog/import/apply", data={"csrf": token, "token": "x"})
+        assert answer.status_code == 403
+
+
+@pytest.fixture(scope="module")
+def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A server of its own, reading a copy of the catalog that an import may change."""
+    root = tmp_path_factory.mktemp("web-import")
+    catalog = Path(
+        shutil.copytree(BUNDLED_CATALOG, root / "catalog", ignore=shutil.ignore_patterns("history"))
+    )
+    with running_server(root, catalog) as running:
+        yield {**running, "catalog": catalog}
+
+
+def test_admin_imports_a_catalog_after_seeing_the_diff(import_server: dict, tmp_path: Path) -> None:
+    from xlsx_fixture import ABOLISHED_CODE, AMENDED_CODE, NEW_CODE, build_export
+
+    export = tmp_path / "TTHC_capxa.xlsx"
+    build_export(export)
+    csv = import_server["catalog"] / "procedures.csv"
+    before = csv.read_bytes()
+    with client(import_server) as http:
+        login(http, "admin")
+        form = http.get("/catalog/import")
+        assert form.status_code == 200 and 'accept=".xlsx,.csv"' in form.text
+        token = csrf_of(form.text)
+        # not an export: refused with a sentence
+        wrong = [("export", ("notes.txt", b"hello", "text/plain"))]
+        answer = http.post("/catalog/import", data={"csrf": token}, files=wrong)
+        assert answer.status_code == 400
+        assert ".xlsx hoặc .csv" in text_of(answer.text)
+        # without the CSRF token: refused
+        files = [("export", ("../../TTHC.xlsx", export.read_bytes(), "application/octet-stream"))]
+        assert http.post("/catalog/import", files=files).status_code == 403
+        # the diff first; nothing written yet
+        preview = http.post("/catalog/import", data={"csrf": token}, files=files)
+        assert preview.status_code == 200, preview.text
+        text = text_of(preview.text)
+        assert "Chưa có gì bị thay đổi" in text
+        for code in (NEW_CODE, AMENDED_CODE, ABOLISHED_CODE):
+            assert code in text
+        assert "Tổng cộng: 1 thêm mới, 2 sửa đổi" in text
+        assert csv.read_bytes() == before
+        stored = list((import_server["data"] / "imports").iterdir())
+        assert stored and all(re.fullmatch(r"[A-Za-z0-9_-]+\.xlsx", p.name) for p in stored)
+        assert not list(import_server["root"].rglob("TTHC.xlsx"))
+        pending = re.search(r'name="token" value="([^"]+)"', preview.text)
+        assert pending
+        # a forged confirmation is refused
+        answer = http.post("/catalog/import/apply", data={"csrf": token, "token": "forged"})
+        assert answer.status_code == 409
+        assert csv.read_bytes() == before
+        # the confirmation applies it
+        done = http.post("/catalog/import/apply", data={"csrf": token, "token": pending[1]})
+        assert done.status_code == 200, done.text
+        assert "Danh mục đã được cập nhật" in text_of(done.text)
+        assert csv.read_bytes() != before
+        assert load_catalog(import_server["catalog"]).errors == []
+        assert list((import_server["catalog"] / "history").glob("procedures-*.csv"))
+        # applied once only
+        again = http.post("/catalog/import/apply", data={"csrf": token, "token": pending[1]})
+        assert again.status_code == 409
+        # recorded in the history, shown on the catalog page
+        with Store(import_server["db"]) as store:
+            versions = store.catalog_versions()
+        assert versions and versions[-1]["source"] == "TTHC.xlsx"
+        assert versions[-1]["changes"]["added"] == 1
+        page = text_of(http.get("/catalog").text)
+        assert "TTHC.xlsx" in page and "Các phiên bản danh mục đã ghi nhận" in page
+
+
+# ---------------------------------------------------------------------------------------------
 # the command line
 
 
@@ -394,6 +603,15 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
             assert out.stat().st_size > 10_000
+            # the reprint list, from the navigation, and its print sheet
+            page.click("nav a[href='/reprint']")
+            page.wait_for_url("**/reprint")
+            assert page.locator("ul.reprint li.code").count() >= 1
+            with page.expect_download() as download:
+                page.click("#sheet")
+            sheet = tmp_path / "sheet.pdf"
+            download.value.save_as(sheet)
+            assert sheet.read_bytes().startswith(b"%PDF")
             assert violations == []
         finally:
             browser.close()

@@ -31,11 +31,12 @@ from starlette.staticfiles import StaticFiles
 
 from qrcheck.catalog import Catalog, history_rows, load_catalog
 from qrcheck.check import PhotoResult
-from qrcheck.errors import CatalogInvalid, PhotoError
+from qrcheck.errors import CatalogInvalid, PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, t
 from qrcheck.photos import load_photo
 from qrcheck.store import Store
 from qrcheck.web.jobs import Batch, Checker
+from qrcheck.web.pages import IMPORT_SUFFIXES, StatusPages
 from qrcheck.web.security import (
     LoginLimiter,
     SecurityHeaders,
@@ -459,6 +460,130 @@ def create_app(config: WebConfig) -> Starlette:
             replaced=successor is not None,
         )
 
+    # -----------------------------------------------------------------------------------------
+    # boards, reprint list, catalog (qrcheck.web.pages)
+
+    pages = StatusPages(config, source, uploads_dir=config.data / "imports")
+
+    async def guarded(request: Request, admin: bool = False) -> Session | Response:
+        """The logged-in session, or the answer for a visitor who may not see the page."""
+        if (switch := lang_switch(request)) is not None:
+            return switch
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        if admin and session.role != "admin":
+            return error_page(request, session, "web_pages.admin_only", 403)
+        return session
+
+    async def boards_page(request: Request) -> Response:
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        lang = language(request)
+        boards, scans = await run_in_threadpool(pages.boards, lang)
+        return render(request, "boards.html", session, boards=boards, scans=scans)
+
+    async def reprint_page(request: Request) -> Response:
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        items = await run_in_threadpool(pages.reprint_items, language(request))
+        return render(request, "reprint.html", session, items=items)
+
+    async def reprint_sheet(request: Request) -> Response:
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        made = await run_in_threadpool(pages.sheet)
+        if made is None:
+            return error_page(request, session, "store.sheet_empty", 404)
+        pdf, name = made
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "content-disposition": f'attachment; filename="{name}"',
+                "cache-control": "no-store",
+            },
+        )
+
+    async def catalog_page(request: Request) -> Response:
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        upcoming, versions = await run_in_threadpool(pages.catalog_changes, language(request))
+        return render(request, "catalog.html", session, upcoming=upcoming, versions=versions)
+
+    async def import_page(request: Request) -> Response:
+        session = await guarded(request, admin=True)
+        if not isinstance(session, Session):
+            return session
+        return render(request, "import.html", session, preview=None, errors=[])
+
+    async def import_post(request: Request) -> Response:
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        if session.role != "admin":
+            return error_page(request, session, "web_pages.admin_only", 403)
+        lang = language(request)
+        length = request.headers.get("content-length", "")
+        size = int(length) if length.isdigit() else None
+        limit = config.max_upload_mb * 1024 * 1024
+        if size is None or size > limit:
+            message = t("web_pages.import_too_big", lang, limit=config.max_upload_mb)
+            return render(request, "import.html", session, 413, preview=None, errors=[message])
+        form = await request.form(max_files=1, max_fields=5, max_part_size=64 * 1024)
+        try:
+            if not csrf_ok(session, form.get("csrf")):  # type: ignore[arg-type]
+                return error_page(request, session, "web.csrf_failed", 403)
+            upload = form.get("export")
+            missing = "abolish" if form.get("missing") == "abolish" else "keep"
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                message = t("web_pages.import_no_file", lang)
+                return render(request, "import.html", session, 400, preview=None, errors=[message])
+            suffix = Path(_display_name(upload.filename)).suffix.lower()
+            if suffix not in IMPORT_SUFFIXES:
+                message = t("web_pages.import_bad_type", lang)
+                return render(request, "import.html", session, 400, preview=None, errors=[message])
+            target = pages.upload_target(suffix)
+            await run_in_threadpool(_save, upload, target)
+        finally:
+            await form.close()
+        try:
+            preview, prepared = await run_in_threadpool(
+                pages.prepare, target, missing, _display_name(upload.filename), lang
+            )
+        except QrcheckError as exc:
+            target.unlink(missing_ok=True)
+            message = t(exc.key, lang, **exc.params)
+            return render(request, "import.html", session, 400, preview=None, errors=[message])
+        token = secrets.token_urlsafe(18)
+        session.data["import"] = (token, prepared, preview["source"])
+        return render(request, "import.html", session, preview=preview, token=token, errors=[])
+
+    async def import_apply(request: Request) -> Response:
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        if session.role != "admin":
+            return error_page(request, session, "web_pages.admin_only", 403)
+        form = await posted_form(request, session)
+        if form is None:
+            return error_page(request, session, "web.csrf_failed", 403)
+        held = session.data.get("import")
+        if held is None or not secrets.compare_digest(held[0], str(form.get("token", ""))):
+            return error_page(request, session, "web_pages.import_expired", 409)
+        session.data.pop("import", None)
+        lang = language(request)
+        try:
+            await run_in_threadpool(pages.apply, held[1], held[2])
+        except QrcheckError as exc:
+            message = t(exc.key, lang, **exc.params)
+            return render(request, "import.html", session, 409, preview=None, errors=[message])
+        return render(request, "message.html", session, message="web_pages.import_done", params={})
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_page(request, session_of(request), "web.not_found", 404)
 
@@ -478,6 +603,13 @@ def create_app(config: WebConfig) -> Starlette:
             Route("/batch/{batch}", batch_page),
             Route("/batch/{batch}/photo/{index:int}.jpg", annotated),
             Route("/p/{code}", stable_link),
+            Route("/boards", boards_page),
+            Route("/reprint", reprint_page),
+            Route("/reprint/sheet.pdf", reprint_sheet),
+            Route("/catalog", catalog_page),
+            Route("/catalog/import", import_page, methods=["GET"]),
+            Route("/catalog/import", import_post, methods=["POST"]),
+            Route("/catalog/import/apply", import_apply, methods=["POST"]),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         exception_handlers={404: not_found},

@@ -1,0 +1,258 @@
+"""What the board, reprint and catalog pages show, read from the library (never recomputed here).
+
+- boards: `reprint.posting_states` (latest grade, verdict, action, last seen) and the stable-link
+  scans of `store.scan_counts`;
+- reprint list and print sheet: `reprint.reprint_list` and `reprint.sheet_contents` with
+  `posting.print_sheet_pdf`, exactly as `qrcheck reprint --sheet` does;
+- catalog: the upcoming changes of the catalog view and the versions recorded in the store;
+- catalog import (admins): `importer.prepare_import`, then `importer.apply_import`.
+
+Every method runs in a worker thread (blocking I/O) and returns values ready for a template,
+each sentence already in the reader's language.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from qrcheck.catalog import Catalog, catalog_fingerprint, group_issues, load_catalog
+from qrcheck.i18n import t
+from qrcheck.importer import PreparedImport, apply_import, prepare_import
+from qrcheck.posting import print_sheet_pdf
+from qrcheck.reprint import posting_states, reprint_list, sheet_contents
+from qrcheck.store import Store
+
+if TYPE_CHECKING:
+    from qrcheck.web.app import WebConfig
+
+IMPORT_SUFFIXES = (".xlsx", ".csv")
+
+
+class _Source(Protocol):
+    def get(self) -> tuple[Catalog, tuple]: ...
+
+
+def day(stamp: str) -> str:
+    """An ISO date or timestamp as day/month/year; "—" when there is none."""
+    try:
+        return date.fromisoformat(stamp[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return stamp or "—"
+
+
+class StatusPages:
+    def __init__(self, config: WebConfig, source: _Source, uploads_dir: Path) -> None:
+        self.config = config
+        self.source = source
+        self.uploads = uploads_dir
+        self.uploads.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def today(self) -> Callable[[], date]:
+        return self.config.today
+
+    # -----------------------------------------------------------------------------------------
+    # boards
+
+    def boards(self, lang: str) -> tuple[list[dict], list[dict]]:
+        catalog, _ = self.source.get()
+        view = catalog.as_of(self.today())
+        with Store(self.config.db) as store:
+            states = posting_states(store, view, catalog.center)
+            scans = store.scan_counts()
+        boards: dict[str, list[dict]] = {}
+        for state in states:
+            boards.setdefault(state.location, []).append(
+                {
+                    "procedure": state.procedure or t(f"status.{state.status}", lang),
+                    "grade": state.grade,
+                    "status": t(f"status.{state.status}", lang),
+                    "action": state.action,
+                    "action_word": t(f"action.{state.action}", lang),
+                    "last_seen": day(state.last_seen),
+                    "scans": scans.get(state.procedure or "", 0),
+                    "sightings": state.sightings,
+                }
+            )
+        listed = [
+            {"location": name or t("history.no_location", lang), "postings": postings}
+            for name, postings in sorted(boards.items(), key=lambda kv: (kv[0] == "", kv[0]))
+        ]
+        scan_rows = [
+            {
+                "code": code,
+                "name": view.procedures[code].name if code in view.procedures else "",
+                "count": count,
+            }
+            for code, count in sorted(scans.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return listed, scan_rows
+
+    # -----------------------------------------------------------------------------------------
+    # reprint list and sheet
+
+    def _items(self) -> tuple[Catalog, list]:
+        catalog, _ = self.source.get()
+        view = catalog.as_of(self.today())
+        with Store(self.config.db) as store:
+            items = reprint_list(store, view, catalog.center, catalog.center.announce_days)
+        return catalog, items
+
+    def reprint_items(self, lang: str) -> list[dict]:
+        catalog, items = self._items()
+        view = catalog.as_of(self.today())
+        return [
+            {
+                "location": item.location or t("store.nowhere", lang),
+                "code": item.code,
+                "name": view.procedures[item.code].name if item.code in view.procedures else "",
+                "reason": " ".join(t(r.key, lang, **r.params) for r in item.reasons),
+                "last_seen": day(item.last_seen) if item.last_seen else "",
+                "due": item.due.strftime("%d/%m/%Y") if item.due else "",
+            }
+            for item in items
+        ]
+
+    def sheet(self) -> tuple[bytes, str] | None:
+        """The print sheet of the list as `qrcheck reprint --sheet` makes it, and a file name."""
+        catalog, items = self._items()
+        when = self.today()
+        contents = sheet_contents(catalog, items, when)
+        if not contents:
+            return None
+        title = f"{catalog.center.name} · {when:%d/%m/%Y}"
+        return print_sheet_pdf(contents, title), f"reprint-{when.isoformat()}.pdf"
+
+    # -----------------------------------------------------------------------------------------
+    # catalog
+
+    def catalog_changes(self, lang: str) -> tuple[list[dict], list[dict]]:
+        catalog, _ = self.source.get()
+        view = catalog.as_of(self.today())
+        upcoming = [
+            {
+                "date": change.when.strftime("%d/%m/%Y"),
+                "code": change.code,
+                "kind": change.kind,
+                "name": view.procedures[change.code].name if change.code in view.procedures else "",
+                "sentence": t(
+                    f"change.{change.kind}",
+                    lang,
+                    successor=change.successor,
+                    decision=change.decision,
+                ),
+            }
+            for change in sorted(view.upcoming, key=lambda c: (c.when, c.code))
+        ]
+        with Store(self.config.db) as store:
+            recorded = store.catalog_versions()
+        versions = []
+        for version in reversed(recorded[-20:]):
+            changes = version["changes"] or {}
+            keys = ("added", "changed", "replaced", "abolished", "removed", "scheduled")
+            summary = t("diff.summary", lang, **changes) if all(k in changes for k in keys) else ""
+            versions.append(
+                {
+                    "date": day(version["recorded_at"]),
+                    "source": version["source"] or Path(version["path"]).name,
+                    "rows": version["rows"],
+                    "summary": summary,
+                }
+            )
+        return upcoming, versions
+
+    # -----------------------------------------------------------------------------------------
+    # catalog import (admins)
+
+    def upload_target(self, suffix: str) -> Path:
+        """A new file for an uploaded export, under a generated name (never the client's)."""
+        return self.uploads / f"{secrets.token_urlsafe(18)}{suffix}"
+
+    def prepare(
+        self, file: Path, missing: str, source: str, lang: str
+    ) -> tuple[dict, PreparedImport]:
+        """The import of `file` computed (nothing written) and what the preview page shows."""
+        current = load_catalog(self.config.catalog)
+        when = self.today()
+        prepared = prepare_import(file, current, when, abolish_missing=missing == "abolish")
+        new = prepared.catalog
+        view = new.as_of(when)
+        diff = prepared.diff
+        rows: list[dict] = []
+        for proc in diff.added:
+            rows.append({"kind": t("diff.added", lang), "code": proc.code, "detail": proc.name})
+        for change in diff.changed:
+            detail = t("diff.fields", lang, fields=", ".join(change.fields)) + " — "
+            detail += t("diff.reprint" if change.reprint else "diff.no_reprint", lang)
+            rows.append({"kind": t("diff.changed", lang), "code": change.code, "detail": detail})
+        for proc in diff.replaced:
+            successor = view.procedures.get(proc.replaced_by)
+            detail = t(
+                "diff.replaced_detail",
+                lang,
+                successor=proc.replaced_by,
+                name=successor.name if successor else "",
+            )
+            rows.append({"kind": t("diff.replaced", lang), "code": proc.code, "detail": detail})
+        for proc in diff.abolished:
+            rows.append({"kind": t("diff.abolished", lang), "code": proc.code, "detail": proc.name})
+        for proc in diff.removed:
+            detail = t("diff.removed_detail", lang, name=proc.name)
+            rows.append({"kind": t("diff.removed", lang), "code": proc.code, "detail": detail})
+        for change in diff.scheduled:
+            sentence = t(
+                f"change.{change.kind}", lang, successor=change.successor, decision=change.decision
+            )
+            rows.append(
+                {
+                    "kind": t("diff.scheduled", lang),
+                    "code": change.code,
+                    "detail": f"{change.when:%d/%m/%Y}: {sentence}",
+                }
+            )
+        problems = []
+        for members, issue in group_issues(new.issues):
+            lines = ", ".join(str(m.line) for m in members)
+            level = t("cli.level_error" if issue.is_error else "cli.level_warning", lang)
+            problems.append(
+                {
+                    "error": issue.is_error,
+                    "where": t(
+                        "web_pages.import_where", lang, lines=lines, column=issue.column_label
+                    ),
+                    "level": level,
+                    "message": t(issue.key, lang, **issue.params),
+                }
+            )
+        nothing = diff.empty and not prepared.changed_rows
+        preview = {
+            "source": source,
+            "date": when.strftime("%d/%m/%Y"),
+            "notes": [t(key, lang, **params) for key, params in prepared.notes],
+            "rows": rows,
+            "summary": "" if diff.empty else t("diff.summary", lang, **diff.counts()),
+            "none": t("diff.none", lang, date=when.strftime("%d/%m/%Y")) if diff.empty else "",
+            "problems": problems,
+            "errors": len(new.errors),
+            "nothing": nothing,
+            "can_apply": not new.errors and not nothing,
+        }
+        return preview, prepared
+
+    def apply(self, prepared: PreparedImport, source: str) -> Path:
+        """Write the prepared catalog (the previous one is kept) and note it in the history."""
+        backup = apply_import(prepared)
+        with Store(self.config.db) as store:
+            written = load_catalog(self.config.catalog)
+            store.record_catalog(
+                catalog_fingerprint(written),
+                str(written.path),
+                len(written.rows),
+                source,
+                prepared.diff.counts(),
+            )
+        return backup
