@@ -593,6 +593,9 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/check")
+            shots = REPO_ROOT / "docs" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "check-upload.png"), full_page=True)
             page.set_input_files("#photos", str(photo))
             page.fill("#location", "Bảng sảnh A")
             page.click("main button[type=submit]")
@@ -607,6 +610,7 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             page.click("nav a[href='/reprint']")
             page.wait_for_url("**/reprint")
             assert page.locator("ul.reprint li.code").count() >= 1
+            page.screenshot(path=str(shots / "reprint.png"), full_page=True)
             with page.expect_download() as download:
                 page.click("#sheet")
             sheet = tmp_path / "sheet.pdf"
