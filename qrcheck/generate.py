@@ -223,6 +223,22 @@ def _content(job: _Job, symbol: Symbol | None = None) -> PostingContent:
     )
 
 
+def posting_content(proc: Procedure, center: CenterSettings, print_date: date) -> PostingContent:
+    """What one posting of `proc` shows, printed on `print_date` (the generator's layout)."""
+    return PostingContent(
+        center_name=center.name,
+        code=proc.code,
+        name=proc.name,
+        field=proc.field,
+        link=proc.link,
+        tag=proc.tag,
+        decision=proc.decision,
+        print_date=print_date,
+        symbol=make_symbol(proc.payload),
+        language=center.posting_language,
+    )
+
+
 def render_job(job: _Job) -> tuple[ManifestEntry, Symbol]:
     """Make, verify and write one procedure's symbol and files (runs in a worker process)."""
     content = _content(job)

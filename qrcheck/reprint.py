@@ -21,10 +21,10 @@ from datetime import date
 
 from qrcheck.catalog import Catalog, CatalogView, Procedure
 from qrcheck.center import CenterSettings
+from qrcheck.generate import posting_content
 from qrcheck.links.verdict import judge
 from qrcheck.posting import PostingContent
 from qrcheck.store import Posting, PrintRecord, Store, latest_state, now
-from qrcheck.symbol import make_symbol
 
 #: the message key of each reason (literal keys: tests/test_i18n.py checks that they exist)
 REASON_KEYS = {
@@ -275,18 +275,5 @@ def sheet_contents(
         proc = posting_for(catalog, item, when)
         if proc is None:
             continue
-        contents.append(
-            PostingContent(
-                center_name=center.name,
-                code=proc.code,
-                name=proc.name,
-                field=proc.field,
-                link=proc.link,
-                tag=proc.tag,
-                decision=proc.decision,
-                print_date=when,
-                symbol=make_symbol(proc.payload),
-                language=center.posting_language,
-            )
-        )
+        contents.append(posting_content(proc, center, when))
     return contents

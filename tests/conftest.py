@@ -168,3 +168,14 @@ def save_photo(image: np.ndarray, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(path)
     return path
+
+
+def run_cli(args: list[str]) -> int:
+    """Run the `qrcheck` command line in-process; its exit status."""
+    import pytest
+
+    from qrcheck.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    return int(caught.value.code or 0)

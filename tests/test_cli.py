@@ -9,16 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
-from qrcheck.cli import build_app, main
+from qrcheck.cli import build_app
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run_cli(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as caught:
-        main(args)
-    return caught.value.code
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUNDLED_CATALOG, board_image, save_photo
+from conftest import BUNDLED_CATALOG, board_image, run_cli, save_photo
 from pypdf import PdfReader
 
 from qrcheck.catalog import load_catalog
 from qrcheck.check import check_photos
-from qrcheck.cli import main
 from qrcheck.links.verdict import Verdict
 from qrcheck.store import Store
 
@@ -32,12 +31,6 @@ def catalog():
 @pytest.fixture(scope="module")
 def view(catalog):
     return catalog.as_of(TODAY)
-
-
-def run_cli(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as caught:
-        main(args)
-    return int(caught.value.code or 0)
 
 
 def faded(image: np.ndarray) -> np.ndarray:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, save_photo
+from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, run_cli, save_photo
 
 from qrcheck.catalog import load_catalog
-from qrcheck.cli import main
 from qrcheck.store import SCHEMA_VERSION, PrintRecord, Store, StoreError, default_db_path
 
 TODAY = date(2026, 11, 27)
@@ -26,12 +25,6 @@ TODAY = date(2026, 11, 27)
 @pytest.fixture(scope="module")
 def view():
     return load_catalog(BUNDLED_CATALOG).as_of(TODAY)
-
-
-def run_cli(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as caught:
-        main(args)
-    return int(caught.value.code or 0)
 
 
 def check_args(*paths: Path, db: Path) -> list[str]:
