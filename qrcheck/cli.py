@@ -963,8 +963,6 @@ def cmd_report(
 # ---------------------------------------------------------------------------------------------
 # the web application: accounts and the server
 
-USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
 
 def cmd_user_add(
     name: Annotated[str, typer.Argument(help="Account name", show_default=False)],
@@ -976,7 +974,7 @@ def cmd_user_add(
     lang: LangOpt = None,
 ) -> None:
     from qrcheck.store import StoreError
-    from qrcheck.web.security import MIN_PASSWORD, hash_password
+    from qrcheck.web.security import MIN_PASSWORD, USER_NAME, hash_password
 
     _setup(lang)
     if not USER_NAME.fullmatch(name):

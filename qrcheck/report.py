@@ -92,13 +92,22 @@ def label(code: CodeResult, lang: str) -> str:
     return f"{name} · {code.grade.grade}"
 
 
+def _label_size(width: int, height: int) -> int:
+    return max(18, min(width, height) // 38)
+
+
+def legend_height(width: int, height: int) -> int:
+    """Height of the white legend band `annotate` adds under a `width` x `height` photo."""
+    return int(_label_size(width, height) * 2.4)
+
+
 def annotate(rgb: np.ndarray, photo: PhotoResult, lang: str) -> Image.Image:
     """A copy of the photo with every code outlined in its action's colour and labelled."""
     short = min(rgb.shape[:2])
     width = max(3, short // 200)
-    size = max(18, short // 38)
+    size = _label_size(rgb.shape[1], rgb.shape[0])
     font = _font(size)
-    strip = int(size * 2.4)  # a white band under the photo for the legend
+    strip = legend_height(rgb.shape[1], rgb.shape[0])  # a white band under the photo
     image = Image.new("RGB", (rgb.shape[1], rgb.shape[0] + strip), (255, 255, 255))
     image.paste(Image.fromarray(rgb), (0, 0))
     draw = ImageDraw.Draw(image)

@@ -231,6 +231,16 @@ class User:
 
 
 @dataclass(frozen=True)
+class Account:
+    """An account as the users page lists it (never its password hash)."""
+
+    name: str
+    role: str
+    created_at: str
+    disabled: bool
+
+
+@dataclass(frozen=True)
 class PrintRecord:
     procedure: str
     tag: str
@@ -493,6 +503,23 @@ class Store:
     def set_password_hash(self, name: str, password_hash: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+
+    def accounts(self) -> list[Account]:
+        """Every account, disabled ones too, by name."""
+        rows = self.db.execute(
+            "SELECT name, role, created_at, disabled FROM users ORDER BY name COLLATE NOCASE"
+        ).fetchall()
+        return [
+            Account(name, role, created, bool(disabled)) for name, role, created, disabled in rows
+        ]
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        """Disable or enable an account; False when there is no such account."""
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)
+            ).rowcount
+        return changed > 0
 
     def record_scan(self, procedure: str, day: str) -> None:
         with self.transaction() as db:

@@ -44,14 +44,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(root: Path, catalog: Path) -> Iterator[dict]:
-    """A real uvicorn server on 127.0.0.1 with three accounts, reading `catalog`."""
+    """A real uvicorn server on 127.0.0.1 with four accounts, reading `catalog`."""
     import uvicorn
 
     db = root / "qrcheck.sqlite"
     with Store(db) as store:
         store.add_user("lan", hash_password(PASSWORD), "staff")
         store.add_user("admin", hash_password(PASSWORD), "admin")
-        store.add_user("limited", hash_password(PASSWORD), "staff")
+        store.add_user("limited", hash_password(PASSWORD), "staff")  # the rate-limit test's
+        store.add_user("hai", hash_password(PASSWORD), "staff")
     config = WebConfig(db=db, catalog=catalog, data=root / "data", workers=2, today=lambda: TODAY)
     port = free_port()
     uv = uvicorn.Server(
@@ -205,9 +206,18 @@ def test_security_headers_on_every_response(server: dict) -> None:
 
 
 def test_pages_carry_no_inline_script_or_style(server: dict) -> None:
+    """Scripts only as local files (the CSP has no 'unsafe-inline'); no inline style at all."""
+    scripts = 0
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
-        assert "<script" not in text and "<style" not in text and "style=" not in text
+        assert "<style" not in text and "style=" not in text
+        assert not re.search(r"\son[a-z]+\s*=", text, re.I), "inline event handler"
+        for tag in re.finditer(r"<script([^>]*)>(.*?)</script>", text, re.S):
+            assert re.fullmatch(r' src="/static/[a-z]+\.js" defer', tag[1]), tag[0]
+            assert tag[2] == "", "inline script"
+            scripts += 1
+        assert text.count("<script") == len(re.findall(r"<script[^>]*>.*?</script>", text, re.S))
+    assert scripts == 1  # the upload progress bar; every page works without it
 
 
 def test_english_switch(server: dict) -> None:
@@ -251,7 +261,7 @@ def test_upload_a_board_photo(server: dict, view, tmp_path: Path) -> None:
         assert "In bản niêm yết mới và thay bản này" in text  # the action in plain words
         assert "Không cần làm gì" in text
         assert "Kiểm tra ảnh khác" in text
-        image = re.search(r'<img class="annotated" src="([^"]+)"', result.text)
+        image = re.search(r'<a href="([^"]+)">Mở ảnh gốc đầy đủ</a>', result.text)
         assert image
         jpeg = http.get(image[1])
         assert jpeg.status_code == 200 and jpeg.headers["content-type"] == "image/jpeg"
@@ -259,8 +269,70 @@ def test_upload_a_board_photo(server: dict, view, tmp_path: Path) -> None:
         # the next check offers the board just used
         assert 'value="Quầy 1"' in http.get("/check").text
     with client(server) as other:  # another staff member cannot see it
-        login(other, "admin")
-        assert other.get(image[1]).status_code == 200  # an admin can
+        assert login(other, "hai").status_code == 303
+        assert other.get(image[1]).status_code == 404
+        assert other.get(answer.headers["location"]).status_code == 404
+    with client(server) as admin:
+        login(admin, "admin")
+        assert admin.get(image[1]).status_code == 200  # an admin can
+
+
+def test_tap_a_code_on_the_photo(server: dict, view, tmp_path: Path) -> None:
+    """The result photo is an SVG: each code is a link to its details, where the code is."""
+    from PIL import Image
+
+    from qrcheck.symbol import make_symbol
+
+    procs = view.procedures
+    board = board_image([procs[SOUND].payload, procs[REPLACED].payload, procs[ABOLISHED].payload])
+    photo = save_photo(board, tmp_path / "board.png")
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [("photos", ("board.png", photo.read_bytes(), "image/png"))])
+        page = wait_for_result(http, answer.headers["location"]).text
+    svg = re.search(r'<svg class="annotated" viewBox="0 0 (\d+) (\d+)"(.*?)</svg>', page, re.S)
+    assert svg, "no photo to tap"
+    width, height = int(svg[1]), int(svg[2])
+    assert width == board.shape[1] and height > board.shape[0]  # the legend band under it
+    spots = re.findall(
+        r'<a href="#([^"]+)" class="spot" aria-label="([^"]+)">\s*<polygon class="hit" '
+        r'points="([^"]+)"',
+        svg[3],
+    )
+    assert len(spots) == 3
+    # where board_image put each code: one row of cells, each code at its cell's top left
+    sides = {
+        c: make_symbol(procs[c].payload).bitmap(6).shape[0] for c in (SOUND, REPLACED, ABOLISHED)
+    }
+    cell = max(sides.values()) + 40
+    for anchor, label, points in spots:
+        # the details the spot leads to are on the page, for the code it outlines
+        item = re.search(rf'<li class="code action-(\w+)" id="{anchor}">(.*?)</li>', page, re.S)
+        assert item, anchor
+        procedure = re.search(r"(\d\.\d{6})", label)[1]
+        assert procedure in item[2]
+        corners = [tuple(map(float, p.split(","))) for p in points.split()]
+        assert len(corners) == 4
+        cx = sum(x for x, _ in corners) / 4
+        cy = sum(y for _, y in corners) / 4
+        index = [SOUND, REPLACED, ABOLISHED].index(procedure)
+        assert abs(cx - (20 + index * cell + sides[procedure] / 2)) < 8, (procedure, cx)
+        assert abs(cy - (20 + sides[procedure] / 2)) < 8, (procedure, cy)
+    # what the phone downloads is a screen-sized copy; the original is one tap away
+    view_src = re.search(r'<image href="([^"]+)"', svg[3])[1]
+    with client(server) as http:
+        login(http)
+        small = http.get(view_src)
+        assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
+        with Image.open(io.BytesIO(small.content)) as shown:
+            assert max(shown.size) <= 1600
+            assert shown.size[0] / shown.size[1] == pytest.approx(width / height, rel=0.01)
+    # a retake button goes back to the check page with the board's name filled in
+    retake = re.search(r'<a class="button[^"]*retake" href="([^"]+)"', page)
+    assert retake and "location=Qu%E1%BA%A7y%201" in retake[1]
+    with client(server) as http:
+        login(http)
+        assert 'value="Quầy 1"' in http.get(unescape(retake[1])).text
     # stored under a generated name, never the client's; recorded like a CLI check
     stored = list((server["data"] / "uploads").iterdir())
     assert stored and all(re.fullmatch(r"[A-Za-z0-9_-]+\.photo", p.name) for p in stored)
@@ -293,6 +365,231 @@ def test_upload_limits(server: dict) -> None:
         answer = upload(http, [big])
         assert answer.status_code == 413
         assert "giới hạn 40 MB" in text_of(answer.text)
+
+
+def test_a_photo_over_the_pixel_limit_is_refused_with_a_sentence(server: dict) -> None:
+    """64 MP of white compresses to a few hundred kB: the byte limit passes it, the pixel limit
+    (60 MP) must not, and nothing is checked or kept."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (8000, 8000), 255).save(buffer, "PNG")
+    assert buffer.tell() < 1024 * 1024
+    before = set((server["data"] / "uploads").iterdir())
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [("photos", ("toàn-cảnh.png", buffer.getvalue(), "image/png"))])
+    assert answer.status_code == 400
+    text = text_of(answer.text)
+    assert "Ảnh toàn-cảnh.png quá lớn: 8000 × 8000 điểm ảnh" in text and "giới hạn 60 MP" in text
+    assert set((server["data"] / "uploads").iterdir()) == before
+
+
+def test_the_working_page_counts_the_photos_checked(server: dict, view, tmp_path: Path) -> None:
+    """While photos are checked the page says how many are done, and reloads itself."""
+    from PIL import Image
+
+    procs = view.procedures
+    small = save_photo(board_image([procs[SOUND].payload]), tmp_path / "small.png")
+    # a 12 MP photo takes seconds to check: the first look at the batch finds it unfinished
+    large = tmp_path / "large.jpg"
+    tile = board_image([procs[REPLACED].payload], module_px=20)
+    canvas = Image.new("L", (4000, 3000), 200)
+    canvas.paste(Image.fromarray(tile), (1500, 1000))
+    canvas.save(large, quality=90)
+    files = [
+        ("photos", ("small.png", small.read_bytes(), "image/png")),
+        ("photos", ("large.jpg", large.read_bytes(), "image/jpeg")),
+    ]
+    seen = []
+    with client(server) as http:
+        login(http)
+        answer = upload(http, files)
+        assert answer.status_code == 303
+        deadline = time.monotonic() + 90
+        while True:
+            page = http.get(answer.headers["location"])
+            if 'http-equiv="refresh"' not in page.text:
+                break
+            progress = re.search(r'<progress max="(\d+)" value="(\d+)">', page.text)
+            assert progress and progress[1] == "2", page.text
+            assert f"Đã kiểm tra {progress[2]}/2 ảnh" in text_of(page.text)
+            seen.append(int(progress[2]))
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert seen and seen[0] in (0, 1) and seen == sorted(seen)
+    assert "Ảnh 1/2" in text_of(page.text) and "Ảnh 2/2" in text_of(page.text)
+    assert SOUND in page.text and REPLACED in page.text
+
+
+# ---------------------------------------------------------------------------------------------
+# who may see what
+
+#: every page, and who may open it: "staff" = every logged-in account, "admin" = admins only
+PAGES = [
+    ("GET", "/check", "staff"),
+    ("GET", "/boards", "staff"),
+    ("GET", "/reprint", "staff"),
+    ("GET", "/reprint/sheet.pdf", "staff"),
+    ("GET", "/catalog", "staff"),
+    ("GET", "/catalog/import", "admin"),
+    ("GET", "/users", "admin"),
+    ("POST", "/check", "staff"),
+    ("POST", "/catalog/import", "admin"),
+    ("POST", "/catalog/import/apply", "admin"),
+    ("POST", "/users", "admin"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "needs"), PAGES)
+@pytest.mark.parametrize("who", [None, "lan", "admin"])
+def test_access_control(server: dict, method: str, path: str, needs: str, who) -> None:
+    """A visitor is sent to the login page; staff are refused the admin pages with a sentence;
+    each account gets its own pages. POSTs carry a valid CSRF token, so only the role decides."""
+    with client(server) as http:
+        if who is not None:
+            assert login(http, who).status_code == 303
+        token = (
+            csrf_of(http.get("/login").text) if who is None else csrf_of(http.get("/check").text)
+        )
+        if method == "GET":
+            answer = http.get(path)
+        else:
+            answer = http.post(path, data={"csrf": token, "do": "none"})
+        if who is None:
+            assert answer.status_code == 303
+            assert answer.headers["location"].startswith("/login?next=")
+        elif needs == "admin" and who != "admin":
+            assert answer.status_code == 403
+            assert "Chỉ quản trị viên mới mở được trang này" in text_of(answer.text)
+        else:
+            assert answer.status_code not in (303, 401, 403), answer.text[:300]
+            assert "/login" not in answer.headers.get("location", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# accounts
+
+
+def users_form(http: httpx.Client) -> str:
+    page = http.get("/users")
+    assert page.status_code == 200
+    return csrf_of(page.text)
+
+
+def test_admin_adds_an_account_that_can_log_in(server: dict) -> None:
+    with client(server) as admin:
+        login(admin, "admin")
+        token = users_form(admin)
+        added = admin.post(
+            "/users",
+            data={
+                "csrf": token,
+                "do": "add",
+                "name": "hoa.tran",
+                "role": "staff",
+                "password": "một-mật-khẩu",
+                "again": "một-mật-khẩu",
+            },
+        )
+        assert added.status_code == 200
+        assert "Đã thêm tài khoản hoa.tran (vai trò: nhân viên)" in text_of(added.text)
+        assert "hoa.tran" in text_of(admin.get("/users").text)
+    with client(server) as hoa:
+        assert login(hoa, "hoa.tran", "một-mật-khẩu").status_code == 303
+        assert hoa.get("/check").status_code == 200
+        assert hoa.get("/users").status_code == 403
+    with Store(server["db"]) as store:
+        account = store.user("hoa.tran")
+        assert account is not None and account.role == "staff"
+        assert verify_password(account.password_hash, "một-mật-khẩu")
+
+
+@pytest.mark.parametrize(
+    ("fields", "sentence"),
+    [
+        ({"name": "Hoa Trần", "password": "x" * 10, "again": "x" * 10}, "không dùng được làm tên"),
+        ({"name": "lan", "password": "x" * 10, "again": "x" * 10}, "Đã có tài khoản tên lan"),
+        ({"name": "ngan", "password": "short", "again": "short"}, "ít nhất 8 ký tự"),
+        ({"name": "ngan", "password": "x" * 10, "again": "y" * 10}, "Hai mật khẩu không giống"),
+    ],
+)
+def test_adding_an_account_says_what_is_wrong(server: dict, fields: dict, sentence: str) -> None:
+    with client(server) as admin:
+        login(admin, "admin")
+        answer = admin.post("/users", data={"csrf": users_form(admin), "do": "add", **fields})
+        assert answer.status_code == 400
+        assert sentence in text_of(answer.text)
+    with Store(server["db"]) as store:
+        assert store.user("ngan") is None
+
+
+def test_disabling_an_account_logs_it_out_and_keeps_it_out(server: dict) -> None:
+    with Store(server["db"]) as store:
+        store.add_user("tam", hash_password(PASSWORD), "staff")
+    with client(server) as tam, client(server) as admin:
+        assert login(tam, "tam").status_code == 303
+        assert tam.get("/check").status_code == 200
+        login(admin, "admin")
+        answer = admin.post(
+            "/users", data={"csrf": users_form(admin), "do": "disable", "name": "tam"}
+        )
+        assert answer.status_code == 200
+        assert "Đã khóa tài khoản tam" in text_of(answer.text)
+        assert tam.get("/check").status_code == 303  # logged out at once
+        assert login(tam, "tam").status_code == 401  # and cannot log in again
+        answer = admin.post(
+            "/users", data={"csrf": users_form(admin), "do": "enable", "name": "tam"}
+        )
+        assert "Đã mở khóa tài khoản tam" in text_of(answer.text)
+        assert login(tam, "tam").status_code == 303
+
+
+def test_resetting_a_password(server: dict) -> None:
+    with Store(server["db"]) as store:
+        store.add_user("minh", hash_password(PASSWORD), "staff")
+    with client(server) as minh, client(server) as admin:
+        login(minh, "minh")
+        login(admin, "admin")
+        new = "mật-khẩu-mới-của-minh"
+        answer = admin.post(
+            "/users",
+            data={
+                "csrf": users_form(admin),
+                "do": "password",
+                "name": "minh",
+                "password": new,
+                "again": new,
+            },
+        )
+        assert answer.status_code == 200 and "Đã đặt mật khẩu mới cho minh" in text_of(answer.text)
+        assert minh.get("/check").status_code == 303  # logged out everywhere
+        assert login(minh, "minh").status_code == 401  # the old password no longer works
+        assert login(minh, "minh", new).status_code == 303
+
+
+def test_an_admin_cannot_lock_themselves_out(server: dict) -> None:
+    with client(server) as admin:
+        login(admin, "admin")
+        page = admin.get("/users").text
+        assert 'name="name" value="admin">' in page
+        answer = admin.post(
+            "/users", data={"csrf": users_form(admin), "do": "disable", "name": "admin"}
+        )
+        assert answer.status_code == 400
+        assert "không thể tự khóa tài khoản của mình" in text_of(answer.text)
+        assert admin.get("/users").status_code == 200
+    with Store(server["db"]) as store:
+        assert store.user("admin") is not None
+
+
+def test_account_changes_need_the_csrf_token(server: dict) -> None:
+    with client(server) as admin:
+        login(admin, "admin")
+        answer = admin.post("/users", data={"do": "disable", "name": "lan"})
+        assert answer.status_code == 403
+    with Store(server["db"]) as store:
+        assert store.user("lan") is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,14 +895,44 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             page.screenshot(path=str(shots / "check-upload.png"), full_page=True)
             page.set_input_files("#photos", str(photo))
             page.fill("#location", "Bảng sảnh A")
+            # the upload goes through the progress-bar script: record what it says
+            progress: list[str] = []
+            page.expose_function("qrcheckSaw", lambda text: progress.append(text))
+            page.evaluate(
+                """() => new MutationObserver(() => window.qrcheckSaw(
+                       document.querySelector('#upload-status .progress-text').textContent))
+                     .observe(document.querySelector('#upload-status'),
+                              {subtree: true, childList: true, characterData: true})"""
+            )
+            uploads: list[str] = []
+            page.on(
+                "request",
+                lambda r: uploads.append(r.resource_type) if r.method == "POST" else None,
+            )
+            images: dict[str, int] = {}
+            page.on("response", lambda r: images.__setitem__(r.url, r.status))
             page.click("main button[type=submit]")
             page.wait_for_selector("ul.codes", timeout=90_000)
+            assert uploads == ["xhr"]
+            assert any(re.fullmatch(r"Đang gửi ảnh… \d+%", text) for text in progress), progress
+            assert "Đã gửi xong. Đang kiểm tra ảnh…" in progress
             assert page.locator("li.code").count() == 3
-            assert page.locator("img.annotated").evaluate("i => i.naturalWidth") > 0
+            page.wait_for_load_state("networkidle")
+            assert [s for u, s in images.items() if "/view/" in u] == [200]
+            spots = page.locator("svg.annotated a.spot")
+            assert spots.count() == 3
             out = REPO_ROOT / "docs" / "screenshots" / "check-result.png"
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
             assert out.stat().st_size > 10_000
+            # tap a code on the photo: its details come into view, marked
+            label = spots.nth(1).get_attribute("aria-label") or ""
+            spots.nth(1).click()
+            target = page.locator("li.code:target")
+            assert target.count() == 1
+            assert re.search(r"\d\.\d{6}", label)[0] in target.inner_text()
+            assert target.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+            assert target.is_visible()
             # the reprint list, from the navigation, and its print sheet
             page.click("nav a[href='/reprint']")
             page.wait_for_url("**/reprint")

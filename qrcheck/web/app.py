@@ -1,14 +1,17 @@
-"""The Starlette application: login, check a board, results, stable links.
+"""The Starlette application: login, check a board, results, stable links, accounts.
 
 Pages are rendered on the server with Jinja2 (templates/), styled by one local stylesheet
-(static/), with no script and no inline style, so the Content-Security-Policy needs no
-'unsafe-inline'. Every sentence comes from the message catalog (qrcheck/i18n), in Vietnamese
-unless the user chose English (?lang=en, remembered in a cookie).
+(static/), with no inline script or style, so the Content-Security-Policy needs no
+'unsafe-inline'. Everything works without JavaScript; one small local script
+(static/upload.js) only adds an upload progress bar. Every sentence comes from the message
+catalog (qrcheck/i18n), in Vietnamese unless the user chose English (?lang=en, remembered in
+a cookie).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import secrets
@@ -21,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -34,10 +38,14 @@ from qrcheck.check import PhotoResult
 from qrcheck.errors import CatalogInvalid, PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, t
 from qrcheck.photos import load_photo
-from qrcheck.store import Store
+from qrcheck.report import legend_height
+from qrcheck.store import Account, Store
+from qrcheck.table import atomic_write_bytes
 from qrcheck.web.jobs import Batch, Checker
 from qrcheck.web.pages import IMPORT_SUFFIXES, StatusPages
 from qrcheck.web.security import (
+    MIN_PASSWORD,
+    USER_NAME,
     LoginLimiter,
     SecurityHeaders,
     Session,
@@ -54,6 +62,8 @@ LANG_COOKIE = "qrcheck_lang"
 CODE = re.compile(r"\d\.\d{6}")
 ROLE_KEYS = {"staff": "web.role_staff", "admin": "web.role_admin"}
 ACTION_ORDER = ("investigate", "remove", "reprint", "retake", "monitor", "ok")
+#: the longest side of the annotated photo as the result page shows it (the original on a tap)
+VIEW_PIXELS = 1600
 
 
 @dataclass
@@ -309,9 +319,12 @@ def create_app(config: WebConfig) -> Starlette:
             "check.html",
             session,
             locations=await locations(),
-            location=session.data.get("location", ""),
+            # "take this photo again" links carry the board's name
+            location=" ".join(request.query_params.get("location", "").split())[:120]
+            or session.data.get("location", ""),
             errors=[],
             limit_mb=config.max_upload_mb,
+            max_files=config.max_files,
         )
 
     async def check_post(request: Request) -> Response:
@@ -331,6 +344,7 @@ def create_app(config: WebConfig) -> Starlette:
                 location=location or session.data.get("location", ""),
                 errors=errors,
                 limit_mb=config.max_upload_mb,
+                max_files=config.max_files,
             )
 
         length = request.headers.get("content-length", "")
@@ -405,7 +419,10 @@ def create_app(config: WebConfig) -> Starlette:
             return error_page(request, session, "web.job_missing", 404)
         lang = language(request)
         if not batch.done:
-            return render(request, "working.html", session, count=len(batch.jobs), batch=batch)
+            done = sum(1 for job in batch.jobs if job.result is not None)
+            return render(
+                request, "working.html", session, count=len(batch.jobs), done=done, batch=batch
+            )
         photos = [photo_view(batch, i, job.result, lang) for i, job in enumerate(batch.jobs)]
         return render(request, "result.html", session, batch=batch, photos=photos)
 
@@ -420,9 +437,14 @@ def create_app(config: WebConfig) -> Starlette:
         result = batch.jobs[index].result
         if result is None or result.annotated is None or not result.annotated.is_file():
             return Response(status_code=404)
-        return FileResponse(
-            result.annotated, media_type="image/jpeg", headers={"cache-control": "private"}
-        )
+        path = result.annotated
+        if request.url.path.split("/")[-2] == "view":
+            small = path.with_name(f"{path.stem}-view.jpg")
+            try:
+                path = await run_in_threadpool(view_copy, result.annotated, small)
+            except OSError:  # the full photo is still there to show
+                path = result.annotated
+        return FileResponse(path, media_type="image/jpeg", headers={"cache-control": "private"})
 
     async def stable_link(request: Request) -> Response:
         code = request.path_params["code"]
@@ -584,6 +606,93 @@ def create_app(config: WebConfig) -> Starlette:
             return render(request, "import.html", session, 409, preview=None, errors=[message])
         return render(request, "message.html", session, message="web_pages.import_done", params={})
 
+    # -----------------------------------------------------------------------------------------
+    # accounts (admins only)
+
+    def read_accounts() -> list[Account]:
+        with Store(config.db) as store:
+            return store.accounts()
+
+    async def users_page(request: Request) -> Response:
+        session = await guarded(request, admin=True)
+        if not isinstance(session, Session):
+            return session
+        accounts = await run_in_threadpool(read_accounts)
+        return render(request, "users.html", session, accounts=accounts, errors=[], notice=None)
+
+    async def users_post(request: Request) -> Response:
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        if session.role != "admin":
+            return error_page(request, session, "web_pages.admin_only", 403)
+        form = await posted_form(request, session)
+        if form is None:
+            return error_page(request, session, "web.csrf_failed", 403)
+        lang = language(request)
+        todo = str(form.get("do", ""))
+        name = str(form.get("name", "")).strip()
+        password = str(form.get("password", ""))
+        errors: list[str] = []
+        notice: str | None = None
+
+        def change() -> tuple[list[str], str | None]:
+            with Store(config.db) as store:
+                accounts = {a.name.casefold(): a for a in store.accounts()}
+                target = accounts.get(name.casefold())
+                if todo == "add":
+                    role = "admin" if form.get("role") == "admin" else "staff"
+                    if not USER_NAME.fullmatch(name):
+                        return [t("user.bad_name", lang, name=name)], None
+                    if target is not None:
+                        return [t("user.exists", lang, name=name)], None
+                    problem = password_problem(password, str(form.get("again", "")))
+                    if problem:
+                        return [problem], None
+                    store.add_user(name, hash_password(password), role)
+                    role_word = t(ROLE_KEYS[role], lang)
+                    return [], t("user.added", lang, name=name, role=role_word)
+                if target is None:
+                    return [t("web_users.no_such", lang, name=name)], None
+                if todo == "password":
+                    problem = password_problem(password, str(form.get("again", "")))
+                    if problem:
+                        return [problem], None
+                    store.set_password_hash(target.name, hash_password(password))
+                    sessions.drop_user(target.name)
+                    return [], t("web_users.password_set", lang, name=target.name)
+                if todo in ("disable", "enable"):
+                    if (
+                        todo == "disable"
+                        and target.name.casefold() == (session.user or "").casefold()
+                    ):
+                        return [t("web_users.not_yourself", lang)], None
+                    store.set_disabled(target.name, todo == "disable")
+                    if todo == "disable":
+                        sessions.drop_user(target.name)
+                        return [], t("web_users.disabled", lang, name=target.name)
+                    return [], t("web_users.enabled", lang, name=target.name)
+                return [t("web.csrf_failed", lang)], None
+
+        def password_problem(password: str, again: str) -> str | None:
+            if len(password) < MIN_PASSWORD:
+                return t("user.password_short", lang, length=MIN_PASSWORD)
+            if password != again:
+                return t("web_users.mismatch", lang)
+            return None
+
+        errors, notice = await run_in_threadpool(change)
+        accounts = await run_in_threadpool(read_accounts)
+        return render(
+            request,
+            "users.html",
+            session,
+            400 if errors else 200,
+            accounts=accounts,
+            errors=errors,
+            notice=notice,
+        )
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_page(request, session_of(request), "web.not_found", 404)
 
@@ -602,6 +711,7 @@ def create_app(config: WebConfig) -> Starlette:
             Route("/check", check_post, methods=["POST"]),
             Route("/batch/{batch}", batch_page),
             Route("/batch/{batch}/photo/{index:int}.jpg", annotated),
+            Route("/batch/{batch}/view/{index:int}.jpg", annotated),
             Route("/p/{code}", stable_link),
             Route("/boards", boards_page),
             Route("/reprint", reprint_page),
@@ -610,6 +720,8 @@ def create_app(config: WebConfig) -> Starlette:
             Route("/catalog/import", import_page, methods=["GET"]),
             Route("/catalog/import", import_post, methods=["POST"]),
             Route("/catalog/import/apply", import_apply, methods=["POST"]),
+            Route("/users", users_page, methods=["GET"]),
+            Route("/users", users_post, methods=["POST"]),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         exception_handlers={404: not_found},
@@ -646,9 +758,15 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
         sentences = [describe(verdict, lang)]
         if code.reason:
             sentences.append(t(code.reason, lang))
+        corners = [(float(x), float(y)) for x, y in code.located.corners]
+        centre_x = sum(x for x, _ in corners) / len(corners)
+        centre_y = sum(y for _, y in corners) / len(corners)
         codes.append(
             {
                 "number": number,
+                "anchor": f"p{index + 1}-c{number}",
+                "points": " ".join(f"{x:.0f},{y:.0f}" for x, y in corners),
+                "centre": (round(centre_x), round(centre_y)),
                 "procedure": verdict.procedure or t(f"status.{verdict.status}", lang),
                 "grade": code.grade.grade,
                 "status": t(f"status.{verdict.status}", lang),
@@ -659,10 +777,33 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
             }
         )
     codes.sort(key=lambda c: ACTION_ORDER.index(c["action"]) if c["action"] in ACTION_ORDER else 9)
+    short = min(result.width, result.height)
     return {
         "index": index,
         "error": None,
         "codes": codes,
         "annotated": result.annotated is not None,
         "src": f"/batch/{batch.id}/photo/{index}.jpg",
+        "view": f"/batch/{batch.id}/view/{index}.jpg",
+        "width": result.width,
+        # the annotated copy carries a legend band under the photo
+        "height": result.height + legend_height(result.width, result.height),
+        # number badges on the photo, sized for a thumb on the phone's screen
+        "badge": max(12, round(max(result.width, result.height) / 45)),
+        "stroke": max(3, short // 150),
+        "retake": any(code["action"] == "retake" for code in codes) or not codes,
     }
+
+
+def view_copy(annotated: Path, target: Path, longest: int = VIEW_PIXELS) -> Path:
+    """A copy of the annotated photo small enough for a phone's screen (made once)."""
+    if target.is_file():
+        return target
+    with Image.open(annotated) as image:
+        image.load()
+        if max(image.size) > longest:
+            image.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "JPEG", quality=82, optimize=True)
+    atomic_write_bytes(target, buffer.getvalue())
+    return target

@@ -8,6 +8,7 @@ POST must send back. Failed logins are counted per account name and client addre
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -19,6 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 ROLES = ("staff", "admin")
 MIN_PASSWORD = 8
+#: account names: letters, digits, dot, dash and underscore (no spaces, no diacritics)
+USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _hasher = PasswordHasher()
 #: verified against when the account does not exist, so both cases take the same time
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -92,6 +95,18 @@ class Sessions:
     def drop(self, sid: str) -> None:
         with self._lock:
             self._items.pop(sid, None)
+
+    def drop_user(self, name: str) -> int:
+        """Log an account out everywhere (disabled, or its password was reset)."""
+        with self._lock:
+            gone = [
+                sid
+                for sid, s in self._items.items()
+                if (s.user or "").casefold() == name.casefold()
+            ]
+            for sid in gone:
+                del self._items[sid]
+        return len(gone)
 
     def _purge(self, now: float) -> None:
         for sid in [
