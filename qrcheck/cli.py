@@ -1006,6 +1006,10 @@ def cmd_serve(
         typer.Option("--data", help="Folder for uploaded and annotated photos"),
     ] = Path("data/web"),
     workers: Annotated[int, typer.Option("--workers", help="Processes checking photos")] = 0,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No live link checks (catalog comparison only)")
+    ] = False,
+    ca_bundle: CaBundleOpt = None,
     db: DbOpt = None,
     catalog: CatalogOpt = None,
     lang: LangOpt = None,
@@ -1026,7 +1030,12 @@ def cmd_serve(
         store.close()
     if not has_users:
         err.print(f"[yellow]{tr('serve.no_users')}[/]")
-    config = WebConfig(db=db_path, catalog=catalog or default_catalog(), data=data)
+    config = WebConfig(
+        db=db_path,
+        catalog=catalog or default_catalog(),
+        data=data,
+        live=None if offline else live_options(ca_bundle),
+    )
     if workers > 0:
         config.workers = workers
     app = create_app(config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
 import socket
@@ -19,12 +20,15 @@ from html import unescape
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, save_photo
 
 from qrcheck.catalog import load_catalog
 from qrcheck.cli import main
 from qrcheck.i18n import messages, t
+from qrcheck.links.live import LiveOptions
+from qrcheck.report import COLOURS
 from qrcheck.store import Store
 from qrcheck.web import WebConfig, create_app
 from qrcheck.web.security import hash_password, verify_password
@@ -43,8 +47,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(root: Path, catalog: Path) -> Iterator[dict]:
-    """A real uvicorn server on 127.0.0.1 with four accounts, reading `catalog`."""
+def running_server(root: Path, catalog: Path, live: LiveOptions | None = None) -> Iterator[dict]:
+    """A real uvicorn server on 127.0.0.1 with four accounts, reading `catalog`; offline (no
+    live link checks: tests never reach the internet) unless `live` says how to check."""
     import uvicorn
 
     db = root / "qrcheck.sqlite"
@@ -53,7 +58,9 @@ def running_server(root: Path, catalog: Path) -> Iterator[dict]:
         store.add_user("admin", hash_password(PASSWORD), "admin")
         store.add_user("limited", hash_password(PASSWORD), "staff")  # the rate-limit test's
         store.add_user("hai", hash_password(PASSWORD), "staff")
-    config = WebConfig(db=db, catalog=catalog, data=root / "data", workers=2, today=lambda: TODAY)
+    config = WebConfig(
+        db=db, catalog=catalog, data=root / "data", workers=2, today=lambda: TODAY, live=live
+    )
     port = free_port()
     uv = uvicorn.Server(
         uvicorn.Config(
@@ -344,6 +351,65 @@ def test_tap_a_code_on_the_photo(server: dict, view, tmp_path: Path) -> None:
         assert any(c.endswith("web:lan") for c in checkers)
 
 
+def test_a_sample_board_photo_gives_what_the_cli_gives(server: dict, tmp_path: Path) -> None:
+    """The bundled 12 MP sample photo of a board (samples/photos, with its truth): the web page
+    shows every code the truth has, with the same grade and action as `qrcheck check`."""
+    import json
+    import subprocess
+    import sys
+
+    photo = REPO_ROOT / "samples" / "photos" / "board-1.jpg"
+    truth = json.loads((photo.parent / "truth.json").read_text(encoding="utf-8"))
+    expected_codes = next(p for p in truth["photos"] if p["file"] == photo.name)["codes"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qrcheck",
+            "check",
+            str(photo),
+            "--offline",
+            "--json",
+            "--no-record",
+            "--catalog",
+            str(BUNDLED_CATALOG),
+            "--as-of",
+            TODAY.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "QRCHECK_LANG": "vi"},
+    )
+    assert done.returncode in (0, 1), done.stderr
+    cli = [
+        (
+            (c["link"] or {}).get("procedure") or t(f"status.{c['link']['status']}", "vi"),
+            c["grade"],
+            t(f"action.{c['action']}", "vi"),
+        )
+        for c in json.loads(done.stdout)["photos"][0]["codes"]
+    ]
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [("photos", ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg"))])
+        assert answer.status_code == 303
+        page = wait_for_result(http, answer.headers["location"]).text
+    web = [
+        (procedure, grade, action)
+        for procedure, grade, action in re.findall(
+            r'<span class="procedure">([^<]+)</span>\s*<span class="grade">Hạng (\w)</span>\s*'
+            r'<span class="badge">([^<]+)</span>',
+            page,
+        )
+    ]
+    assert len(web) == len(expected_codes) == 6
+    assert sorted(web) == sorted(cli)
+    decoded = {c["label"].split()[0] for c in expected_codes} & {p for p, _, _ in web}
+    assert len(decoded) == 5  # the sixth is faded past reading: located, graded F, to reprint
+    assert ("không đọc được", "F", "in lại") in web
+
+
 def test_a_text_file_named_jpg_is_refused_with_a_sentence(server: dict) -> None:
     with client(server) as http:
         login(http)
@@ -420,6 +486,119 @@ def test_the_working_page_counts_the_photos_checked(server: dict, view, tmp_path
     assert seen and seen[0] in (0, 1) and seen == sorted(seen)
     assert "Ảnh 1/2" in text_of(page.text) and "Ảnh 2/2" in text_of(page.text)
     assert SOUND in page.text and REPLACED in page.text
+
+
+# ---------------------------------------------------------------------------------------------
+# live link checks after each photo
+
+
+class ImitationPortal:
+    """A portal on 127.0.0.1 that knows one procedure page; every other address is a 404.
+    It notes every request it gets (path and whether a cookie came with it)."""
+
+    def __init__(self, known: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append((self.path, self.headers.get("cookie")))
+                if self.path == known:
+                    body, status = "<html><body><h1>Thủ tục hiện hành</h1></body></html>", 200
+                elif self.path == "/":
+                    body, status = "<html><body><h1>Trang chủ cổng</h1></body></html>", 200
+                else:
+                    body, status = "<html><body>Không tìm thấy</body></html>", 404
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                self.send_header("set-cookie", "portal=1; Path=/")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_links_are_checked_live_after_each_photo(tmp_path: Path) -> None:
+    """With live checks on, a current link whose page is gone (404) turns into a reprint on
+    the result page, on the annotated photo and in the history; the page that answers stays
+    ok. The checker reaches the imitation portal on 127.0.0.1 only because the test allows
+    that network explicitly, and sends no cookie back."""
+    from PIL import Image
+
+    catalog = Path(shutil.copytree(BUNDLED_CATALOG, tmp_path / "catalog"))
+    sound = load_catalog(catalog).as_of(TODAY).procedures[SOUND]
+    gone_code = "1.000656"
+    known = f"/thu-tuc-hanh-chinh/{sound.formality_id}"
+    portal = ImitationPortal(known)
+    try:
+        center = catalog / "center.toml"
+        text = center.read_text(encoding="utf-8")
+        assert "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/{formality_id}" in text
+        text = text.replace(
+            "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/{formality_id}",
+            f"http://127.0.0.1:{portal.port}/thu-tuc-hanh-chinh/{{formality_id}}",
+        ).replace("official = [\n", 'official = [\n  "127.0.0.1",\n')
+        center.write_text(text, encoding="utf-8")
+        view = load_catalog(catalog).as_of(TODAY)
+        payloads = [view.procedures[SOUND].payload, view.procedures[gone_code].payload]
+        assert all(p.startswith(f"http://127.0.0.1:{portal.port}/") for p in payloads)
+        photo = save_photo(board_image(payloads), tmp_path / "board.png")
+        live = LiveOptions(allow_networks=("127.0.0.1/32",), min_interval=0.0, backoff=0.05)
+        with running_server(tmp_path / "server", catalog, live) as server, client(server) as http:
+            login(http)
+            answer = upload(http, [("photos", ("b.png", photo.read_bytes(), "image/png"))])
+            assert answer.status_code == 303
+            page = wait_for_result(http, answer.headers["location"]).text
+            items = dict(
+                re.findall(
+                    r'<span class="procedure">([^<]+)</span>.*?<span class="badge">([^<]+)</span>',
+                    page,
+                    re.S,
+                )
+            )
+            assert items == {SOUND: "tốt", gone_code: "in lại"}
+            text = text_of(page)
+            assert "trang web không mở được" in text  # links.dead_current
+            assert "HTTP 404" in text or "404" in text
+            assert "Không có kết nối mạng" not in text
+            # the annotated photo was drawn again: the dead link's outline is the reprint colour
+            full = re.search(r'<a href="([^"]+)">Mở ảnh gốc đầy đủ</a>', page)[1]
+            outline = re.search(
+                rf'aria-label="Mã \d: {gone_code}[^"]*">\s*<polygon class="hit" points="([^"]+)"',
+                page,
+            )[1]
+            with Image.open(io.BytesIO(http.get(full).content)) as drawn:
+                rgb = np.asarray(drawn.convert("RGB"))
+        with Store(server["db"]) as store:
+            rows = dict(
+                store.db.execute(
+                    "SELECT json_extract(detail_params, '$.code'), status FROM codes"
+                ).fetchall()
+            )
+        assert rows.get(gone_code) == "dead", rows
+        paths = [path for path, _ in portal.seen]
+        assert (
+            known in paths
+            and f"/thu-tuc-hanh-chinh/{view.procedures[gone_code].formality_id}" in paths
+        )
+        assert all(cookie is None for _, cookie in portal.seen)
+    finally:
+        portal.close()
+    (x0, y0), (x1, y1) = [tuple(map(float, p.split(","))) for p in outline.split()[:2]]
+    middle = rgb[round((y0 + y1) / 2), round((x0 + x1) / 2)].astype(int)  # on the top edge
+    assert np.abs(middle - np.array(COLOURS["reprint"])).max() < 40, middle
 
 
 # ---------------------------------------------------------------------------------------------

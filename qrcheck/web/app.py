@@ -37,6 +37,7 @@ from qrcheck.catalog import Catalog, history_rows, load_catalog
 from qrcheck.check import PhotoResult
 from qrcheck.errors import CatalogInvalid, PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, t
+from qrcheck.links.live import LiveOptions
 from qrcheck.photos import load_photo
 from qrcheck.report import legend_height
 from qrcheck.store import Account, Store
@@ -79,6 +80,8 @@ class WebConfig:
     login_window: float = 300.0
     #: the day the catalog is read for (tests fix it)
     today: Callable[[], date] = field(default=date.today)
+    #: live link checks after each photo (None: offline, the catalog comparison only)
+    live: LiveOptions | None = field(default_factory=LiveOptions)
 
 
 class CatalogSource:
@@ -126,7 +129,13 @@ def create_app(config: WebConfig) -> Starlette:
         catalog, history = source.get()
         return catalog.as_of(config.today()), catalog.center, history
 
-    checker = Checker(config.db, config.workers, check_context)
+    checker = Checker(
+        config.db,
+        config.workers,
+        check_context,
+        live=config.live,
+        link_cache=config.data / "link-cache.sqlite",
+    )
     env = Environment(
         loader=FileSystemLoader(str(HERE / "templates")),
         autoescape=select_autoescape(["html"]),
@@ -424,7 +433,8 @@ def create_app(config: WebConfig) -> Starlette:
                 request, "working.html", session, count=len(batch.jobs), done=done, batch=batch
             )
         photos = [photo_view(batch, i, job.result, lang) for i, job in enumerate(batch.jobs)]
-        return render(request, "result.html", session, batch=batch, photos=photos)
+        offline = any(photo.get("offline") for photo in photos)
+        return render(request, "result.html", session, batch=batch, photos=photos, offline=offline)
 
     async def annotated(request: Request) -> Response:
         session = logged_in(request)
@@ -756,6 +766,16 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
     for number, code in enumerate(result.codes, start=1):
         verdict = code.verdict
         sentences = [describe(verdict, lang)]
+        live = code.live
+        # what only the network could tell, as `qrcheck check` prints it; "no network" is said
+        # once for the whole page, not on every code
+        if (
+            live is not None
+            and code.action != "ok"
+            and live.status not in ("ok", "redirected")
+            and live.detail_key != "links.live_no_network"
+        ):
+            sentences.append(t(live.detail_key, lang, **live.detail_params))
         if code.reason:
             sentences.append(t(code.reason, lang))
         corners = [(float(x), float(y)) for x, y in code.located.corners]
@@ -792,6 +812,10 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
         "badge": max(12, round(max(result.width, result.height) / 45)),
         "stroke": max(3, short // 150),
         "retake": any(code["action"] == "retake" for code in codes) or not codes,
+        "offline": any(
+            c.live is not None and c.live.detail_key == "links.live_no_network"
+            for c in result.codes
+        ),
     }
 
 

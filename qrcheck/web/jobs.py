@@ -1,8 +1,10 @@
 """Photo checks off the request thread: a pool of worker processes, results kept in memory.
 
 A batch is the photos of one upload (one board). Each photo is one job: `check_photo` runs in a
-worker process, so a slow photo never holds up the web server, and when it finishes the result
-is recorded in the history database exactly like `qrcheck check` records it.
+worker process, followed (unless the server runs offline) by the live check of the photo's
+links, as `qrcheck check` does; so a slow photo or a slow portal never holds up the web server.
+When it finishes the result is recorded in the history database exactly like `qrcheck check`
+records it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qrcheck import __version__
-from qrcheck.check import PhotoResult, check_photo
+from qrcheck.check import CheckReport, PhotoResult, check_photo, refresh_annotations
 from qrcheck.errors import QrcheckError
+from qrcheck.links.live import LinkCache, LiveOptions, apply_live, check_urls, links_to_check
 from qrcheck.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,13 +60,55 @@ def _crashed(job: Job, location: str, exc: BaseException) -> PhotoResult:
     )
 
 
+def check_and_verify(
+    photo: Path,
+    view,  # type: ignore[no-untyped-def]
+    center,  # type: ignore[no-untyped-def]
+    location: str,
+    annotated: Path,
+    lang: str,
+    history: tuple,
+    live: LiveOptions | None,
+    link_cache: Path | None,
+) -> PhotoResult:
+    """One photo in a worker process: checked, then its links checked online (unless `live` is
+    None), with the annotated copy drawn again where a live answer changed an action."""
+    result = check_photo(photo, view, center, location, annotated, lang, history=history)
+    if live is None or result.error is not None:
+        return result
+    report = CheckReport((result,))
+    urls = links_to_check(report)
+    if not urls:
+        return result
+    try:
+        cache = LinkCache(link_cache)
+    except Exception:  # an unusable cache file costs only the caching
+        cache = LinkCache(None)
+    try:
+        results, _ = check_urls(urls, live, cache)
+    finally:
+        cache.close()
+    checked = apply_live(report, results)
+    refresh_annotations(report, checked, lang)
+    return checked.photos[0]
+
+
 class Checker:
     """The worker pool and the batches it works on (kept for `keep` seconds)."""
 
     def __init__(
-        self, db: Path, workers: int, context: Callable[[], tuple], keep: float = 6 * 3600
+        self,
+        db: Path,
+        workers: int,
+        context: Callable[[], tuple],
+        keep: float = 6 * 3600,
+        live: LiveOptions | None = None,
+        link_cache: Path | None = None,
     ) -> None:
         self.db = db
+        #: settings of the live link checks (None: offline, the catalog comparison only)
+        self.live = live
+        self.link_cache = link_cache
         #: () -> (catalog view, center settings, history rows), read when a photo is submitted
         self.context = context
         self.keep = keep
@@ -89,7 +134,16 @@ class Checker:
             self.batches[batch.id] = batch
         for job in batch.jobs:
             future = self.pool.submit(
-                check_photo, job.photo, view, center, location, job.annotated, lang, history=history
+                check_and_verify,
+                job.photo,
+                view,
+                center,
+                location,
+                job.annotated,
+                lang,
+                history,
+                self.live,
+                self.link_cache,
             )
             job.future = future
             future.add_done_callback(lambda f, j=job: self._finished(batch, j, f))
