@@ -21,6 +21,8 @@ Tables
                       rows, where it came from (an import's file) and what changed
     users       accounts of the web application: name, argon2 hash, role (staff or admin)
     scans       scans of the stable links (`GET /p/{code}`), counted per procedure and day
+    sessions    logged-in sessions of the web application (SHA-256 of the cookie's id, never
+                the id itself), so that restarting the service logs nobody out
 """
 
 from __future__ import annotations
@@ -185,7 +187,25 @@ def _v4(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite3.Connection) -> None:
+    """Logged-in sessions of the web application, so that a restart logs nobody out."""
+    _script(
+        db,
+        """
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            csrf TEXT NOT NULL,
+            user TEXT NOT NULL,
+            role TEXT NOT NULL,
+            created REAL NOT NULL,
+            seen REAL NOT NULL
+        );
+        CREATE INDEX sessions_user ON sessions (user COLLATE NOCASE);
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -54,10 +54,11 @@ def running_server(root: Path, catalog: Path, live: LiveOptions | None = None) -
 
     db = root / "qrcheck.sqlite"
     with Store(db) as store:
-        store.add_user("lan", hash_password(PASSWORD), "staff")
-        store.add_user("admin", hash_password(PASSWORD), "admin")
-        store.add_user("limited", hash_password(PASSWORD), "staff")  # the rate-limit test's
-        store.add_user("hai", hash_password(PASSWORD), "staff")
+        if store.user("lan") is None:  # a server started again on the same folder keeps them
+            store.add_user("lan", hash_password(PASSWORD), "staff")
+            store.add_user("admin", hash_password(PASSWORD), "admin")
+            store.add_user("limited", hash_password(PASSWORD), "staff")  # the rate-limit test's
+            store.add_user("hai", hash_password(PASSWORD), "staff")
     config = WebConfig(
         db=db, catalog=catalog, data=root / "data", workers=2, today=lambda: TODAY, live=live
     )
@@ -157,6 +158,74 @@ def test_login_sets_a_safe_session_cookie(server: dict) -> None:
         assert page.status_code == 200
         assert 'capture="environment"' in page.text and 'accept="image/*"' in page.text
         assert "lan (nhân viên)" in text_of(page.text)
+
+
+def test_a_restart_logs_nobody_out(tmp_path: Path) -> None:
+    """Logged-in sessions are kept in the database (hashed), so restarting the service keeps
+    staff logged in; a session that logged out, or whose account was disabled, stays out."""
+    import hashlib
+
+    with running_server(tmp_path, BUNDLED_CATALOG) as first:
+        lan, admin = client(first), client(first)
+        assert login(lan).status_code == 303 and login(admin, "admin").status_code == 303
+        hai = client(first)
+        assert login(hai, "hai").status_code == 303
+        assert hai.post("/logout", data={"csrf": csrf_of(hai.get("/check").text)}).status_code
+        # a logged-out client keeps its old cookie, to try it after the restart
+        hai.cookies.set("qrcheck_session", lan.cookies["qrcheck_session"] + "x")
+    cookie = lan.cookies["qrcheck_session"]
+    with Store(first["db"]) as store:
+        rows = store.db.execute("SELECT id_hash, user FROM sessions").fetchall()
+    assert (hashlib.sha256(cookie.encode()).hexdigest(), "lan") in rows
+    assert all(cookie not in str(row) for row in rows)  # never the id itself
+    assert {user for _, user in rows} == {"lan", "admin"}
+    with running_server(tmp_path, BUNDLED_CATALOG) as second:
+        for http in (lan, admin, hai):
+            http.base_url = second["url"]  # the same cookies, the new port
+        page = lan.get("/check")
+        assert page.status_code == 200 and "lan (nhân viên)" in text_of(page.text)
+        # the CSRF token came back with the session: a form posts as before
+        assert lan.post("/logout", data={"csrf": csrf_of(page.text)}).status_code == 303
+        assert lan.get("/check").status_code == 303
+        assert hai.get("/check").status_code == 303
+        users = admin.get("/users")
+        assert users.status_code == 200
+        token = csrf_of(users.text)
+        assert admin.post("/users", data={"csrf": token, "do": "disable", "name": "lan"})
+    with Store(first["db"]) as store:
+        left = store.db.execute("SELECT user FROM sessions").fetchall()
+    assert left == [("admin",)]
+    for http in (lan, admin, hai):
+        http.close()
+
+
+def test_sessions_expire_in_the_database_too(tmp_path: Path) -> None:
+    from qrcheck.web.security import Sessions
+
+    db = tmp_path / "h.sqlite"
+    Store(db).close()
+    now = [1_000_000.0]
+    sessions = Sessions(idle=3600, lifetime=8 * 3600, db=db, clock=lambda: now[0])
+    kept = sessions.new("lan", "staff")
+    idle = sessions.new("hai", "staff")
+    anonymous = sessions.new()
+    sessions.close()
+    now[0] += 1800
+    again = Sessions(idle=3600, lifetime=8 * 3600, db=db, clock=lambda: now[0])
+    assert again.get(anonymous.id) is None  # never written
+    restored = again.get(kept.id)
+    assert restored is not None and (restored.user, restored.role) == ("lan", "staff")
+    assert restored.csrf == kept.csrf
+    now[0] += 3000  # hai idle for 4800 s > 3600; lan seen 3000 s ago
+    assert again.get(idle.id) is None
+    assert again.get(kept.id) is not None
+    again.close()
+    now[0] += 9 * 3600  # past the lifetime: a restart purges it
+    third = Sessions(idle=3600, lifetime=8 * 3600, db=db, clock=lambda: now[0])
+    assert third.get(kept.id) is None
+    third.close()
+    with Store(db) as store:
+        assert store.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_wrong_password_is_refused(server: dict) -> None:

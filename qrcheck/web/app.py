@@ -122,7 +122,7 @@ def create_app(config: WebConfig) -> Starlette:
     with Store(config.db):  # create or upgrade the database now, not on the first request
         pass
     source = CatalogSource(config.catalog)
-    sessions = Sessions()
+    sessions = Sessions(db=config.db)
     limiter = LoginLimiter(config.login_attempts, config.login_window)
 
     def check_context() -> tuple:
@@ -710,6 +710,7 @@ def create_app(config: WebConfig) -> Starlette:
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
         yield
         await run_in_threadpool(checker.close)
+        sessions.close()
 
     app = Starlette(
         routes=[

@@ -1,22 +1,30 @@
 """Accounts, sessions, CSRF tokens, login rate limits and security headers of the web app.
 
-Sessions live in memory on the server (a restart logs everyone out, which is harmless): the
-cookie holds only a random id. Every session, even before login, carries a CSRF token that every
-POST must send back. Failed logins are counted per account name and client address.
+Sessions live in memory, and logged-in ones also in the history database (as the SHA-256 of
+their id), so a restart logs nobody out: the cookie holds only a random id. Every session, even
+before login, carries a CSRF token that every POST must send back. Failed logins are counted
+per account name and client address.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import logging
 import re
 import secrets
+import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+log = logging.getLogger(__name__)
 
 ROLES = ("staff", "admin")
 MIN_PASSWORD = 8
@@ -54,15 +62,57 @@ class Session:
 
 
 class Sessions:
-    """Sessions by id, dropped after `idle` seconds without a request or `lifetime` in all."""
+    """Sessions by id, dropped after `idle` seconds without a request or `lifetime` in all.
 
-    def __init__(self, idle: float = 8 * 3600, lifetime: float = 24 * 3600, cap: int = 20_000):
+    Every session lives in memory. With `db` (the history database), logged-in sessions are also
+    written there (the SHA-256 of the id, never the id the cookie carries), so a restarted server
+    still knows them; what a session holds besides its account (the board last used, an import
+    waiting for confirmation) stays in memory only. Anonymous sessions (the login form's CSRF
+    token) are never written.
+    """
+
+    #: how often a session's "last seen" is written back (every request would be a write)
+    TOUCH = 300.0
+
+    def __init__(
+        self,
+        idle: float = 8 * 3600,
+        lifetime: float = 24 * 3600,
+        cap: int = 20_000,
+        db: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.idle, self.lifetime, self.cap = idle, lifetime, cap
+        self.clock = clock
         self._items: dict[str, Session] = {}
+        self._written: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if db is not None:
+            self._db = sqlite3.connect(str(db), timeout=10, check_same_thread=False)
+            self._db.execute("DELETE FROM sessions WHERE seen < ? OR created < ?", self._limits())
+            self._db.commit()
+
+    def _limits(self) -> tuple[float, float]:
+        now = self.clock()
+        return now - self.idle, now - self.lifetime
+
+    @staticmethod
+    def _hash(sid: str) -> str:
+        return hashlib.sha256(sid.encode()).hexdigest()
+
+    def _write(self, sql: str, params: tuple) -> None:
+        """One statement on the database, if there is one (the caller holds the lock)."""
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                self._db.execute(sql, params)
+        except sqlite3.Error:  # the session still works from memory until a restart
+            log.exception("the sessions table could not be written")
 
     def new(self, user: str | None = None, role: str | None = None) -> Session:
-        now = time.monotonic()
+        now = self.clock()
         session = Session(
             secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now, user, role
         )
@@ -76,25 +126,63 @@ class Sessions:
                     if len(self._items) < self.cap * 0.9:
                         break
             self._items[session.id] = session
+            if user is not None:
+                self._write(
+                    "INSERT OR REPLACE INTO sessions (id_hash, csrf, user, role, created, seen)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (self._hash(session.id), session.csrf, user, role, now, now),
+                )
+                self._written[session.id] = now
         return session
 
     def get(self, sid: str | None) -> Session | None:
-        if not sid:
+        if not sid or len(sid) > 100:
             return None
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             session = self._items.get(sid)
             if session is None:
-                return None
+                session = self._restore(sid)
+                if session is None:
+                    return None
             if now - session.seen > self.idle or now - session.created > self.lifetime:
-                del self._items[sid]
+                self._forget(sid)
                 return None
             session.seen = now
+            if session.user is not None and now - self._written.get(sid, 0.0) > self.TOUCH:
+                self._write(
+                    "UPDATE sessions SET seen = ? WHERE id_hash = ?", (now, self._hash(sid))
+                )
+                self._written[sid] = now
             return session
+
+    def _restore(self, sid: str) -> Session | None:
+        """A logged-in session the database knows (the server restarted since the login)."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT csrf, user, role, created, seen FROM sessions WHERE id_hash = ?",
+                (self._hash(sid),),
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None:
+            return None
+        csrf, user, role, created, seen = row
+        session = Session(sid, csrf, created, seen, user, role)
+        self._items[sid] = session
+        self._written[sid] = seen
+        return session
+
+    def _forget(self, sid: str) -> None:
+        self._items.pop(sid, None)
+        self._written.pop(sid, None)
+        self._write("DELETE FROM sessions WHERE id_hash = ?", (self._hash(sid),))
 
     def drop(self, sid: str) -> None:
         with self._lock:
-            self._items.pop(sid, None)
+            self._forget(sid)
 
     def drop_user(self, name: str) -> int:
         """Log an account out everywhere (disabled, or its password was reset)."""
@@ -105,8 +193,15 @@ class Sessions:
                 if (s.user or "").casefold() == name.casefold()
             ]
             for sid in gone:
-                del self._items[sid]
+                self._items.pop(sid, None)
+                self._written.pop(sid, None)
+            self._write("DELETE FROM sessions WHERE user = ? COLLATE NOCASE", (name,))
         return len(gone)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _purge(self, now: float) -> None:
         for sid in [
@@ -114,7 +209,7 @@ class Sessions:
             for sid, s in self._items.items()
             if now - s.seen > self.idle or now - s.created > self.lifetime
         ]:
-            del self._items[sid]
+            self._forget(sid)
 
 
 def csrf_ok(session: Session | None, token: str | None) -> bool:
