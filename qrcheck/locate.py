@@ -12,9 +12,15 @@ The reader stack, cheapest first:
    adaptive thresholds (uneven light), unsharp masking (blur), glare inpainting, upscaling (tiny
    modules); zxing-cpp and ZBar (pyzbar) both read each variant.
 
+4. Only when something looks wrong (finder patterns no symbol explains, or nothing found at
+   all): a last look for nearly white codes (`locate_faint.py`), with a contrast-stretched
+   finder search and symbols hypothesised from a single finder pattern.
+
 Results for the same symbol are merged (a decoded reading wins over a located-only one, and the
 readers that decoded it are all recorded). A symbol is reported undecoded only when it shows QR
-structure: zxing-cpp's own detector found it, or at least two finder patterns sit at its corners.
+structure: zxing-cpp's own detector found it, or at least two finder patterns sit at its corners,
+or one finder pattern sits at a corner with its separator, a quiet zone on its two outer sides,
+a timing pattern running from it and module texture in the square it implies.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ ZXING = "zxing-cpp"
 ZBAR = "zbar"
 OPENCV = "opencv"
 FINDER = "finder-patterns"
+#: one finder pattern and the QR structure around it (locate_faint.py)
+FAINT = "single-finder"
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class Located:
     #: readers that decoded it, each with the preprocessing that made it work ("zxing-cpp",
     #: "zbar", "zxing-cpp+clahe", ...)
     readers: tuple[str, ...] = ()
-    #: detectors that located it ("zxing-cpp", "finder-patterns", "opencv")
+    #: detectors that located it ("zxing-cpp", "finder-patterns", "opencv", "single-finder")
     located_by: tuple[str, ...] = ()
     version: int | None = None
     ec_level: str | None = None
@@ -668,6 +676,8 @@ class LocateOptions:
     use_finders: bool = True
     #: also read rectified crops with ZBar
     use_zbar: bool = True
+    #: the last look for nearly white codes (locate_faint.py), when something looks wrong
+    use_faint: bool = True
     max_candidates: int = 60
 
 
@@ -748,7 +758,44 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                 error=candidate.error,
             )
         merged = _merge([*merged, found])
+    if options.use_finders and options.use_faint:
+        merged = _faint_pass(gray, reduced, finders, merged, options)
     return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+
+
+def _faint_pass(
+    gray: np.ndarray,
+    reduced: tuple[np.ndarray, float],
+    finders: Sequence[Finder],
+    merged: list[Located],
+    options: LocateOptions,
+) -> list[Located]:
+    """Nearly white codes, looked for only when something looks wrong: finder patterns that no
+    symbol explains, or no symbol at all. One finder is enough here when the QR structure
+    around it is there (separator, quiet zone, timing pattern, module texture; see
+    `locate_faint`)."""
+    from qrcheck.locate_faint import faint_finders, faint_symbols
+
+    def unexplained(found: Iterable[Finder]) -> list[Finder]:
+        return [f for f in found if not any(_holds(r, (f.x, f.y)) for r in merged)]
+
+    lonely = unexplained(finders)
+    if merged and not lonely:
+        return merged
+    pool = _dedupe_finders([*lonely, *unexplained(faint_finders(gray, reduced))])
+    for symbol in faint_symbols(gray, pool):
+        quad = symbol.corners
+        centre = (float(quad[:, 0].mean()), float(quad[:, 1].mean()))
+        if not _inside(quad, gray.shape) or any(
+            _holds(r, centre) or _same_symbol(quad, np.array(r.corners)) for r in merged
+        ):
+            continue
+        candidate = _Candidate(quad, FAINT, 1, points=((symbol.finder.x, symbol.finder.y),))
+        found = _retry(gray, candidate, options.use_zbar) or Located(
+            _as_quad(quad), None, (), (FAINT,), finder_patterns=1
+        )
+        merged = _merge([*merged, found])
+    return merged
 
 
 def _holds(found: Located, point: tuple[float, float]) -> bool:
