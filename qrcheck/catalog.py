@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -167,6 +168,28 @@ class CatalogView:
 
     def upcoming_within(self, days: int) -> list[Change]:
         return [c for c in self.upcoming if (c.when - self.as_of).days <= days]
+
+    @cached_property
+    def by_link(self) -> dict[str, Procedure]:
+        """Procedures by the normalised key of their link (the first one wins), built once:
+        judging a link must not parse every link of the catalog again."""
+        from qrcheck.links.verdict import parse_link
+
+        index: dict[str, Procedure] = {}
+        for proc in self.procedures.values():
+            parsed = parse_link(proc.link) if proc.link else None
+            if parsed is not None:
+                index.setdefault(parsed.key, proc)
+        return index
+
+    @cached_property
+    def by_formality_id(self) -> dict[str, tuple[int, Procedure]]:
+        """Procedures by formalityId (lower case), with their order in `procedures`."""
+        index: dict[str, tuple[int, Procedure]] = {}
+        for order, proc in enumerate(self.procedures.values()):
+            if proc.formality_id:
+                index.setdefault(proc.formality_id.lower(), (order, proc))
+        return index
 
 
 @dataclass(frozen=True)

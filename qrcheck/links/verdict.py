@@ -545,6 +545,10 @@ def _key(link: str) -> str | None:
     return parsed.key if parsed else None
 
 
+def _first(entry: tuple[int, Procedure]) -> int:
+    return entry[0]
+
+
 def _changed_fields(proc: Procedure, tag: str, history: Iterable[Row]) -> str:
     """The versioned fields that differ from the row the posting was printed from ('' unknown)."""
     for row in history:
@@ -558,19 +562,17 @@ def find_procedure(
     parsed: ParsedLink, view: CatalogView, center: CenterSettings
 ) -> tuple[Procedure | None, str]:
     """The procedure a link designates and the form by which it does (see Verdict.form)."""
-    wanted = parsed.key
-    for proc in view.procedures.values():
-        if _key(proc.link) == wanted:
-            return proc, "exact"
+    exact = view.by_link.get(parsed.key)
+    if exact is not None:
+        return exact, "exact"
     stable = _stable_code(parsed, center)
     if stable is not None:
         return view.procedures.get(stable), "stable"
     ids = {i.lower() for i in UUID_RE.findall(parsed.path)}
     ids |= {i.lower() for v in parsed.param("formalityId", "formality_id", "id") for i in [v]}
-    if ids:
-        for proc in view.procedures.values():
-            if proc.formality_id and proc.formality_id.lower() in ids:
-                return proc, "portal"
+    found = sorted((view.by_formality_id[i] for i in ids if i in view.by_formality_id), key=_first)
+    if found:
+        return found[0][1], "portal"
     for value in parsed.param(*CODE_PARAMS):
         match = CODE_RE.search(value)
         if match and match.group(1) in view.procedures:
