@@ -193,8 +193,12 @@ def main() -> None:
     print(f"\nqrcheck soft-404s caught: {len(soft) - len(missed)}/{len(soft)}")
     if have_lychee:
         print(f"lychee soft-404s caught:  {sum(1 for u in soft if u in l_failed)}/{len(soft)}")
-        verdict = "no slower" if q_time <= l_time else f"{q_time / l_time:.2f}x slower"
-        print(f"qrcheck is {verdict} than lychee")
+        ratios = [q / lt for q, lt in zip(q_times, l_times, strict=True)]
+        print(
+            f"qrcheck / lychee: median ratio {statistics.median(ratios):.3f}"
+            f" (rounds {min(ratios):.3f} to {max(ratios):.3f}); both within"
+            f" {max(q_time, l_time) / bound - 1:.0%} of the politeness bound"
+        )
 
 
 if __name__ == "__main__":
