@@ -979,14 +979,7 @@ def cmd_user_add(
     _setup(lang)
     if not USER_NAME.fullmatch(name):
         fail(tr("user.bad_name", name=name))
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt(tr("user.password"), hide_input=True)
-        if typer.prompt(tr("user.password_again"), hide_input=True) != password:
-            fail(tr("user.password_mismatch"))
-    if len(password) < MIN_PASSWORD:
-        fail(tr("user.password_short", length=MIN_PASSWORD))
+    password = read_new_password(password_stdin, MIN_PASSWORD)
     role = "admin" if admin else "staff"
     store = open_store(db)
     try:
@@ -996,6 +989,80 @@ def cmd_user_add(
     finally:
         store.close()
     out.print(tr("user.added", name=name, role=role))
+
+
+def read_new_password(from_stdin: bool, shortest: int) -> str:
+    """A new password: one line of standard input, or asked twice without echo."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(tr("user.password"), hide_input=True)
+        if typer.prompt(tr("user.password_again"), hide_input=True) != password:
+            fail(tr("user.password_mismatch"))
+    if len(password) < shortest:
+        fail(tr("user.password_short", length=shortest))
+    return password
+
+
+def cmd_user_password(
+    name: Annotated[str, typer.Argument(help="Account name", show_default=False)],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    from qrcheck.web.security import MIN_PASSWORD, hash_password
+
+    _setup(lang)
+    store = open_store(db)
+    try:
+        account = next((a for a in store.accounts() if a.name.casefold() == name.casefold()), None)
+        if account is None:
+            fail(tr("web_users.no_such", name=name))
+        password = read_new_password(password_stdin, MIN_PASSWORD)
+        store.set_password_hash(account.name, hash_password(password))
+        store.end_sessions(account.name)  # it logs in again, with the new password
+    finally:
+        store.close()
+    out.print(tr("user.password_set", name=account.name))
+
+
+def cmd_user_list(db: DbOpt = None, lang: LangOpt = None) -> None:
+    _setup(lang)
+    store = open_store(db)
+    try:
+        accounts = store.accounts()
+    finally:
+        store.close()
+    if not accounts:
+        out.print(tr("serve.no_users"))
+        return
+    for account in accounts:
+        role = tr("web.role_admin" if account.role == "admin" else "web.role_staff")
+        state = tr("web_users.state_disabled" if account.disabled else "web_users.state_active")
+        out.print(f"{account.name}\t{role}\t{state}\t{account.created_at}")
+
+
+def cmd_user_disable(
+    name: Annotated[str, typer.Argument(help="Account name", show_default=False)],
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account again")] = False,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    _setup(lang)
+    store = open_store(db)
+    try:
+        account = next((a for a in store.accounts() if a.name.casefold() == name.casefold()), None)
+        if account is None:
+            fail(tr("web_users.no_such", name=name))
+        store.set_disabled(account.name, not enable)
+        if not enable:
+            store.end_sessions(account.name)
+    finally:
+        store.close()
+    key = "web_users.enabled" if enable else "web_users.disabled"
+    out.print(tr(key, name=account.name))
 
 
 def cmd_serve(
@@ -1090,6 +1157,9 @@ def build_app(lang: str) -> typer.Typer:
     app.command("report", help=h("history.help_report"))(cmd_report)
     user_app = typer.Typer(no_args_is_help=True, help=h("user.help"), rich_markup_mode=None)
     user_app.command("add", help=h("user.help_add"))(cmd_user_add)
+    user_app.command("password", help=h("user.help_password"))(cmd_user_password)
+    user_app.command("list", help=h("user.help_list"))(cmd_user_list)
+    user_app.command("disable", help=h("user.help_disable"))(cmd_user_disable)
     app.add_typer(user_app, name="user")
     app.command("serve", help=h("serve.help"))(cmd_serve)
     return app

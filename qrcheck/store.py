@@ -533,6 +533,13 @@ class Store:
             Account(name, role, created, bool(disabled)) for name, role, created, disabled in rows
         ]
 
+    def end_sessions(self, name: str) -> int:
+        """Log an account out of the web application everywhere; how many sessions ended."""
+        with self.transaction() as db:
+            return db.execute(
+                "DELETE FROM sessions WHERE user = ? COLLATE NOCASE", (name,)
+            ).rowcount
+
     def set_disabled(self, name: str, disabled: bool) -> bool:
         """Disable or enable an account; False when there is no such account."""
         with self.transaction() as db:

@@ -1100,6 +1100,44 @@ def test_user_add_through_the_cli(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "at least 8 characters" in capsys.readouterr().err
 
 
+def test_user_password_list_and_disable_through_the_cli(server: dict, monkeypatch, capsys) -> None:
+    """The IT officer's way back in (a forgotten admin password), and accounts managed from the
+    command line: a running server ends the sessions the CLI ended, at the next request."""
+    db = str(server["db"])
+    with Store(server["db"]) as store:
+        store.add_user("cli.user", hash_password(PASSWORD), "staff")
+    with client(server) as http:
+        assert login(http, "cli.user").status_code == 303
+        assert http.get("/check").status_code == 200
+        monkeypatch.setattr("sys.stdin", io.StringIO("mật-khẩu-từ-dòng-lệnh\n"))
+        with pytest.raises(SystemExit) as done:
+            main(["user", "password", "CLI.USER", "--password-stdin", "--db", db])
+        assert done.value.code == 0
+        assert "Đã đặt mật khẩu mới cho cli.user" in capsys.readouterr().out
+        assert http.get("/check").status_code == 303  # logged out by the CLI
+        assert login(http, "cli.user").status_code == 401
+        assert login(http, "cli.user", "mật-khẩu-từ-dòng-lệnh").status_code == 303
+        with pytest.raises(SystemExit) as done:
+            main(["user", "disable", "cli.user", "--db", db, "--lang", "en"])
+        assert done.value.code == 0
+        assert "Account cli.user disabled" in capsys.readouterr().out
+        assert http.get("/check").status_code == 303
+        assert login(http, "cli.user", "mật-khẩu-từ-dòng-lệnh").status_code == 401
+        with pytest.raises(SystemExit) as done:
+            main(["user", "list", "--db", db, "--lang", "en"])
+        listing = capsys.readouterr().out
+        assert re.search(r"cli\.user\s+staff\s+disabled", listing)
+        assert re.search(r"^admin\s+admin\s+active", listing, re.M)
+        with pytest.raises(SystemExit) as done:
+            main(["user", "disable", "cli.user", "--enable", "--db", db])
+        assert done.value.code == 0
+        assert login(http, "cli.user", "mật-khẩu-từ-dòng-lệnh").status_code == 303
+    with pytest.raises(SystemExit) as missing:
+        main(["user", "password", "nobody", "--password-stdin", "--db", db, "--lang", "en"])
+    assert missing.value.code == 2
+    assert "There is no account named nobody" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------
 # the browser
 

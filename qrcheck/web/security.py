@@ -141,6 +141,10 @@ class Sessions:
         now = self.clock()
         with self._lock:
             session = self._items.get(sid)
+            if session is not None and session.user is not None and not self._still_known(sid):
+                # ended outside this process (`qrcheck user disable` or `user password`)
+                self._forget(sid)
+                return None
             if session is None:
                 session = self._restore(sid)
                 if session is None:
@@ -155,6 +159,19 @@ class Sessions:
                 )
                 self._written[sid] = now
             return session
+
+    def _still_known(self, sid: str) -> bool:
+        """Whether the database still holds this logged-in session (True without a database,
+        or when it cannot be read: a hiccup must not log anyone out)."""
+        if self._db is None:
+            return True
+        try:
+            row = self._db.execute(
+                "SELECT 1 FROM sessions WHERE id_hash = ?", (self._hash(sid),)
+            ).fetchone()
+        except sqlite3.Error:
+            return True
+        return row is not None
 
     def _restore(self, sid: str) -> Session | None:
         """A logged-in session the database knows (the server restarted since the login)."""
