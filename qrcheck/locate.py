@@ -15,12 +15,17 @@ The reader stack, cheapest first:
 4. Only when something looks wrong (finder patterns no symbol explains, or nothing found at
    all): a last look for nearly white codes (`locate_faint.py`), with a contrast-stretched
    finder search and symbols hypothesised from a single finder pattern.
+5. qrcheck's own postings (`locate_layout.py`): every posting card in the photo that holds no
+   code found so far is asked for the remains of one where the posting's layout prints it
+   (codes faded past their last finder pattern, while the card, header and title still show).
 
 Results for the same symbol are merged (a decoded reading wins over a located-only one, and the
 readers that decoded it are all recorded). A symbol is reported undecoded only when it shows QR
 structure: zxing-cpp's own detector found it, or at least two finder patterns sit at its corners,
 or one finder pattern sits at a corner with its separator, a quiet zone on its two outer sides,
-a timing pattern running from it and module texture in the square it implies.
+a timing pattern running from it and module texture in the square it implies, or it sits where
+one of our postings prints its code and QR-like module texture is left there (blank paper,
+text and other notices never pass).
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ class Located:
     #: readers that decoded it, each with the preprocessing that made it work ("zxing-cpp",
     #: "zbar", "zxing-cpp+clahe", ...)
     readers: tuple[str, ...] = ()
-    #: detectors that located it ("zxing-cpp", "finder-patterns", "opencv", "single-finder")
+    #: detectors that located it ("zxing-cpp", "finder-patterns", "opencv", "single-finder",
+    #: "posting-layout")
     located_by: tuple[str, ...] = ()
     version: int | None = None
     ec_level: str | None = None
@@ -676,8 +682,13 @@ class LocateOptions:
     use_finders: bool = True
     #: also read rectified crops with ZBar
     use_zbar: bool = True
-    #: the last look for nearly white codes (locate_faint.py), when something looks wrong
+    #: the last looks for nearly white codes: single-finder symbols when something looks wrong
+    #: (locate_faint.py) and, with `use_layout`, codes faded past every finder on qrcheck's own
+    #: postings (locate_layout.py)
     use_faint: bool = True
+    #: qrcheck's own postings: the remains of a code where a posting card holds none
+    #: (locate_layout.py; part of the last looks, so off too without `use_faint`)
+    use_layout: bool = True
     max_candidates: int = 60
 
 
@@ -760,6 +771,8 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
         merged = _merge([*merged, found])
     if options.use_finders and options.use_faint:
         merged = _faint_pass(gray, reduced, finders, merged, options)
+    if options.use_faint and options.use_layout:
+        merged = _layout_pass(gray, reduced, merged)
     return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
 
 
@@ -795,6 +808,19 @@ def _faint_pass(
             _as_quad(quad), None, (), (FAINT,), finder_patterns=1
         )
         merged = _merge([*merged, found])
+    return merged
+
+
+def _layout_pass(
+    gray: np.ndarray, reduced: tuple[np.ndarray, float], merged: list[Located]
+) -> list[Located]:
+    """Codes faded past their last finder pattern on qrcheck's own postings: on every posting
+    card that holds no code found so far, the remains of one where the layout prints it
+    (see `locate_layout`). Reported undecoded, at the symbol's expected corners."""
+    from qrcheck.locate_layout import LAYOUT, layout_remains
+
+    for remains in layout_remains(gray, reduced, [r.center for r in merged]):
+        merged = [*merged, Located(_as_quad(remains.corners), None, (), (LAYOUT,))]
     return merged
 
 

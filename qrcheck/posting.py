@@ -31,9 +31,28 @@ REGULAR = "BeVietnamPro"
 BOLD = "BeVietnamPro-Bold"
 FONT_FILES = {REGULAR: "BeVietnamPro-Regular.ttf", BOLD: "BeVietnamPro-Bold.ttf"}
 PAGE_SIZES = {"A5": A5, "A4": A4}
-#: Printed size of the code (quiet zone included) on an A5 posting; scaled with the page.
+
+# The posting's geometry on an A5 page, in millimetres; every size scales with the page width.
+# `simulate.render_posting` draws the same layout, and `locate_layout` finds a faded code on a
+# photographed posting from it: change them together.
+A5_MM = (148.0, 210.0)
+#: page margin on every side
+MARGIN_MM = 10.0
+#: room kept between the code and the bottom margin: call to action, link, print line
+FOOTER_MM = 24.0
+#: printed size of the code (quiet zone included) on an A5 posting.
 #: 70 mm gives ~1.2 mm modules for a version-8 code: it scans from about 50-70 cm.
-QR_SIZE_A5 = 70 * mm
+QR_MM = 70.0
+QR_SIZE_A5 = QR_MM * mm
+
+
+def qr_square_mm(page_mm: tuple[float, float] = A5_MM) -> tuple[float, float, float]:
+    """Where a posting of `page_mm` (width, height) prints its code: (left, top, side) of the
+    code's square, quiet zone included, in mm from the page's top-left corner. The code is
+    centred across the page, with the footer room and the bottom margin below it."""
+    s = page_mm[0] / A5_MM[0]
+    side = QR_MM * s
+    return (page_mm[0] - side) / 2, page_mm[1] - (MARGIN_MM + FOOTER_MM) * s - side, side
 
 
 @dataclass(frozen=True)
@@ -137,7 +156,7 @@ def draw_posting(
     register_fonts()
     lang = content.language
     s = width / A5[0]
-    margin = 10 * mm * s
+    margin = MARGIN_MM * mm * s
     inner = width - 2 * margin
     cursor = y + height - margin
 
@@ -164,7 +183,7 @@ def draw_posting(
     cursor -= 2 * mm * s
 
     qr_size = QR_SIZE_A5 * s
-    footer_room = 24 * mm * s  # call to action, link, print line
+    footer_room = FOOTER_MM * mm * s  # call to action, link, print line
     name_room = cursor - (y + margin + footer_room + qr_size + 4 * mm * s)
     name = check_glyphs(content.name, BOLD)
     size, lines = _fit_paragraph(name, BOLD, inner, name_room, 17 * s, 6.5 * s)

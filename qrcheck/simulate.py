@@ -41,12 +41,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from qrcheck.i18n import t
 from qrcheck.payload import split_payload
-from qrcheck.posting import BOLD, FONT_FILES, REGULAR
+from qrcheck.posting import A5_MM, BOLD, FONT_FILES, FOOTER_MM, MARGIN_MM, QR_MM, REGULAR
 from qrcheck.symbol import QUIET_ZONE, Symbol
 from qrcheck.symbol import make_symbol as _make_symbol
 
-A5_MM = (148.0, 210.0)
-QR_MM = 70.0  # printed size of the code, quiet zone included, on an A5 posting
 PT_MM = 25.4 / 72  # one typographic point in millimetres
 PAPER = (250, 249, 245)  # sRGB of office paper
 INK = (26, 26, 30)  # sRGB of printed black
@@ -275,7 +273,7 @@ def render_posting(
     w, h = round(A5_MM[0] * s), round(A5_MM[1] * s)
     image = Image.new("RGB", (w, h), PAPER)
     draw = ImageDraw.Draw(image)
-    margin, cx = 10 * s, w / 2
+    margin, cx = MARGIN_MM * s, w / 2
     inner = w - 2 * margin
 
     def font(points: float, bold: bool = False) -> ImageFont.FreeTypeFont:
@@ -294,7 +292,7 @@ def render_posting(
     y = _draw_lines(draw, _wrap_words(text, label, inner), label, cx, y) + 2 * s
 
     qr_px = round(qr_mm * s)
-    qr_top = round(h - margin - 24 * s - qr_px)
+    qr_top = round(h - margin - FOOTER_MM * s - qr_px)
     room = qr_top - 3 * s - y
     for points in np.arange(17, 6, -0.5):
         title = font(points, bold=True)
