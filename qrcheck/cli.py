@@ -1017,9 +1017,7 @@ def cmd_user_password(
     _setup(lang)
     store = open_store(db)
     try:
-        account = next((a for a in store.accounts() if a.name.casefold() == name.casefold()), None)
-        if account is None:
-            fail(tr("web_users.no_such", name=name))
+        account = store.account(name) or fail(tr("web_users.no_such", name=name))
         password = read_new_password(password_stdin, MIN_PASSWORD)
         store.set_password_hash(account.name, hash_password(password))
         store.end_sessions(account.name)  # it logs in again, with the new password
@@ -1053,9 +1051,7 @@ def cmd_user_disable(
     _setup(lang)
     store = open_store(db)
     try:
-        account = next((a for a in store.accounts() if a.name.casefold() == name.casefold()), None)
-        if account is None:
-            fail(tr("web_users.no_such", name=name))
+        account = store.account(name) or fail(tr("web_users.no_such", name=name))
         store.set_disabled(account.name, not enable)
         if not enable:
             store.end_sessions(account.name)

@@ -533,6 +533,13 @@ class Store:
             Account(name, role, created, bool(disabled)) for name, role, created, disabled in rows
         ]
 
+    def account(self, name: str) -> Account | None:
+        """The account named `name` (any letter case), disabled or not."""
+        row = self.db.execute(
+            "SELECT name, role, created_at, disabled FROM users WHERE name = ?", (name,)
+        ).fetchone()
+        return Account(row[0], row[1], row[2], bool(row[3])) if row else None
+
     def end_sessions(self, name: str) -> int:
         """Log an account out of the web application everywhere; how many sessions ended."""
         with self.transaction() as db:

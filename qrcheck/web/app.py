@@ -595,7 +595,8 @@ def create_app(config: WebConfig) -> Starlette:
         session.data["import"] = (token, prepared, preview["source"])
         return render(request, "import.html", session, preview=preview, token=token, errors=[])
 
-    async def import_apply(request: Request) -> Response:
+    async def admin_form(request: Request):  # type: ignore[no-untyped-def]
+        """(session, form) of an administrator's POST, or the answer for anyone else."""
         session = logged_in(request)
         if session is None:
             return login_redirect(request)
@@ -604,6 +605,13 @@ def create_app(config: WebConfig) -> Starlette:
         form = await posted_form(request, session)
         if form is None:
             return error_page(request, session, "web.csrf_failed", 403)
+        return session, form
+
+    async def import_apply(request: Request) -> Response:
+        posted = await admin_form(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
         held = session.data.get("import")
         if held is None or not secrets.compare_digest(held[0], str(form.get("token", ""))):
             return error_page(request, session, "web_pages.import_expired", 409)
@@ -631,14 +639,10 @@ def create_app(config: WebConfig) -> Starlette:
         return render(request, "users.html", session, accounts=accounts, errors=[], notice=None)
 
     async def users_post(request: Request) -> Response:
-        session = logged_in(request)
-        if session is None:
-            return login_redirect(request)
-        if session.role != "admin":
-            return error_page(request, session, "web_pages.admin_only", 403)
-        form = await posted_form(request, session)
-        if form is None:
-            return error_page(request, session, "web.csrf_failed", 403)
+        posted = await admin_form(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
         lang = language(request)
         todo = str(form.get("do", ""))
         name = str(form.get("name", "")).strip()
