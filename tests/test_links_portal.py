@@ -60,6 +60,8 @@ class PortalServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.agents: list[str] = []
         self.cookies: list[str] = []
+        #: when each request arrived (time.monotonic)
+        self.arrivals: list[float] = []
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -106,6 +108,7 @@ class Handler(BaseHTTPRequestHandler):
         server = self.server
         path = self.path.split("?")[0]
         with server.lock:
+            server.arrivals.append(time.monotonic())
             server.hits[path] += 1
             count = server.hits[path]
             server.agents.append(self.headers.get("User-Agent", ""))
