@@ -360,6 +360,7 @@ def tls_server(tmp_path_factory):
     httpd.lock = threading.Lock()  # type: ignore[attr-defined]
     httpd.delay = 0  # type: ignore[attr-defined]
     httpd.agents, httpd.cookies = [], []  # type: ignore[attr-defined]
+    httpd.arrivals = []  # type: ignore[attr-defined]
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
