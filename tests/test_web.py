@@ -1,7 +1,8 @@
 """The web application (`qrcheck serve`) as a phone meets it: a real uvicorn server on 127.0.0.1.
 
 API tests talk to it with httpx; one browser test drives Debian's chromium with Playwright
-(installed by scripts/setup; never `playwright install`) and saves a screenshot to docs/.
+(installed by scripts/setup; never `playwright install`) and saves screenshots to
+output/screenshots (docs/screenshots for the staff guide with QRCHECK_DOC_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
@@ -1142,6 +1143,18 @@ def test_user_password_list_and_disable_through_the_cli(server: dict, monkeypatc
 # the browser
 
 
+def screenshot_folder() -> Path:
+    """Where the browser test saves its screenshots: output/screenshots (a test artefact, not
+    tracked), or the staff guide's docs/screenshots when QRCHECK_DOC_SCREENSHOTS=1 (run so
+    after a change to the pages, then commit the pictures)."""
+    if os.environ.get("QRCHECK_DOC_SCREENSHOTS") == "1":
+        folder = REPO_ROOT / "docs" / "screenshots"
+    else:
+        folder = REPO_ROOT / "output" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -1176,8 +1189,7 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/check")
-            shots = REPO_ROOT / "docs" / "screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
+            shots = screenshot_folder()
             page.screenshot(path=str(shots / "check-upload.png"), full_page=True)
             page.set_input_files("#photos", str(photo))
             page.fill("#location", "Bảng sảnh A")
@@ -1207,8 +1219,7 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             assert [s for u, s in images.items() if "/view/" in u] == [200]
             spots = page.locator("svg.annotated a.spot")
             assert spots.count() == 3
-            out = REPO_ROOT / "docs" / "screenshots" / "check-result.png"
-            out.parent.mkdir(parents=True, exist_ok=True)
+            out = shots / "check-result.png"
             page.screenshot(path=str(out), full_page=True)
             assert out.stat().st_size > 10_000
             # tap a code on the photo: its details come into view, marked
