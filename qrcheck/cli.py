@@ -839,7 +839,7 @@ def cmd_reprint(
         rows = [
             {
                 "location": i.location,
-                "code": i.code,
+                "code": i.code or None,
                 "posting": i.posting,
                 "text": i.text,
                 "last_seen": i.last_seen or None,
@@ -863,7 +863,7 @@ def cmd_reprint(
         for item in items:
             table.add_row(
                 escape(item.location) or tr("store.nowhere"),
-                item.code,
+                item.code or tr("status.unreadable"),
                 reason_sentence(item.reasons),
             )
         out.print(table)

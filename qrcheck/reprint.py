@@ -6,7 +6,11 @@ From the history (`store.py`) and the catalog as of a date:
 - postings whose link is outdated, legacy, replaced by a new code, or was found dead online;
   the link is judged again against today's catalog, so a catalog update is reflected at once;
 - scheduled changes (new, amended, replaced) due within N days, at every board where the
-  procedure was seen (a new procedure: at no board yet).
+  procedure was seen (a new procedure: at no board yet);
+- codes that no reader could decode any more, per board as its latest check saw them: their
+  procedure is unknown until someone reads the posting's printed code, so they are listed (with
+  the photo) but cannot be on the print sheet. They leave the list when a later check of the
+  board no longer shows them.
 
 A posting leaves the list when a print of it (or of its successor) is recorded at its location
 after it was last seen (`qrcheck reprint --done CODE --location NAME`), or when a newer posting
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
 from qrcheck.catalog import Catalog, CatalogView, Procedure
 from qrcheck.center import CenterSettings
@@ -36,6 +41,7 @@ REASON_KEYS = {
     "scheduled_new": "store.why_scheduled_new",
     "scheduled_amended": "store.why_scheduled_amended",
     "scheduled_replaced": "store.why_scheduled_replaced",
+    "unreadable": "store.why_unreadable",
 }
 LINK_REASONS = ("outdated", "legacy", "replaced", "dead")
 SCHEDULED_KINDS = ("new", "amended", "replaced")
@@ -56,7 +62,8 @@ class ReprintItem:
     """One posting to print and put up at `location` ('' when it is on no board yet)."""
 
     location: str
-    #: the procedure to print (the successor of a replaced one)
+    #: the procedure to print (the successor of a replaced one; '' for codes no one can read,
+    #: whose procedure only the posting's printed text tells)
     code: str
     #: the procedure of the posting now on the wall (None when there is none)
     posting: str | None
@@ -190,6 +197,15 @@ def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: 
                     seen,
                     change.when,
                 )
+    # codes nobody can read any more: which procedure they were is unknown (the posting's
+    # printed code tells), so they are listed for staff to look at but not on the print sheet
+    for lost in store.unreadable_codes():
+        reason = Reason(
+            "unreadable", {"count": lost.count, "photo": Path(lost.photo).name or lost.photo}
+        )
+        items[(lost.location, None, "")] = ReprintItem(
+            lost.location, "", None, (reason,), None, lost.checked_at
+        )
     return sorted(items.values(), key=lambda i: (i.location == "", i.location, i.code))
 
 

@@ -251,6 +251,16 @@ class User:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """Codes at a location that could not be read, as its latest check saw them."""
+
+    location: str
+    count: int
+    photo: str
+    checked_at: str
+
+
+@dataclass(frozen=True)
 class Account:
     """An account as the users page lists it (never its password hash)."""
 
@@ -424,6 +434,26 @@ class Store:
                     )
                     changed += cursor.rowcount
         return changed
+
+    def unreadable_codes(self) -> list[Unreadable]:
+        """Codes no reader could decode and that are to be reprinted (faded or damaged past
+        reading: no text, so no posting), per location as its latest run saw them: the most
+        that one photo of that run showed (two photos of one board show the same codes)."""
+        latest = self.db.execute(
+            "SELECT location, run, max(checked_at) FROM checks GROUP BY location"
+        ).fetchall()
+        found = []
+        for location, run, _ in latest:
+            row = self.db.execute(
+                "SELECT c.photo, c.checked_at, count(k.id) AS n FROM checks c JOIN codes k"
+                " ON k.check_id = c.id WHERE c.location = ? AND c.run = ? AND k.text IS NULL"
+                " AND k.action = 'reprint' GROUP BY c.id ORDER BY n DESC, c.checked_at DESC"
+                " LIMIT 1",
+                (location, run),
+            ).fetchone()
+            if row is not None:
+                found.append(Unreadable(location, int(row[2]), row[0], row[1]))
+        return sorted(found, key=lambda u: u.location)
 
     def counts(self) -> dict[str, int]:
         return {

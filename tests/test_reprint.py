@@ -218,3 +218,46 @@ def test_report_csv_opens_in_excel(history: Path, tmp_path: Path) -> None:
 def test_report_refuses_an_unknown_format(history: Path, capsys) -> None:
     assert run_cli(["report", *common(history), "--format", "xml", "--lang", "en"]) == 2
     assert "choose csv or json" in capsys.readouterr().err
+
+
+def unreadable_board(view, seed: int = 3) -> np.ndarray:
+    """A board of two codes, the first with its middle scrambled past error correction (its
+    finders and timing patterns intact: located, not decoded), in a photo's grey range."""
+    image = board_image([view.procedures[SOUND].payload, view.procedures[FADED].payload])
+    side = max(image.shape[0] - 80, 0)
+    a, b = 20 + side // 4, 20 + 3 * side // 4
+    rng = np.random.default_rng(seed)
+    cells = (rng.random(((b - a) // 6 + 1,) * 2) < 0.5).astype(np.uint8) * 255
+    image[a:b, a:b] = np.kron(cells, np.ones((6, 6), np.uint8))[: b - a, : b - a]
+    return (30 + image.astype(np.float32) * 200 / 255).astype(np.uint8)
+
+
+def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view, capsys) -> None:
+    """An unreadable code has no procedure, so it cannot go on the print sheet; it is listed
+    at its board with the photo, and leaves the list when a later check no longer shows it."""
+    db = tmp_path / "h.sqlite"
+    photo = save_photo(unreadable_board(view), tmp_path / "Quầy 5" / "IMG_0001.png")
+    assert run_cli(["check", str(photo.parent), "--offline", *common(db)]) == 1
+    items = reprint_json(db)
+    lost = [i for i in items if i["location"] == "Quầy 5"]
+    assert [(i["code"], [r["kind"] for r in i["reasons"]]) for i in lost] == [
+        (None, ["unreadable"])
+    ]
+    assert "IMG_0001.png" in lost[0]["reasons"][0]["text"]
+    assert lost[0]["reasons"][0]["text"].startswith("1 QR code(s) can no longer be read")
+    # the terminal list says it in Vietnamese; the sheet leaves it out (nothing to print)
+    capsys.readouterr()
+    sheet = tmp_path / "sheet.pdf"
+    assert run_cli(["reprint", *common(db), "--sheet", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    assert "không đọc được" in out and "1 mã QR không đọc được nữa" in " ".join(out.split())
+    printable = [i for i in items if i["code"]]  # the scheduled changes of the catalog
+    assert printable and len(printable) == len(items) - 1
+    assert f"({len(printable)} bản niêm yết)" in " ".join(out.split())  # not the unreadable one
+    assert sheet.read_bytes().startswith(b"%PDF")
+    # the board photographed again after the reprint: both codes read, the item is gone
+    fresh = board_image([view.procedures[SOUND].payload, view.procedures[FADED].payload])
+    again = save_photo(fresh, tmp_path / "Quầy 5" / "IMG_0002.png")
+    (tmp_path / "Quầy 5" / "IMG_0001.png").rename(tmp_path / "IMG_0001.png")
+    assert run_cli(["check", str(again.parent), "--offline", *common(db)]) == 0
+    assert [i for i in reprint_json(db) if i["location"] == "Quầy 5"] == []

@@ -108,7 +108,7 @@ class StatusPages:
         return [
             {
                 "location": item.location or t("store.nowhere", lang),
-                "code": item.code,
+                "code": item.code or t("status.unreadable", lang),
                 "name": view.procedures[item.code].name if item.code in view.procedures else "",
                 "reason": " ".join(t(r.key, lang, **r.params) for r in item.reasons),
                 "last_seen": day(item.last_seen) if item.last_seen else "",
