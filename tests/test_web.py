@@ -462,9 +462,19 @@ def test_a_sample_board_photo_gives_what_the_cli_gives(server: dict, tmp_path: P
     ]
     with client(server) as http:
         login(http)
-        answer = upload(http, [("photos", ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg"))])
+        answer = upload(
+            http,
+            [("photos", ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg"))],
+            "Bảng mẫu",
+        )
         assert answer.status_code == 303
         page = wait_for_result(http, answer.headers["location"]).text
+        # the code nobody can read has no procedure: the board and the reprint list say so
+        said = "1 mã QR không đọc được nữa (đã phai hoặc hỏng, xem ảnh"
+        boards = " ".join(text_of(http.get("/boards").text).split())
+        assert "Bảng mẫu" in boards and said in boards
+        reprint = " ".join(text_of(http.get("/reprint").text).split())
+        assert said in reprint and "không đọc được Bảng mẫu" in reprint
     web = [
         (procedure, grade, action)
         for procedure, grade, action in re.findall(

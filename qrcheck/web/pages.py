@@ -64,7 +64,8 @@ class StatusPages:
         with Store(self.config.db) as store:
             states = posting_states(store, view, catalog.center)
             scans = store.scan_counts()
-        boards: dict[str, list[dict]] = {}
+            unreadable = {u.location: u for u in store.unreadable_codes()}
+        boards: dict[str, list[dict]] = {name: [] for name in unreadable}
         for state in states:
             boards.setdefault(state.location, []).append(
                 {
@@ -79,7 +80,19 @@ class StatusPages:
                 }
             )
         listed = [
-            {"location": name or t("history.no_location", lang), "postings": postings}
+            {
+                "location": name or t("history.no_location", lang),
+                "postings": postings,
+                # codes of the board's latest check that no reader could decode (no posting)
+                "unreadable": t(
+                    "store.why_unreadable",
+                    lang,
+                    count=unreadable[name].count,
+                    photo=Path(unreadable[name].photo).name,
+                )
+                if name in unreadable
+                else "",
+            }
             for name, postings in sorted(boards.items(), key=lambda kv: (kv[0] == "", kv[0]))
         ]
         scan_rows = [
