@@ -226,6 +226,7 @@ td.thumb img { display: block; margin: auto; }
 .missing { color: #a00; font-style: italic; font-size: 8.5pt; }
 .name { color: #444; font-size: 8.5pt; }
 .projection { color: #a04000; font-weight: bold; font-size: 9pt; }
+p.unreadable { color: #b03000; font-weight: bold; }
 .action-ok { color: #007a55; } .action-monitor { color: #9a6a00; }
 .action-reprint, .action-investigate { color: #b03000; font-weight: bold; }
 .action-remove { color: #8a3c6a; font-weight: bold; } .action-retake { color: #005a8c; }
@@ -291,7 +292,8 @@ def history_html(
 
     # summary
     by_action = Counter(s.action for s in states)
-    locations = sorted({s.location for s in states})
+    unreadable = {u.location: u for u in store.unreadable_codes()}
+    locations = sorted({s.location for s in states} | set(unreadable))
     out.append(f'<section class="summary"><h2>{tr("history.summary")}</h2>')
     out.append(
         f"<p>{tr('history.summary_counts', postings=len(states), locations=len(locations))}</p>"
@@ -309,6 +311,13 @@ def history_html(
         )
         name = escape(location) or tr("history.no_location")
         out.append(f'<section class="board"><h2>{name}</h2>')
+        lost = unreadable.get(location)
+        if lost is not None:  # codes of its latest check that no reader could decode
+            photo = Path(lost.photo).name
+            out.append(
+                f'<p class="unreadable">{tr("store.why_unreadable", count=lost.count, photo=photo)}'
+                "</p>"
+            )
         rows = []
         for state in here:
             key = (state.location, state.text)
@@ -360,7 +369,8 @@ def history_html(
                 "history.col_trend",
             )
         ]
-        out.append(_table(headers, rows))
+        if rows:
+            out.append(_table(headers, rows))
         out.append("</section>")
     if not locations:
         out.append(f"<p>{tr('history.no_postings')}</p>")

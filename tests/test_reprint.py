@@ -255,6 +255,12 @@ def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view
     assert printable and len(printable) == len(items) - 1
     assert f"({len(printable)} bản niêm yết)" in " ".join(out.split())  # not the unreadable one
     assert sheet.read_bytes().startswith(b"%PDF")
+    # the history report says it under the board too
+    page = tmp_path / "report.html"
+    assert run_cli(["report", *common(db), "--out", str(page)]) == 0
+    html = " ".join(page.read_text(encoding="utf-8").split())
+    assert "<h2>Quầy 5</h2>" in html
+    assert "1 mã QR không đọc được nữa (đã phai hoặc hỏng, xem ảnh IMG_0001.png)" in html
     # the board photographed again after the reprint: both codes read, the item is gone
     fresh = board_image([view.procedures[SOUND].payload, view.procedures[FADED].payload])
     again = save_photo(fresh, tmp_path / "Quầy 5" / "IMG_0002.png")
