@@ -964,12 +964,15 @@ def cmd_report(
 # the web application: accounts and the server
 
 
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input")
+]
+
+
 def cmd_user_add(
     name: Annotated[str, typer.Argument(help="Account name", show_default=False)],
     admin: Annotated[bool, typer.Option("--admin", help="Administrator (users, catalog)")] = False,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdinOpt = False,
     db: DbOpt = None,
     lang: LangOpt = None,
 ) -> None:
@@ -1006,9 +1009,7 @@ def read_new_password(from_stdin: bool, shortest: int) -> str:
 
 def cmd_user_password(
     name: Annotated[str, typer.Argument(help="Account name", show_default=False)],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdinOpt = False,
     db: DbOpt = None,
     lang: LangOpt = None,
 ) -> None:
