@@ -554,21 +554,20 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
 
-    def accounts(self) -> list[Account]:
-        """Every account, disabled ones too, by name."""
+    def accounts(self, name: str | None = None) -> list[Account]:
+        """Every account (or the one named `name`, in any letter case), disabled ones too."""
+        where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
         rows = self.db.execute(
-            "SELECT name, role, created_at, disabled FROM users ORDER BY name COLLATE NOCASE"
+            f"SELECT name, role, created_at, disabled FROM users {where}"
+            " ORDER BY name COLLATE NOCASE",
+            params,
         ).fetchall()
-        return [
-            Account(name, role, created, bool(disabled)) for name, role, created, disabled in rows
-        ]
+        return [Account(n, role, created, bool(off)) for n, role, created, off in rows]
 
     def account(self, name: str) -> Account | None:
         """The account named `name` (any letter case), disabled or not."""
-        row = self.db.execute(
-            "SELECT name, role, created_at, disabled FROM users WHERE name = ?", (name,)
-        ).fetchone()
-        return Account(row[0], row[1], row[2], bool(row[3])) if row else None
+        found = self.accounts(name)
+        return found[0] if found else None
 
     def end_sessions(self, name: str) -> int:
         """Log an account out of the web application everywhere; how many sessions ended."""
