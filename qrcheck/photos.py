@@ -18,7 +18,8 @@ import os
 import re
 import stat
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -105,6 +106,31 @@ def load_photo(path: Path, max_pixels: int = MAX_PIXELS) -> Photo:
     `max_pixels` pixels, which is refused from its header before any pixel is decoded.
     """
     path = Path(path)
+    where = _regular_file(path)
+    with _reading(where), path.open("rb") as fh:
+        rgb, gray = _decode(fh, where, max_pixels)
+        fh.seek(0)
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return Photo(path=path, rgb=rgb, gray=gray, sha256=digest)
+
+
+def probe_photo(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """The stored (width, height) of the image at `path`, read from its header only.
+
+    The same refusals as `load_photo` for a file that is missing, empty, not an image or over
+    `max_pixels`, for a fraction of the cost: no pixel is decoded, so damage inside the pixel
+    data (a truncated JPEG) shows only when the photo is loaded.
+    """
+    path = Path(path)
+    where = _regular_file(path)
+    with _reading(where), path.open("rb") as fh:
+        image = _open_image(fh, where, max_pixels)
+        with image:
+            return image.size
+
+
+def _regular_file(path: Path) -> str:
+    """`path` as messages name it, once it is known to be a non-empty regular file."""
     where = str(path)
     try:
         st = path.stat()
@@ -118,18 +144,20 @@ def load_photo(path: Path, max_pixels: int = MAX_PIXELS) -> Photo:
         raise PhotoError("photos.not_image", path=where)
     if st.st_size == 0:
         raise PhotoError("photos.empty", path=where)
+    return where
+
+
+@contextmanager
+def _reading(where: str) -> Iterator[None]:
+    """The operating system's errors while reading the file at `where`, as PhotoErrors."""
     try:
-        with path.open("rb") as fh:
-            rgb, gray = _decode(fh, where, max_pixels)
-            fh.seek(0)
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        yield
     except IsADirectoryError as exc:
         raise PhotoError("photos.is_folder", path=where) from exc
     except FileNotFoundError as exc:  # removed in the meantime
         raise PhotoError("photos.not_found", path=where) from exc
     except OSError as exc:
         raise PhotoError("photos.unreadable", path=where, reason=_reason(exc)) from exc
-    return Photo(path=path, rgb=rgb, gray=gray, sha256=digest)
 
 
 def find_photos(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, PhotoError]]]:
@@ -236,8 +264,9 @@ def _decode(fh: BinaryIO, where: str, max_pixels: int) -> tuple[np.ndarray, np.n
         raise PhotoError("photos.no_memory", path=where, width=width, height=height) from exc
 
 
-def _read_pixels(fh: BinaryIO, where: str, max_pixels: int) -> tuple[np.ndarray, int]:
-    """The pixels as stored (see `_pixels`) and the EXIF orientation, checks first."""
+def _open_image(fh: BinaryIO, where: str, max_pixels: int) -> Image.Image:
+    """Pillow's image of `fh`, its header checked: a known photo format, a sane size within
+    `max_pixels`. Nothing is decoded yet; the caller closes the image."""
     head = fh.read(32)
     fh.seek(0)
     # Pillow warns (DecompressionBombWarning) from 89 MP on, below our own limit, and plugins
@@ -263,36 +292,42 @@ def _read_pixels(fh: BinaryIO, where: str, max_pixels: int) -> tuple[np.ndarray,
             if _system_error(exc):
                 raise
             raise PhotoError("photos.damaged", path=where, detail=repr(exc)) from exc
-        with image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise PhotoError(
-                    "photos.too_large",
-                    path=where,
-                    width=width,
-                    height=height,
-                    megapixels=_megapixels(width * height),
-                    limit=_megapixels(max_pixels),
-                )
-            if width <= 0 or height <= 0:
-                raise PhotoError("photos.damaged", path=where, detail=f"size {width}x{height}")
-            try:
-                image.load()
-            except MemoryError as exc:
-                raise PhotoError(
-                    "photos.no_memory", path=where, width=width, height=height
-                ) from exc
-            except Exception as exc:  # truncated, corrupt data, decoder errors of any kind
-                if _system_error(exc):
-                    raise
-                raise PhotoError("photos.damaged", path=where, detail=repr(exc)) from exc
-            orientation = _orientation(image)
-            try:
-                base = _pixels(image, where)
-            except MemoryError as exc:
-                raise PhotoError(
-                    "photos.no_memory", path=where, width=width, height=height
-                ) from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise PhotoError(
+            "photos.too_large",
+            path=where,
+            width=width,
+            height=height,
+            megapixels=_megapixels(width * height),
+            limit=_megapixels(max_pixels),
+        )
+    if width <= 0 or height <= 0:
+        image.close()
+        raise PhotoError("photos.damaged", path=where, detail=f"size {width}x{height}")
+    return image
+
+
+def _read_pixels(fh: BinaryIO, where: str, max_pixels: int) -> tuple[np.ndarray, int]:
+    """The pixels as stored (see `_pixels`) and the EXIF orientation, checks first."""
+    image = _open_image(fh, where, max_pixels)
+    with image, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        width, height = image.size
+        try:
+            image.load()
+        except MemoryError as exc:
+            raise PhotoError("photos.no_memory", path=where, width=width, height=height) from exc
+        except Exception as exc:  # truncated, corrupt data, decoder errors of any kind
+            if _system_error(exc):
+                raise
+            raise PhotoError("photos.damaged", path=where, detail=repr(exc)) from exc
+        orientation = _orientation(image)
+        try:
+            base = _pixels(image, where)
+        except MemoryError as exc:
+            raise PhotoError("photos.no_memory", path=where, width=width, height=height) from exc
     return base, orientation
 
 

@@ -715,3 +715,38 @@ def test_found_photos_load(tmp_path):
     assert errors == [] and len(found) == 2
     for path in found:
         assert_square(load_photo(path), tolerance=12)
+
+
+def test_probe_reads_the_header_only(tmp_path: Path) -> None:
+    """probe_photo: the size from the header, the same refusals as load_photo for what is not a
+    photo or is too big, and no decoding (a JPEG cut short passes; loading it does not)."""
+    from qrcheck.photos import probe_photo
+
+    whole = tmp_path / "whole.jpg"
+    Image.new("RGB", (640, 480), (200, 200, 200)).save(whole, quality=90)
+    assert probe_photo(whole) == (640, 480)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert probe_photo(cut) == (640, 480)
+    with pytest.raises(PhotoError) as damaged:
+        load_photo(cut)
+    assert damaged.value.key == "photos.damaged"
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo\n" * 20)
+    with pytest.raises(PhotoError) as not_image:
+        probe_photo(text)
+    assert not_image.value.key == "photos.not_image"
+    big = tmp_path / "big.png"
+    Image.new("L", (3000, 2000), 255).save(big)
+    with pytest.raises(PhotoError) as too_large:
+        probe_photo(big, max_pixels=5_000_000)
+    assert too_large.value.key == "photos.too_large"
+    assert too_large.value.params["width"] == 3000
+    with pytest.raises(PhotoError) as missing:
+        probe_photo(tmp_path / "gone.jpg")
+    assert missing.value.key == "photos.not_found"
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(PhotoError) as nothing:
+        probe_photo(empty)
+    assert nothing.value.key == "photos.empty"

@@ -501,6 +501,33 @@ def test_a_text_file_named_jpg_is_refused_with_a_sentence(server: dict) -> None:
         assert not [p for p in (server["data"] / "uploads").iterdir() if p.stat().st_size == 540]
 
 
+def test_a_truncated_photo_is_said_on_the_result_page(server: dict, view, tmp_path: Path) -> None:
+    """The upload checks headers only (the worker decodes each photo once): a JPEG cut short
+    passes them, and its result says in a sentence that the photo is damaged; the other photo
+    of the upload is checked as usual."""
+    from PIL import Image
+
+    good = save_photo(board_image([view.procedures[SOUND].payload]), tmp_path / "good.png")
+    whole = io.BytesIO()
+    Image.fromarray(board_image([view.procedures[REPLACED].payload])).save(whole, "JPEG")
+    cut = whole.getvalue()[: len(whole.getvalue()) // 2]
+    with client(server) as http:
+        login(http)
+        answer = upload(
+            http,
+            [
+                ("photos", ("cut.jpg", cut, "image/jpeg")),
+                ("photos", ("good.png", good.read_bytes(), "image/png")),
+            ],
+        )
+        assert answer.status_code == 303
+        page = text_of(wait_for_result(http, answer.headers["location"]).text)
+    assert "Không kiểm tra được ảnh này." in page
+    assert "Ảnh cut.jpg bị hỏng hoặc chưa tải xong" in page  # named as the phone sent it
+    assert "Traceback" not in page and "Error(" not in page
+    assert SOUND in page and "Tìm thấy 1 mã QR" in page
+
+
 def test_upload_limits(server: dict) -> None:
     with client(server) as http:
         login(http)

@@ -38,7 +38,7 @@ from qrcheck.check import PhotoResult
 from qrcheck.errors import CatalogInvalid, PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, t
 from qrcheck.links.live import LiveOptions
-from qrcheck.photos import load_photo
+from qrcheck.photos import probe_photo
 from qrcheck.report import legend_height
 from qrcheck.store import Account, Store
 from qrcheck.table import atomic_write_bytes
@@ -382,25 +382,28 @@ def create_app(config: WebConfig) -> Starlette:
                 errors.append(t("web.no_location", lang))
             if errors:
                 return await refuse(errors, 400, location)
-            stored: list[tuple[Path, Path]] = []
+            stored: list[tuple[Path, Path, str]] = []
             for upload in files:
                 token = secrets.token_urlsafe(18)
                 target = uploads / f"{token}.photo"
                 await run_in_threadpool(_save, upload, target)
-                stored.append((target, annotated_dir / f"{token}.jpg"))
+                name = _display_name(upload.filename)
+                stored.append((target, annotated_dir / f"{token}.jpg", name))
         finally:
             await form.close()
 
         def sniff() -> list[str]:
+            """Refuse what is not a photo or is too big, from the headers: the worker decodes
+            each photo once; damage inside the pixel data is said on the result page."""
             problems = []
-            for (path, _), upload in zip(stored, files, strict=True):
+            for path, _, name in stored:
                 try:
-                    load_photo(path, config.max_pixels)
+                    probe_photo(path, config.max_pixels)
                 except PhotoError as exc:
-                    params = {**exc.params, "path": _display_name(upload.filename)}
+                    params = {**exc.params, "path": name}
                     problems.append(t(exc.key, lang, **params))
             if problems:
-                for path, _ in stored:
+                for path, _, _ in stored:
                     path.unlink(missing_ok=True)
             return problems
 
@@ -765,7 +768,7 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
 
     assert result is not None
     if result.error is not None:
-        params = {**result.error.params, "path": f"#{index + 1}"}
+        params = {**result.error.params, "path": batch.jobs[index].name or f"#{index + 1}"}
         return {"index": index, "error": t(result.error.key, lang, **params), "codes": []}
     codes = []
     for number, code in enumerate(result.codes, start=1):

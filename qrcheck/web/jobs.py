@@ -34,6 +34,8 @@ class Job:
     id: str
     photo: Path
     annotated: Path
+    #: the file name the phone sent, for messages only (never used as a path)
+    name: str = ""
     future: Future | None = None
     result: PhotoResult | None = None
 
@@ -119,15 +121,16 @@ class Checker:
         self._lock = threading.Lock()
 
     def submit(
-        self, owner: str, location: str, lang: str, photos: list[tuple[Path, Path]]
+        self, owner: str, location: str, lang: str, photos: list[tuple[Path, Path, str]]
     ) -> Batch:
-        """Start checking `photos` (stored file, where its annotated copy goes)."""
+        """Start checking `photos` (stored file, where its annotated copy goes, the name the
+        phone gave it)."""
         view, center, history = self.context()
         batch = Batch(
             secrets.token_urlsafe(16), owner, location, lang, uuid.uuid4().hex, time.time()
         )
-        for photo, annotated in photos:
-            job = Job(secrets.token_urlsafe(12), photo, annotated)
+        for photo, annotated, name in photos:
+            job = Job(secrets.token_urlsafe(12), photo, annotated, name)
             batch.jobs.append(job)
         with self._lock:
             self._forget_old()
