@@ -531,6 +531,11 @@ def test_a_truncated_photo_is_said_on_the_result_page(server: dict, view, tmp_pa
 def test_upload_limits(server: dict) -> None:
     with client(server) as http:
         login(http)
+        # the page's script says these before sending anything (the browser test tries one)
+        form = unescape(http.get("/check").text)
+        assert 'data-max-bytes="41943040" data-max-files="10"' in form
+        assert 'data-too-big="Dữ liệu gửi lên quá lớn ({megabytes} MB, giới hạn 40 MB).' in form
+        assert 'data-too-many="Quá nhiều ảnh một lần ({count}, giới hạn 10).' in form
         answer = upload(http, [], location="")
         assert answer.status_code == 400
         assert "Hãy chọn hoặc chụp ít nhất một ảnh" in text_of(answer.text)
@@ -1228,8 +1233,21 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             page.wait_for_url("**/check")
             shots = screenshot_folder()
             page.screenshot(path=str(shots / "check-upload.png"), full_page=True)
-            page.set_input_files("#photos", str(photo))
+            # more than the server takes: said at once, nothing is sent
             page.fill("#location", "Bảng sảnh A")
+            posts: list[str] = []
+            page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+            eleven = [
+                {"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": photo.read_bytes()}
+                for i in range(11)
+            ]
+            page.set_input_files("#photos", eleven)
+            page.click("main button[type=submit]")
+            refused = page.locator("#upload-refused")
+            assert refused.is_visible()
+            assert "Quá nhiều ảnh một lần (11, giới hạn 10)" in refused.inner_text()
+            assert posts == [] and "/check" in page.url
+            page.set_input_files("#photos", str(photo))
             # the upload goes through the progress-bar script: record what it says
             progress: list[str] = []
             page.expose_function("qrcheckSaw", lambda text: progress.append(text))

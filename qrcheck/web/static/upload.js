@@ -16,9 +16,29 @@
       text.textContent = sentence.replace("{percent}", String(percent));
     }
 
+    var refused = document.getElementById("upload-refused");
+
+    // what the server would refuse, said before a long upload on a slow network
+    function tooMuch() {
+      var files = form.querySelector("input[type=file]").files;
+      var bytes = 0;
+      for (var i = 0; i < files.length; i++) bytes += files[i].size;
+      if (files.length > Number(form.dataset.maxFiles)) {
+        return form.dataset.tooMany.replace("{count}", String(files.length));
+      }
+      if (bytes > Number(form.dataset.maxBytes)) {
+        return form.dataset.tooBig.replace("{megabytes}", String(Math.round(bytes / 1048576)));
+      }
+      return "";
+    }
+
     form.addEventListener("submit", function (event) {
       if (!form.checkValidity()) return; // the browser says what is missing
       event.preventDefault();
+      var problem = tooMuch();
+      refused.textContent = problem;
+      refused.hidden = !problem;
+      if (problem) return;
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.responseType = "document";
