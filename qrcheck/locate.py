@@ -853,7 +853,8 @@ def _downscaled(gray: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
     factor = max(h, w) / longest
     if factor <= 1:
         return gray, 1.0
-    small = cv2.resize(gray, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))  # a thin strip keeps a row
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     return small, w / small.shape[1]
 
 

@@ -125,7 +125,9 @@ def _rough_cards(
     cards that go further."""
     image, scale = reduced
     small = image
-    while max(small.shape) > CARD_SIDE:  # halving: OpenCV's fastest way down
+    # halving (OpenCV's fastest way down) while both sides stay usable: a thin strip of a
+    # photo holds no card anyway
+    while max(small.shape) > CARD_SIDE and min(small.shape) >= 16:
         small = cv2.resize(
             small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA
         )

@@ -285,3 +285,28 @@ def test_an_outdated_posting_says_which_fields_changed(tmp_path: Path, capsys) -
     (code,) = json.loads(capsys.readouterr().out)["photos"][0]["codes"]
     assert code["link"]["status"] == "outdated" and code["action"] == "reprint"
     assert "name" in code["link"]["detail"]
+
+
+ODD_SHAPES = {
+    "one pixel": np.zeros((1, 1), np.uint8),
+    "a 2 x 3 speck": np.zeros((2, 3), np.uint8),
+    "a thin strip": np.full((3, 20000), 200, np.uint8),
+    "a tall sliver": np.full((20000, 2), 200, np.uint8),
+    "one row": np.full((1, 30000), 200, np.uint8),
+    "all black": np.zeros((800, 600), np.uint8),
+    "all white": np.full((800, 600), 255, np.uint8),
+    "a checkerboard": np.kron(np.indices((40, 40)).sum(0) % 2 * 255, np.ones((12, 12))).astype(
+        np.uint8
+    ),
+    "a blank card": np.pad(np.full((420, 296), 245, np.uint8), 100, constant_values=90),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_SHAPES))
+def test_odd_images_are_checked_without_a_crash(name: str, tmp_path: Path, view, catalog) -> None:
+    """Every pass of the locator copes with degenerate shapes and blank content: no code, no
+    error (a thin strip once made the card search resize to zero pixels)."""
+    photo = save_photo(ODD_SHAPES[name], tmp_path / "odd.png")
+    result = check_photo(photo, view, catalog.center)
+    assert result.error is None
+    assert result.codes == ()
