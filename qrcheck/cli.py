@@ -134,6 +134,7 @@ AsOfOpt = Annotated[
 ]
 
 
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Processes to use")]
 DbOpt = Annotated[
     Path | None,
     typer.Option(
@@ -339,7 +340,7 @@ def cmd_generate(
     days: Annotated[
         int | None, typer.Option("--days", help="Announce scheduled changes this many days ahead")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes to use")] = 0,
+    workers: WorkersOpt = 0,
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
     lang: LangOpt = None,
@@ -521,7 +522,7 @@ def cmd_check(
     location: Annotated[
         str, typer.Option("--location", help="Board or counter (default: the photo's folder)")
     ] = "",
-    workers: Annotated[int, typer.Option("--workers", help="Processes to use")] = 0,
+    workers: WorkersOpt = 0,
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
     lang: LangOpt = None,

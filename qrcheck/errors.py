@@ -68,3 +68,8 @@ class GenerationError(QrcheckError):
 
 class PhotoError(QrcheckError):
     """A photo cannot be read: missing, unreadable, damaged, not an image, or too large."""
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the operating system refused, as short as it says it ("No space left on device")."""
+    return exc.strerror or type(exc).__name__

@@ -36,7 +36,7 @@ import openpyxl
 from openpyxl.utils.datetime import from_excel
 
 from qrcheck.catalog import COLUMNS, Catalog, CatalogDiff, diff_views, parse_catalog
-from qrcheck.errors import ImportFailed
+from qrcheck.errors import ImportFailed, os_reason
 from qrcheck.payload import clean_text
 from qrcheck.table import decode_bytes, read_rows
 
@@ -194,7 +194,7 @@ def read_export(file: Path) -> ExportTable:
     except FileNotFoundError as exc:
         raise ImportFailed("importer.not_found", path=str(file)) from exc
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
+        reason = os_reason(exc)
         raise ImportFailed("importer.unreadable", path=str(file), reason=reason) from exc
     if not raw.strip():
         raise ImportFailed("importer.empty_file", file=file.name)
@@ -694,12 +694,12 @@ def apply_import(prepared: PreparedImport) -> Path:
     try:
         backup = _save_backup(path, history, current or b"")
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
+        reason = os_reason(exc)
         raise ImportFailed("importer.backup_failed", path=str(history), reason=reason) from exc
     try:
         new.write(path)
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
+        reason = os_reason(exc)
         raise ImportFailed(
             "importer.write_failed", path=str(path), reason=reason, backup=str(backup)
         ) from exc
@@ -712,7 +712,7 @@ def apply_import(prepared: PreparedImport) -> Path:
         with log.open("a", encoding="utf-8") as handle:
             handle.write(line)
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
+        reason = os_reason(exc)
         raise ImportFailed(
             "importer.log_failed", path=str(log), reason=reason, backup=str(backup)
         ) from exc

@@ -30,7 +30,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from qrcheck.errors import PhotoError
+from qrcheck.errors import PhotoError, os_reason
 
 pillow_heif.register_heif_opener()
 
@@ -137,7 +137,7 @@ def _regular_file(path: Path) -> str:
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise PhotoError("photos.not_found", path=where) from exc
     except OSError as exc:
-        raise PhotoError("photos.unreadable", path=where, reason=_reason(exc)) from exc
+        raise PhotoError("photos.unreadable", path=where, reason=os_reason(exc)) from exc
     if stat.S_ISDIR(st.st_mode):
         raise PhotoError("photos.is_folder", path=where)
     if not stat.S_ISREG(st.st_mode):  # a device or a pipe: opening it could block forever
@@ -157,7 +157,7 @@ def _reading(where: str) -> Iterator[None]:
     except FileNotFoundError as exc:  # removed in the meantime
         raise PhotoError("photos.not_found", path=where) from exc
     except OSError as exc:
-        raise PhotoError("photos.unreadable", path=where, reason=_reason(exc)) from exc
+        raise PhotoError("photos.unreadable", path=where, reason=os_reason(exc)) from exc
 
 
 def find_photos(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, PhotoError]]]:
@@ -189,7 +189,7 @@ def find_photos(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, Pho
             continue
         except OSError as exc:
             errors.append(
-                (path, PhotoError("photos.unreadable", path=str(path), reason=_reason(exc)))
+                (path, PhotoError("photos.unreadable", path=str(path), reason=os_reason(exc)))
             )
             continue
         if not stat.S_ISDIR(st.st_mode):
@@ -215,7 +215,10 @@ def _search_folder(top: Path) -> tuple[list[Path], list[tuple[Path, PhotoError]]
     def unreadable(exc: OSError) -> None:
         folder = Path(exc.filename) if exc.filename else top
         problems.append(
-            (folder, PhotoError("photos.folder_unreadable", path=str(folder), reason=_reason(exc)))
+            (
+                folder,
+                PhotoError("photos.folder_unreadable", path=str(folder), reason=os_reason(exc)),
+            )
         )
 
     for folder, dirnames, filenames in os.walk(top, onerror=unreadable):
@@ -456,7 +459,3 @@ def _pair(base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _megapixels(pixels: int) -> int:
     return round(pixels / 1_000_000)
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__

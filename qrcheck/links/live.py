@@ -579,31 +579,24 @@ class LinkChecker:
     async def _home(self, url: str) -> _Fetched | None:
         """The host's home page (once per host and run)."""
         parts = urlsplit(url)
-        key = f"home:{parts.scheme}://{parts.netloc}"
-        if key not in self._probes:
-            home_url = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
-
-            async def fetch() -> _Fetched | None:
-                try:
-                    return await self._fetch(home_url, retries=0)
-                except _Failure:
-                    return None
-
-            self._probes[key] = asyncio.ensure_future(fetch())
-        return await asyncio.shield(self._probes[key])
+        home = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+        return await self._once(f"home:{parts.scheme}://{parts.netloc}", home)
 
     async def _probe(self, url: str) -> _Fetched | None:
         """The host's answer to a random path next to `url` (once per folder and run)."""
         parts = urlsplit(url)
         folder = parts.path.rsplit("/", 1)[0]
-        key = f"{parts.scheme}://{parts.netloc}{folder}"
+        random_path = f"{folder}/qrcheck-{secrets.token_hex(8)}"
+        probe = urlunsplit((parts.scheme, parts.netloc, random_path, "", ""))
+        return await self._once(f"{parts.scheme}://{parts.netloc}{folder}", probe)
+
+    async def _once(self, key: str, url: str) -> _Fetched | None:
+        """GET `url` once for every link that asks under `key` (None when it fails)."""
         if key not in self._probes:
-            random_path = f"{folder}/qrcheck-{secrets.token_hex(8)}"
-            probe_url = urlunsplit((parts.scheme, parts.netloc, random_path, "", ""))
 
             async def fetch() -> _Fetched | None:
                 try:
-                    return await self._fetch(probe_url, retries=0)
+                    return await self._fetch(url, retries=0)
                 except _Failure:
                     return None
 

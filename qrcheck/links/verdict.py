@@ -499,27 +499,18 @@ def judge(
         return verdict("legacy", "verdict.legacy", code=code, link=proc.link)
     if tag is not None and tag != proc.tag:
         decision, day = proc.decision, fmt_day(proc.effective_from)
+        params: dict[str, str] = {
+            "code": code,
+            "tag": tag,
+            "current": proc.tag,
+            "decision": decision,
+            "date": day,
+        }
         changed = _changed_fields(proc, tag, history)
-        if changed:
-            return verdict(
-                "outdated",
-                since_key("links.outdated_fields", decision, day),
-                code=code,
-                tag=tag,
-                current=proc.tag,
-                fields=changed,
-                decision=decision,
-                date=day,
-            )
-        return verdict(
-            "outdated",
-            since_key("links.outdated", decision, day),
-            code=code,
-            tag=tag,
-            current=proc.tag,
-            decision=decision,
-            date=day,
-        )
+        if changed:  # say which fields changed when the printed row is known
+            key = since_key("links.outdated_fields", decision, day)
+            return verdict("outdated", key, **params, fields=changed)
+        return verdict("outdated", since_key("links.outdated", decision, day), **params)
     changes = [c for c in view.upcoming_within(center.announce_days) if c.code == code]
     if changes:
         change = changes[0]

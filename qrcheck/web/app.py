@@ -318,11 +318,9 @@ def create_app(config: WebConfig) -> Starlette:
         return await run_in_threadpool(read)
 
     async def check_page(request: Request) -> Response:
-        if (switch := lang_switch(request)) is not None:
-            return switch
-        session = logged_in(request)
-        if session is None:
-            return login_redirect(request)
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
         return render(
             request,
             "check.html",
@@ -421,11 +419,9 @@ def create_app(config: WebConfig) -> Starlette:
         return batch
 
     async def batch_page(request: Request) -> Response:
-        if (switch := lang_switch(request)) is not None:
-            return switch
-        session = logged_in(request)
-        if session is None:
-            return login_redirect(request)
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
         batch = own_batch(request, session)
         if batch is None:
             return error_page(request, session, "web.job_missing", 404)
