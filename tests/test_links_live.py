@@ -10,10 +10,12 @@ import asyncio
 import itertools
 import json
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from datetime import date
 from http.server import ThreadingHTTPServer
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_links_portal import Handler, PortalServer
+from test_links_portal import Handler, PortalServer, gzip_bomb
 
 from qrcheck.catalog import load_catalog
 from qrcheck.check import CheckReport, CodeResult, PhotoResult, decide
@@ -206,6 +208,37 @@ def test_a_5_mb_body_is_read_only_up_to_the_cap(server) -> None:
     assert time.monotonic() - start < 3
 
 
+@pytest.mark.parametrize("path", ["/gzip-soft", "/deflate-soft"])
+def test_compressed_pages_are_read(server, path: str) -> None:
+    result = one(server.base + path)
+    assert result.status == "soft_404" and result.detail_key == "links.live_soft_text"
+
+
+def test_a_compression_bomb_is_inflated_only_up_to_the_cap(server) -> None:
+    gzip_bomb()  # made before measuring (the server runs in this process)
+    tracemalloc.start()
+    try:
+        result = one(server.base + "/gzip-bomb")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status == "ok"
+    # 1 MB of page, its copies and its text: under 10 MB; inflating it all would take 20 MB
+    assert peak < 12_000_000, peak
+
+
+def test_a_pooled_connection_the_server_closed_is_not_reused(server) -> None:
+    async def run() -> list[str]:
+        async with LinkChecker(_with(retries=0, probe=False), None, fake_resolver) as checker:
+            statuses = []
+            for n in range(3):  # each page closes its connection once it is sent
+                statuses.append((await checker.check(f"{server.base}/close-after/{n}")).status)
+                await asyncio.sleep(0.1)
+            return statuses
+
+    assert asyncio.run(run()) == ["ok", "ok", "ok"]
+
+
 def test_a_dropped_connection_is_not_called_dead(server) -> None:
     result = one(server.base + "/drop", options=_with(retries=1))
     assert result.status == "unverified"
@@ -328,6 +361,40 @@ def test_definite_answers_are_cached(server, tmp_path: Path) -> None:
     assert cache.get(blocked) is None  # not definite: never cached
     assert cache.get(url, now=time.time() + TEST.ttl_ok + 1) is None  # expired
     cache.close()
+
+
+def test_the_cache_is_written_in_batches_and_survives(server, tmp_path: Path) -> None:
+    path = tmp_path / "links.sqlite"
+    cache = LinkCache(path, batch=2)
+    urls = [f"{server.base}/thu-tuc-hanh-chinh/ok-batch{i}" for i in range(5)]
+    cache.put(one(urls[0]), 3600)
+    assert LinkCache(path).get(urls[0]) is None  # pending: the batch is not full
+    assert cache.get(urls[0]) is not None  # but this cache already answers from it
+    check(*urls[1:], cache=cache)  # the end of a run writes whatever is pending
+    reopened = LinkCache(path)
+    assert all(reopened.get(url) is not None for url in urls)
+    reopened.close()
+    cache.close()
+
+
+def test_a_locked_cache_costs_only_the_caching(server, tmp_path: Path) -> None:
+    path = tmp_path / "links.sqlite"
+    cache = LinkCache(path)
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing, for longer than we wait
+    url = f"{server.base}/thu-tuc-hanh-chinh/ok-locked"
+    try:
+        start = time.monotonic()
+        results, _ = check(url, cache=cache)
+        assert results[url].status == "ok"
+        assert time.monotonic() - start < 10
+    finally:
+        holder.rollback()
+        holder.close()
+    cache.close()
+    reopened = LinkCache(path)
+    assert reopened.get(url) is None  # not cached; the check itself lost nothing
+    reopened.close()
 
 
 def test_each_distinct_link_is_checked_once(server) -> None:

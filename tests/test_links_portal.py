@@ -17,6 +17,9 @@ Routes (GET):
   /drop                        closes the connection without answering
   /flaky                       500 on the first hit, then 200
   /forbidden                   403
+  /gzip-soft, /deflate-soft    "Trang không tồn tại", compressed (Content-Encoding gzip / deflate)
+  /gzip-bomb                   a page that inflates to 20 MB (60 KB on the wire)
+  /close-after/<n>             a page, then the connection is closed without saying so first
 Each request is counted in `server.hits[path]`. `delay` adds latency to every answer; with
 `spa=True` every path, the home page included, gets the same shell (a single-page application).
 """
@@ -24,9 +27,12 @@ Each request is counted in `server.hits[path]`. `delay` adds latency to every an
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import socket
 import threading
 import time
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -45,6 +51,19 @@ KNOWN = {
     "019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7": "Đăng ký khai sinh",
     "019d2bfd-3fac-7489-b53b-9c6c958f2da4": "Đăng ký khai tử",
 }
+
+
+SOFT_TEXT = "<html><title>Thông báo</title><p>Trang không tồn tại.</p></html>"
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """A gzip body that inflates to 20 MB: a page, then zeros."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts = [packer.compress(PAGE.format(title="bomb", text="bomb").encode())]
+    zeros = bytes(1 << 20)
+    parts += [packer.compress(zeros) for _ in range(20)]
+    return b"".join([*parts, packer.flush()])
 
 
 class PortalServer(ThreadingHTTPServer):
@@ -132,7 +151,18 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/removed":
             self.send(410, "gone")
         elif path.startswith("/soft-text"):
-            self.send(200, "<html><title>Thông báo</title><p>Trang không tồn tại.</p></html>")
+            self.send(200, SOFT_TEXT)
+        elif path == "/gzip-soft":
+            self.send(200, gzip.compress(SOFT_TEXT.encode()), {"Content-Encoding": "gzip"})
+        elif path == "/deflate-soft":
+            self.send(200, zlib.compress(SOFT_TEXT.encode()), {"Content-Encoding": "deflate"})
+        elif path == "/gzip-bomb":
+            self.send(200, gzip_bomb(), {"Content-Encoding": "gzip"})
+        elif path.startswith("/close-after/"):
+            self.send(200, PAGE.format(title="close", text="close"))
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
         elif path.startswith("/home-redirect"):
             self.redirect("/")
         elif path.startswith("/chain/"):
