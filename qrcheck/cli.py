@@ -509,6 +509,16 @@ CaBundleOpt = Annotated[
         "--ca-bundle", help="CA certificates (PEM) to verify TLS with", show_default=False
     ),
 ]
+ProxyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy",
+        envvar="QRCHECK_PROXY",
+        help="Send live checks through this HTTP proxy, e.g. http://proxy.local:3128 "
+        "(QRCHECK_PROXY; the system's proxy variables are never used)",
+        show_default=False,
+    ),
+]
 
 
 def cmd_check(
@@ -528,6 +538,7 @@ def cmd_check(
     lang: LangOpt = None,
     cache: LinkCacheOpt = None,
     ca_bundle: CaBundleOpt = None,
+    proxy: ProxyOpt = None,
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
 ) -> None:
@@ -539,6 +550,7 @@ def cmd_check(
 
     _setup(lang)
     when = parse_day(as_of)
+    live = None if offline else live_options(ca_bundle, proxy)  # bad settings: said first
     cat = open_valid_catalog(catalog)
     store = None if no_record else open_store(db)
     if store is not None:
@@ -584,8 +596,8 @@ def cmd_check(
             progress=progress,
             history=history_rows(cat),
         )
-    if not offline:
-        checked = live_check_report(report, cache, ca_bundle)
+    if live is not None:
+        checked = live_check_report(report, cache, live)
         refresh_annotations(report, checked, Context.lang)
         report = checked
     if store is not None:
@@ -679,12 +691,22 @@ def print_check(report) -> None:  # type: ignore[no-untyped-def]
 # live link checks
 
 
-def live_options(ca_bundle: Path | None):  # type: ignore[no-untyped-def]
+def live_options(ca_bundle: Path | None, proxy: str | None = None):  # type: ignore[no-untyped-def]
+    from urllib.parse import urlsplit
+
     from qrcheck.links.live import LiveOptions
 
     if ca_bundle is not None and not ca_bundle.is_file():
         fail(tr("photos.not_found", path=str(ca_bundle)))
-    return LiveOptions(ca_bundle=ca_bundle)
+    if proxy:
+        try:
+            parts = urlsplit(proxy)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port that is not a number
+            valid = False
+        if not valid:
+            fail(tr("links.proxy_invalid", proxy=proxy))
+    return LiveOptions(ca_bundle=ca_bundle, proxy=proxy or None)
 
 
 def open_link_cache(path: Path | None):  # type: ignore[no-untyped-def]
@@ -699,7 +721,7 @@ def open_link_cache(path: Path | None):  # type: ignore[no-untyped-def]
         return LinkCache(None)
 
 
-def live_check_report(report, cache: Path | None, ca_bundle: Path | None):  # type: ignore[no-untyped-def]
+def live_check_report(report, cache: Path | None, options):  # type: ignore[no-untyped-def]
     """The report with every distinct decoded link checked online once."""
     from qrcheck.links.live import apply_live, check_urls, links_to_check
 
@@ -708,7 +730,7 @@ def live_check_report(report, cache: Path | None, ca_bundle: Path | None):  # ty
         return report
     store = open_link_cache(cache)
     try:
-        results, network_down = check_urls(urls, live_options(ca_bundle), store)
+        results, network_down = check_urls(urls, options, store)
     finally:
         store.close()
     if network_down:
@@ -726,6 +748,7 @@ def cmd_links(
     lang: LangOpt = None,
     cache: LinkCacheOpt = None,
     ca_bundle: CaBundleOpt = None,
+    proxy: ProxyOpt = None,
 ) -> None:
     import json
 
@@ -741,7 +764,7 @@ def cmd_links(
         store = open_link_cache(cache)
         try:
             results, network_down = check_urls(
-                [p.link for p in procedures], live_options(ca_bundle), store
+                [p.link for p in procedures], live_options(ca_bundle, proxy), store
             )
         finally:
             store.close()
@@ -1075,6 +1098,7 @@ def cmd_serve(
         bool, typer.Option("--offline", help="No live link checks (catalog comparison only)")
     ] = False,
     ca_bundle: CaBundleOpt = None,
+    proxy: ProxyOpt = None,
     db: DbOpt = None,
     catalog: CatalogOpt = None,
     lang: LangOpt = None,
@@ -1085,6 +1109,7 @@ def cmd_serve(
     from qrcheck.web import WebConfig, create_app
 
     _setup(lang)
+    live = None if offline else live_options(ca_bundle, proxy)  # bad settings: said first
     cat = open_valid_catalog(catalog)
     db_path = db or default_db_path()
     store = open_store(db_path)
@@ -1099,7 +1124,7 @@ def cmd_serve(
         db=db_path,
         catalog=catalog or default_catalog(),
         data=data,
-        live=None if offline else live_options(ca_bundle),
+        live=live,
     )
     if workers > 0:
         config.workers = workers

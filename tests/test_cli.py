@@ -167,3 +167,20 @@ def test_check_and_links_refuse_an_invalid_catalog(
     args = [a.replace("{photos}", str(photos)) for a in command]
     assert run_cli([*args, "--catalog", str(catalog_dir), "--lang", "en"]) == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "proxy", ["proxy.local:3128", "ftp://proxy.local", "http://:3128", "http://p:x"]
+)
+@pytest.mark.parametrize("command", [["check", "{photo}"], ["links"], ["serve"]])
+def test_a_bad_proxy_is_said_before_any_work(
+    command: list[str], proxy: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    photo = REPO / "samples" / "photos" / "board-1.jpg"
+    monkeypatch.setenv("QRCHECK_PROXY", proxy)  # the variable, as an IT officer would set it
+    args = [a.replace("{photo}", str(photo)) for a in command]
+    db = ["--db", str(tmp_path / "h.sqlite")] if command[0] != "links" else []
+    assert run_cli([*args, *db, "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert f'The proxy address "{proxy}" cannot be used' in err
+    assert "Traceback" not in err and not (tmp_path / "h.sqlite").exists()

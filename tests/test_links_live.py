@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_links_portal import Handler, PortalServer, gzip_bomb
+from test_links_portal import ForwardProxy, Handler, PortalServer, gzip_bomb
 
 from qrcheck.catalog import load_catalog
 from qrcheck.check import CheckReport, CodeResult, PhotoResult, decide
@@ -50,6 +50,7 @@ KHAI_SINH = "/thu-tuc-hanh-chinh/019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7"
 
 NAMES = {
     "portal.test": ["127.0.0.1"],
+    "public.test": ["93.184.216.34"],
     "intranet.test": ["192.168.1.10"],
     "mixed.test": ["93.184.216.34", "10.1.2.3"],
 }
@@ -308,6 +309,19 @@ def test_ip_literals_and_other_schemes_are_refused_by_default() -> None:
     for url in ("http://[::1]/", "http://169.254.169.254/latest/meta-data", "http://0x7f000001/"):
         assert one(url, options=LiveOptions()).status == "refused", url
     assert one("ftp://example.com/x", options=LiveOptions()).status == "refused"
+
+
+def test_a_configured_proxy_carries_the_checks(server) -> None:
+    with ForwardProxy(server.base) as proxy:
+        # no allow_networks: the link's host must still resolve to a public address, and the
+        # connection goes to the proxy (which answers from the imitation portal)
+        options = _with(allow_networks=(), proxy=proxy.url)
+        results, _ = check(
+            f"http://public.test{KHAI_SINH}", "http://portal.test/gone", options=options
+        )
+    assert results[f"http://public.test{KHAI_SINH}"].status == "ok"
+    assert results["http://portal.test/gone"].status == "refused"  # 127.0.0.1: never asked
+    assert proxy.seen and all(url.startswith("http://public.test/") for url in proxy.seen)
 
 
 def test_credentials_are_never_sent(server) -> None:

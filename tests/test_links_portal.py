@@ -203,3 +203,57 @@ class Handler(BaseHTTPRequestHandler):
             self.send(403, "forbidden")
         else:
             self.send(404, "not found")
+
+
+class ForwardProxy(ThreadingHTTPServer):
+    """A plain-HTTP forward proxy on 127.0.0.1 that sends every request to `upstream` (the
+    portal), whatever host the request names; `seen` keeps the absolute URLs it was asked for."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        self.upstream = upstream
+        self.seen: list[str] = []
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> ForwardProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    server: ForwardProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        self.server.seen.append(self.path)
+        target = urlsplit(self.path)
+        upstream = urlsplit(self.server.upstream)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=5)
+        path = target.path + (f"?{target.query}" if target.query else "")
+        connection.request("GET", path, headers={"User-Agent": self.headers["User-Agent"]})
+        answer = connection.getresponse()
+        body = answer.read()
+        connection.close()
+        self.send_response(answer.status)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

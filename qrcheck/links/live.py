@@ -10,8 +10,9 @@ turned against the center's own network:
   URL keeps the name, so SNI and certificate checks use it).
 - redirects are followed by hand, at most `max_redirects`, each hop checked the same way;
 - no cookies (requests go straight to httpx's transport: there is no cookie jar at all), no
-  credentials (user:password@ is dropped), no environment proxies (`trust_env=False`) unless
-  `proxy` is configured;
+  credentials (user:password@ is dropped), no environment proxies (`trust_env=False`); with a
+  configured `proxy` (`--proxy`) hosts are still resolved and checked first, but the proxy
+  connects by name, so the pinning is then the proxy's to keep;
 - bodies are streamed and read up to `max_bytes` (1 MB); every link has a deadline.
 
 Politeness: a global concurrency limit, a per-host limit with a minimum interval between
@@ -426,16 +427,15 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a connection pool that uses `PinnedBackend`."""
 
     def __init__(self, backend: PinnedBackend, options: LiveOptions) -> None:
-        verify: ssl.SSLContext | bool = _ssl_context(options)
-        super().__init__(verify=verify, trust_env=False, http2=False)
-        if options.proxy is None:  # with a configured proxy, the proxy resolves the host
-            self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=verify if isinstance(verify, ssl.SSLContext) else None,
-                max_connections=options.concurrency * 2,
-                max_keepalive_connections=options.concurrency,
-                keepalive_expiry=5.0,
-                network_backend=backend,
-            )
+        context = _ssl_context(options)
+        super().__init__(verify=context, trust_env=False, http2=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=options.concurrency * 2,
+            max_keepalive_connections=options.concurrency,
+            keepalive_expiry=5.0,
+            network_backend=backend,
+        )
 
 
 def _ssl_context(options: LiveOptions) -> ssl.SSLContext:
