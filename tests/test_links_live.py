@@ -391,6 +391,19 @@ def test_the_cache_is_written_in_batches_and_survives(server, tmp_path: Path) ->
     cache.close()
 
 
+def test_a_damaged_cache_row_is_checked_again(server, tmp_path: Path) -> None:
+    path = tmp_path / "links.sqlite"
+    url = f"{server.base}/thu-tuc-hanh-chinh/ok-damaged"
+    LinkCache(path).close()
+    with sqlite3.connect(path) as db:  # e.g. written by another version of qrcheck
+        db.execute("INSERT INTO live VALUES (?, ?, ?)", (url, time.time() + 3600, '{"url": 1}'))
+    db.close()
+    cache = LinkCache(path)
+    result = one(url, cache=cache)
+    assert (result.status, result.cached) == ("ok", False)
+    cache.close()
+
+
 def test_a_locked_cache_costs_only_the_caching(server, tmp_path: Path) -> None:
     path = tmp_path / "links.sqlite"
     cache = LinkCache(path)

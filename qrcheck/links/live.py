@@ -233,15 +233,22 @@ class LinkCache:
         self._pending: dict[str, tuple[float, str]] = {}
 
     def get(self, url: str, now: float | None = None) -> LiveResult | None:
-        row = (
-            self._pending.get(url)
-            or self._db.execute("SELECT expires, result FROM live WHERE url = ?", (url,)).fetchone()
-        )
+        row = self._pending.get(url)
+        if row is None:
+            try:
+                row = self._db.execute(
+                    "SELECT expires, result FROM live WHERE url = ?", (url,)
+                ).fetchone()
+            except sqlite3.Error:  # an unreadable cache is no cache, never a failed check
+                return None
         if row is None or row[0] < (now if now is not None else time.time()):
             return None
-        data = json.loads(row[1])
-        data["chain"] = tuple(Hop(**h) for h in data["chain"])
-        return replace(LiveResult(**data), cached=True)
+        try:
+            data = json.loads(row[1])
+            data["chain"] = tuple(Hop(**h) for h in data["chain"])
+            return replace(LiveResult(**data), cached=True)
+        except (ValueError, TypeError, KeyError):  # written by another version: check again
+            return None
 
     def put(self, result: LiveResult, ttl: float) -> None:
         if result.status not in DEFINITE or ttl <= 0:
