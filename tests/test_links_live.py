@@ -324,6 +324,16 @@ def test_a_configured_proxy_carries_the_checks(server) -> None:
     assert proxy.seen and all(url.startswith("http://public.test/") for url in proxy.seen)
 
 
+def test_the_environment_proxy_is_never_used(server, monkeypatch) -> None:
+    with ForwardProxy(server.base) as proxy:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert one(server.base + KHAI_SINH).status == "ok"
+    assert proxy.seen == []
+
+
 def test_credentials_are_never_sent(server) -> None:
     NAMES["creds.test"] = ["127.0.0.1"]
     result = one(f"http://user:secret@creds.test:{server.port}{KHAI_SINH}")
