@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,8 +31,10 @@ from qrcheck.catalog import (
     load_catalog,
 )
 from qrcheck.errors import CatalogInvalid, QrcheckError
-from qrcheck.generate import GenerateOptions, GenerateResult, default_workers, generate
 from qrcheck.i18n import resolve_language, t
+
+if TYPE_CHECKING:  # generation pulls in numpy, Pillow and the PDF writer: imported when used
+    from qrcheck.generate import GenerateOptions, GenerateResult
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -347,6 +349,8 @@ def cmd_generate(
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
 ) -> None:
+    from qrcheck.generate import GenerateOptions, default_workers, generate
+
     _setup(lang)
     when = parse_day(as_of)
     cat = open_catalog(catalog or default_catalog())
@@ -399,7 +403,7 @@ def record_catalog(store, cat: Catalog, source: str = "", changes: dict | None =
     store.record_catalog(catalog_fingerprint(cat), str(cat.path), len(cat.rows), source, changes)
 
 
-def record_generated(result: GenerateResult, db: Path | None, cat: Catalog) -> None:
+def record_generated(result: "GenerateResult", db: Path | None, cat: Catalog) -> None:
     """What the run printed, from its manifest entries, into the history."""
     from qrcheck.store import PrintRecord, now
 
@@ -414,7 +418,7 @@ def record_generated(result: GenerateResult, db: Path | None, cat: Catalog) -> N
         store.close()
 
 
-def print_generate(result: GenerateResult, options: GenerateOptions) -> None:
+def print_generate(result: "GenerateResult", options: "GenerateOptions") -> None:
     if result.generated:
         table = Table(
             title=tr("generate.made_title", count=len(result.generated)),
@@ -546,6 +550,7 @@ def cmd_check(
     import uuid
 
     from qrcheck.check import check_photos, refresh_annotations
+    from qrcheck.generate import default_workers
     from qrcheck.report import report_json
 
     _setup(lang)
