@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import shutil
+import socket
 import sqlite3
 import ssl
 import subprocess
@@ -484,6 +485,36 @@ def test_tls_is_verified_against_the_host_name(tls_server) -> None:
     assert one(url, options=_with(ca_bundle=cert)).status == "ok"
     # the same server by IP: the certificate names portal.test, not 127.0.0.1
     assert one(f"https://127.0.0.1:{port}/", options=_with(ca_bundle=cert)).status == "tls_error"
+
+
+def test_a_tls_server_that_never_closes_does_not_hold_the_run(tls_server) -> None:
+    _, cert = tls_server
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, cert.parent / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    release = threading.Event()
+
+    def serve_once() -> None:  # answers one request, then neither reads nor closes
+        connection, _ = listener.accept()
+        with context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(65536)
+            body = b"<html><title>ok</title><p>Trang thu tuc</p></html>"
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            tls.sendall(head + body)
+            release.wait(20)
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    start = time.monotonic()
+    try:
+        url = f"https://portal.test:{listener.getsockname()[1]}/trang"
+        result = one(url, options=_with(ca_bundle=cert, probe=False))
+        elapsed = time.monotonic() - start
+    finally:
+        release.set()
+        listener.close()
+    assert result.status == "ok"
+    assert elapsed < 5  # closing the kept-alive connection does not wait for the server
 
 
 # ---------------------------------------------------------------------------------------------

@@ -387,11 +387,18 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     async def aclose(self) -> None:
         self._writer.close()
+        if self._writer.get_extra_info("ssl_object") is not None:
+            # TLS: our close_notify goes out now; waiting for the server's own could take a
+            # round trip per connection, or for ever (httpcore's AnyIO backend does not wait
+            # either)
+            await asyncio.sleep(0)
+            self._writer.transport.abort()
+            return
         try:
             async with asyncio.timeout(1.0):
                 await self._writer.wait_closed()
         except (TimeoutError, OSError):
-            self._writer.transport.abort()  # a peer that never finishes closing is dropped
+            self._writer.transport.abort()
 
     async def start_tls(
         self,
