@@ -316,7 +316,7 @@ def test_a_configured_proxy_carries_the_checks(server) -> None:
     with ForwardProxy(server.base) as proxy:
         # no allow_networks: the link's host must still resolve to a public address, and the
         # connection goes to the proxy (which answers from the imitation portal)
-        options = _with(allow_networks=(), proxy=proxy.url)
+        options = _with(allow_networks=(), proxy=proxy.base)
         results, _ = check(
             f"http://public.test{KHAI_SINH}", "http://portal.test/gone", options=options
         )
@@ -328,7 +328,7 @@ def test_a_configured_proxy_carries_the_checks(server) -> None:
 def test_the_environment_proxy_is_never_used(server, monkeypatch) -> None:
     with ForwardProxy(server.base) as proxy:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
-            monkeypatch.setenv(name, proxy.url)
+            monkeypatch.setenv(name, proxy.base)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         assert one(server.base + KHAI_SINH).status == "ok"

@@ -35,6 +35,7 @@ import time
 import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 PAGE = (
     "<html><head><title>{title}</title></head><body><h1>{title}</h1>"
@@ -66,21 +67,14 @@ def gzip_bomb() -> bytes:
     return b"".join([*parts, packer.flush()])
 
 
-class PortalServer(ThreadingHTTPServer):
+class LocalServer(ThreadingHTTPServer):
+    """A threaded server on a free port of 127.0.0.1, served from a thread while in `with`."""
+
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, delay: float = 0.0, spa: bool = False) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.delay = delay
-        #: a single-page application: one shell for every path, home page included
-        self.spa = spa
-        self.hits: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.agents: list[str] = []
-        self.cookies: list[str] = []
-        #: when each request arrived (time.monotonic)
-        self.arrivals: list[float] = []
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -91,13 +85,27 @@ class PortalServer(ThreadingHTTPServer):
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> PortalServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
         self.server_close()
+
+
+class PortalServer(LocalServer):
+    def __init__(self, delay: float = 0.0, spa: bool = False) -> None:
+        super().__init__(Handler)
+        self.delay = delay
+        #: a single-page application: one shell for every path, home page included
+        self.spa = spa
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.agents: list[str] = []
+        self.cookies: list[str] = []
+        #: when each request arrived (time.monotonic)
+        self.arrivals: list[float] = []
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -205,29 +213,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, "not found")
 
 
-class ForwardProxy(ThreadingHTTPServer):
+class ForwardProxy(LocalServer):
     """A plain-HTTP forward proxy on 127.0.0.1 that sends every request to `upstream` (the
     portal), whatever host the request names; `seen` keeps the absolute URLs it was asked for."""
 
-    daemon_threads = True
-
     def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        super().__init__(ProxyHandler)
         self.upstream = upstream
         self.seen: list[str] = []
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> ForwardProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class ProxyHandler(BaseHTTPRequestHandler):
