@@ -52,6 +52,7 @@ KHAI_SINH = "/thu-tuc-hanh-chinh/019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7"
 NAMES = {
     "portal.test": ["127.0.0.1"],
     "public.test": ["93.184.216.34"],
+    "secure.test": ["93.184.216.35"],
     "intranet.test": ["192.168.1.10"],
     "mixed.test": ["93.184.216.34", "10.1.2.3"],
 }
@@ -455,7 +456,7 @@ def tls_server(tmp_path_factory):
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             "-keyout", str(key), "-out", str(cert), "-subj", "/CN=portal.test",
-            "-addext", "subjectAltName=DNS:portal.test",
+            "-addext", "subjectAltName=DNS:portal.test,DNS:secure.test",
         ],
         check=True,
         capture_output=True,
@@ -485,6 +486,18 @@ def test_tls_is_verified_against_the_host_name(tls_server) -> None:
     assert one(url, options=_with(ca_bundle=cert)).status == "ok"
     # the same server by IP: the certificate names portal.test, not 127.0.0.1
     assert one(f"https://127.0.0.1:{port}/", options=_with(ca_bundle=cert)).status == "tls_error"
+
+
+def test_https_through_a_configured_proxy_is_still_verified(tls_server) -> None:
+    port, cert = tls_server
+    url = f"https://secure.test{KHAI_SINH}"  # a public name; the proxy tunnels to the server
+    with ForwardProxy(f"http://127.0.0.1:{port}") as proxy:
+        options = _with(allow_networks=(), proxy=proxy.base)
+        trusted = one(url, options=_with(allow_networks=(), proxy=proxy.base, ca_bundle=cert))
+        untrusted = one(url, options=options)
+    assert trusted.status == "ok", trusted
+    assert untrusted.status == "tls_error"  # the certificate is checked end to end
+    assert proxy.seen and set(proxy.seen) == {"CONNECT secure.test:443"}
 
 
 def test_a_tls_server_that_never_closes_does_not_hold_the_run(tls_server) -> None:

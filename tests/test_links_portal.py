@@ -214,8 +214,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class ForwardProxy(LocalServer):
-    """A plain-HTTP forward proxy on 127.0.0.1 that sends every request to `upstream` (the
-    portal), whatever host the request names; `seen` keeps the absolute URLs it was asked for."""
+    """A forward proxy on 127.0.0.1 that sends every request to `upstream` (the portal),
+    whatever host the request names: plain GETs by absolute URL, and CONNECT tunnels (HTTPS)
+    to upstream's host and port. `seen` keeps what it was asked for ("CONNECT host:port" for a
+    tunnel)."""
 
     def __init__(self, upstream: str) -> None:
         super().__init__(ProxyHandler)
@@ -250,3 +252,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_CONNECT(self) -> None:
+        import selectors
+        from urllib.parse import urlsplit
+
+        self.server.seen.append(f"CONNECT {self.path}")
+        upstream = urlsplit(self.server.upstream)
+        remote = socket.create_connection((upstream.hostname, upstream.port), timeout=5)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.close_connection = True
+        with remote, selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ, remote)
+            selector.register(remote, selectors.EVENT_READ, self.connection)
+            while True:  # relay both ways until either side closes
+                for key, _ in selector.select(timeout=5):
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    key.data.sendall(data)
