@@ -7,6 +7,7 @@ through an injected resolver (no real DNS). The default settings must refuse loo
 from __future__ import annotations
 
 import asyncio
+import errno
 import itertools
 import json
 import shutil
@@ -22,6 +23,7 @@ from datetime import date
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+import httpcore
 import jsonschema
 import pytest
 from test_links_portal import ForwardProxy, Handler, PortalServer, gzip_bomb
@@ -35,6 +37,7 @@ from qrcheck.links.live import (
     LiveOptions,
     NameNotFound,
     NetworkDown,
+    PinnedBackend,
     address_refusal,
     apply_live,
     not_found_phrase,
@@ -53,6 +56,7 @@ NAMES = {
     "portal.test": ["127.0.0.1"],
     "public.test": ["93.184.216.34"],
     "secure.test": ["93.184.216.35"],
+    "other.test": ["127.0.0.1"],
     "intranet.test": ["192.168.1.10"],
     "mixed.test": ["93.184.216.34", "10.1.2.3"],
 }
@@ -111,6 +115,10 @@ def one(url: str, **kwargs):  # type: ignore[no-untyped-def]
         ("/thu-tuc-hanh-chinh/00000000-0000-0000-0000-000000000000", "soft_404", 200),
         ("/forbidden", "blocked", 403),
         ("/loop-a", "dead", 302),
+        ("/cookie-wall", "blocked", 302),  # a browser gets through: never dead
+        ("/bad-location", "dead", 302),
+        ("/to-index-query", "redirected", 200),  # /index.php?id=5 is a page, not the home
+        ("/retry-after-odd", "dead", 404),  # a header no one can read changes nothing
     ],
 )
 def test_verdicts(server, path, status, http) -> None:
@@ -242,6 +250,40 @@ def test_a_pooled_connection_the_server_closed_is_not_reused(server) -> None:
     assert asyncio.run(run()) == ["ok", "ok", "ok"]
 
 
+def test_compressed_bytes_count_against_the_cap_too(server) -> None:
+    start = time.monotonic()
+    result = one(server.base + "/gzip-endless")  # inflates to nothing, for ever
+    assert result.status == "ok"  # a page without text, read up to 1 MB on the wire
+    assert time.monotonic() - start < TEST.deadline / 2
+
+
+def test_a_header_line_mentioning_tls_is_not_a_tls_error(server) -> None:
+    result = one(server.base + "/bad-header", options=_with(retries=0))
+    assert (result.status, result.detail_key) == ("unverified", "links.live_dropped")
+
+
+def test_the_shared_probe_has_a_deadline_of_its_own(server) -> None:
+    # the soft-404 probe of /drip/ drips for 300 s and, one request at a time, holds the only
+    # slot: a link checked after it must get its turn once the probe's own deadline is over
+    async def run() -> tuple[str, str]:
+        options = _with(concurrency=1, deadline=2.0, retries=0)
+        async with LinkChecker(options, None, fake_resolver) as checker:
+            dripping = await checker.check(f"{server.base}/drip/page")
+            after = await checker.check(f"http://other.test:{server.port}/")
+            return dripping.status, after.status
+
+    assert asyncio.run(run()) == ("timeout", "ok")
+
+
+def test_waiting_for_the_host_does_not_count_against_the_deadline(server) -> None:
+    # 30 links to one host, one at a time, 0.05 s apart: the last starts ~1.5 s after the
+    # first, beyond a 1 s deadline that only its own requests may use
+    options = _with(per_host=1, min_interval=0.05, deadline=1.0, probe=False)
+    urls = [f"{server.base}/thu-tuc-hanh-chinh/ok-queue{i}" for i in range(30)]
+    results, _ = check(*urls, options=options)
+    assert Counter(r.status for r in results.values()) == {"ok": 30}
+
+
 def test_a_dropped_connection_is_not_called_dead(server) -> None:
     result = one(server.base + "/drop", options=_with(retries=1))
     assert result.status == "unverified"
@@ -301,6 +343,15 @@ def test_the_default_settings_refuse_loopback(server) -> None:
         ("100.64.0.1", "private"),
         ("93.184.216.34", None),
         ("2606:4700::1111", None),
+        # IPv6 forms that carry an IPv4 address are judged by it too
+        ("::ffff:93.184.216.34", None),
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::1", "private"),  # 6to4 of 10.0.0.1
+        ("2002:5db8:d822::1", None),  # 6to4 of a public address
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private"),  # Teredo, client 192.0.2.45
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::c0a8:101", "private"),  # NAT64 of 192.168.1.1
+        ("64:ff9b::5db8:d822", None),  # NAT64 of a public address (an IPv6-only network)
     ],
 )
 def test_address_rules(address: str, reason: str | None) -> None:
@@ -361,6 +412,69 @@ def test_network_down_marks_everything_unverified_once() -> None:
     assert {r.detail_key for r in results.values()} == {"links.live_no_network"}
 
 
+def test_one_domain_without_name_servers_is_not_a_network_outage(server) -> None:
+    async def servfail(host: str, port: int) -> list[str]:
+        if host == "broken-dns.test":
+            raise NetworkDown("Temporary failure in name resolution")
+        return await fake_resolver(host, port)
+
+    urls = [
+        "http://broken-dns.test/x",
+        *(f"{server.base}/thu-tuc-hanh-chinh/ok-dns{i}" for i in range(5)),
+    ]
+    results, checker = check(*urls, resolver=servfail)
+    assert not checker.network_down
+    broken = results["http://broken-dns.test/x"]
+    assert (broken.status, broken.detail_key) == ("unverified", "links.live_dns_error")
+    assert all(results[u].status == "ok" for u in urls[1:])
+
+
+class NoRouteTo(PinnedBackend):
+    """The network as a machine without a route to `address` sees it (ENETUNREACH)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    async def connect_tcp(self, host: str, port: int, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pins.get(host.strip("[]").lower()) == self.address:
+            try:  # raised the way PinnedBackend raises what the operating system says
+                raise OSError(errno.ENETUNREACH, "Network is unreachable")
+            except OSError as exc:
+                raise httpcore.ConnectError(str(exc)) from exc
+        return await super().connect_tcp(host, port, *args, **kwargs)
+
+
+def test_one_unreachable_address_is_not_a_network_outage(server) -> None:
+    # e.g. an IPv6 address on a machine without IPv6, failing before anything has answered
+    async def run():  # type: ignore[no-untyped-def]
+        options = _with(allow_networks=("127.0.0.1/32", "2001:db8::/32"))
+        backend = NoRouteTo("2001:db8::1")
+        async with LinkChecker(options, None, fake_resolver, backend) as checker:
+            urls = ["http://[2001:db8::1]/x"]
+            urls += [f"{server.base}/thu-tuc-hanh-chinh/ok-v6{i}" for i in range(8)]
+            return await checker.check_many(urls), checker
+
+    results, checker = asyncio.run(run())
+    assert not checker.network_down
+    unreachable = results["http://[2001:db8::1]/x"]
+    assert (unreachable.status, unreachable.detail_key) == ("unverified", "links.live_connect")
+    assert Counter(r.status for r in results.values()) == {"ok": 8, "unverified": 1}
+
+
+def test_no_route_and_no_names_is_a_network_outage() -> None:
+    async def nothing(host: str, port: int) -> list[str]:
+        raise NetworkDown("no network")
+
+    async def run():  # type: ignore[no-untyped-def]
+        options = _with(allow_networks=("2001:db8::/32",))
+        async with LinkChecker(options, None, nothing, NoRouteTo("2001:db8::1")) as checker:
+            return await checker.check("http://[2001:db8::1]/x"), checker
+
+    result, checker = asyncio.run(run())
+    assert checker.network_down and result.detail_key == "links.live_no_network"
+
+
 def test_nxdomain_without_any_network_is_unverified_not_dead() -> None:
     async def nothing(host: str, port: int) -> list[str]:
         raise NameNotFound(host)
@@ -413,6 +527,18 @@ def test_a_damaged_cache_row_is_checked_again(server, tmp_path: Path) -> None:
     cache = LinkCache(path)
     result = one(url, cache=cache)
     assert (result.status, result.cached) == ("ok", False)
+    cache.close()
+
+
+def test_a_cache_row_without_an_expiry_is_checked_again(server, tmp_path: Path) -> None:
+    path = tmp_path / "links.sqlite"
+    url = f"{server.base}/thu-tuc-hanh-chinh/ok-null"
+    LinkCache(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO live VALUES (?, NULL, '{}')", (url,))
+    db.close()
+    cache = LinkCache(path)
+    assert one(url, cache=cache).status == "ok"
     cache.close()
 
 

@@ -20,6 +20,14 @@ Routes (GET):
   /gzip-soft, /deflate-soft    "Trang không tồn tại", compressed (Content-Encoding gzip / deflate)
   /gzip-bomb                   a page that inflates to 20 MB (60 KB on the wire)
   /close-after/<n>             a page, then the connection is closed without saying so first
+  /gzip-endless                a gzip header whose file name never ends, sent until the reader
+                               hangs up: it inflates to nothing
+  /drip/<page>                 a page; /drip/qrcheck-* (the soft-404 probe) sends 1 byte / 0.3 s
+  /to-index-query              302 -> /index.php?option=tthc&id=5, a procedure page
+  /cookie-wall                 302 back to itself, setting a cookie (never sent back by us)
+  /bad-location                302 to "http://[::1" (no one can follow it)
+  /retry-after-odd             404 with a Retry-After of "²"
+  /bad-header                  an answer with an illegal header line that mentions TLS
 Each request is counted in `server.hits[path]`. `delay` adds latency to every answer; with
 `spa=True` every path, the home page included, gets the same shell (a single-page application).
 """
@@ -166,6 +174,43 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, zlib.compress(SOFT_TEXT.encode()), {"Content-Encoding": "deflate"})
         elif path == "/gzip-bomb":
             self.send(200, gzip_bomb(), {"Content-Encoding": "gzip"})
+        elif path == "/gzip-endless":
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.end_headers()
+            self.close_connection = True
+            # FLG.FNAME set: the file name runs until a zero byte, which never comes
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\x03")
+                chunk = b"a" * 65536
+                while True:  # until the reader hangs up
+                    self.wfile.write(chunk)
+        elif path.startswith("/drip/"):
+            if "/qrcheck-" not in path:
+                self.send(200, PAGE.format(title="drip", text="drip page"))
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for _ in range(1000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.3)
+        elif path == "/to-index-query":
+            self.redirect("/index.php?option=tthc&id=5")
+        elif path == "/index.php" and "?" in self.path:
+            self.send(200, PAGE.format(title="Thủ tục 5", text="thủ tục số 5"))
+        elif path == "/cookie-wall":
+            self.redirect("/cookie-wall")  # every answer sets a cookie
+        elif path == "/bad-location":
+            self.redirect("http://[::1")
+        elif path == "/retry-after-odd":
+            self.send(404, "not found", {"Retry-After": "²"})
+        elif path == "/bad-header":
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nTLS handshake broken\r\n\r\n")
+            self.close_connection = True
         elif path.startswith("/close-after/"):
             self.send(200, PAGE.format(title="close", text="close"))
             self.wfile.flush()
@@ -266,9 +311,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         with remote, selectors.DefaultSelector() as selector:
             selector.register(self.connection, selectors.EVENT_READ, remote)
             selector.register(remote, selectors.EVENT_READ, self.connection)
-            while True:  # relay both ways until either side closes
+            # relay both ways until either side closes or drops (the checker aborts its TLS
+            # connections when it is done)
+            while True:
                 for key, _ in selector.select(timeout=5):
-                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
-                    if not data:
+                    try:
+                        data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                        if not data:
+                            return
+                        key.data.sendall(data)
+                    except OSError:
                         return
-                    key.data.sendall(data)

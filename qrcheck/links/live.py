@@ -31,6 +31,7 @@ or `allow_private`, explicit settings meant for tests against a local server.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import errno
 import functools
 import ipaddress
@@ -52,7 +53,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -92,6 +93,10 @@ _START_BATCH = 16
 HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/trang-chu", "/vi"}
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+#: the deadline of the link (or shared probe) being checked in this task
+_DEADLINE: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
+    "qrcheck_link_deadline", default=None
+)
 
 
 class NameNotFound(Exception):
@@ -241,9 +246,11 @@ class LinkCache:
                 ).fetchone()
             except sqlite3.Error:  # an unreadable cache is no cache, never a failed check
                 return None
-        if row is None or row[0] < (now if now is not None else time.time()):
+        if row is None:
             return None
         try:
+            if not row[0] >= (now if now is not None else time.time()):  # expired (or NULL)
+                return None
             data = json.loads(row[1])
             data["chain"] = tuple(Hop(**h) for h in data["chain"])
             return replace(LiveResult(**data), cached=True)
@@ -299,8 +306,17 @@ def address_refusal(address: str, options: LiveOptions) -> str | None:
     for network in options.allow_networks:
         if ip in ipaddress.ip_network(network, strict=False):
             return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return address_refusal(str(ip.ipv4_mapped), options)
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo's client, NAT64) are
+        # judged by that address too: 2002:7f00:1:: reaches 127.0.0.1 through a 6to4 relay
+        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+        if ip in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        for inner in embedded:
+            if inner is not None and (reason := address_refusal(str(inner), options)):
+                return reason
+        if ip.ipv4_mapped is not None or ip in _NAT64:  # only a way to reach that address
+            return None
     checks = (
         ("loopback", ip.is_loopback),
         ("unspecified", ip.is_unspecified),
@@ -313,6 +329,9 @@ def address_refusal(address: str, options: LiveOptions) -> str | None:
         if hit:
             return None if options.allow_private and reason != "unspecified" else reason
     return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -505,6 +524,7 @@ class LinkChecker:
         options: LiveOptions = LiveOptions(),
         cache: LinkCache | None = None,
         resolver: Resolver | None = None,
+        backend: PinnedBackend | None = None,
     ) -> None:
         self.options = options
         self.cache = cache
@@ -512,7 +532,8 @@ class LinkChecker:
         self.network_down = False
         self.network_seen = False
         self.requests = 0
-        self._backend = PinnedBackend()
+        #: how connections are opened (a subclass can stand in for a network in tests)
+        self._backend = backend or PinnedBackend()
         #: requests go straight to the transport: no client means no cookie jar, no auth, no
         #: automatic redirects, and less work per request
         self._transport: httpx.AsyncBaseTransport | None = None
@@ -528,6 +549,7 @@ class LinkChecker:
         self._host_next: dict[str, float] = {}
         self._resolved: dict[str, asyncio.Task[str]] = {}
         self._probes: dict[str, asyncio.Task[_Fetched | None]] = {}
+        self._canary: asyncio.Task[bool] | None = None
 
     async def __aenter__(self) -> LinkChecker:
         options = self.options
@@ -544,8 +566,9 @@ class LinkChecker:
             self.cache.flush()
         if self._transport is not None:
             await self._transport.aclose()
-        for task in (*self._resolved.values(), *self._probes.values()):
-            task.cancel()
+        for task in (*self._resolved.values(), *self._probes.values(), self._canary):
+            if task is not None:
+                task.cancel()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -577,8 +600,14 @@ class LinkChecker:
         if self.network_down:
             return self._result(key, "unverified", "links.live_no_network")
         try:
-            async with asyncio.timeout(self.options.deadline):
-                result = await self._follow(key)
+            # the deadline starts with the link's first request (see `_fetch`), not while
+            # the link waits its turn behind others to the same host
+            async with asyncio.timeout(None) as deadline:
+                token = _DEADLINE.set(deadline)
+                try:
+                    result = await self._follow(key)
+                finally:
+                    _DEADLINE.reset(token)
         except TimeoutError:
             result = self._result(
                 key, "timeout", "links.live_timeout", seconds=self.options.deadline
@@ -614,17 +643,26 @@ class LinkChecker:
             location = fetched.headers.get("location")
             if 300 <= fetched.status < 400 and location:
                 chain.append(Hop(current, fetched.status))
-                target = urljoin(current, location.strip())
-                parsed = parse_link(target)
+                try:
+                    parsed = parse_link(urljoin(current, location.strip()))
+                except ValueError:  # e.g. "http://[::1": no browser can follow it either
+                    return self._done(
+                        url, "dead", fetched, chain, "links.live_bad_redirect",
+                        location=location.strip()[:120],
+                    )  # fmt: skip
                 if parsed is None:
                     raise _Failure("refused", "links.live_refused_scheme")
                 target = parsed.url
+                if target == current and "set-cookie" in fetched.headers:
+                    # a cookie wall: back to itself until a cookie is sent, which we never do;
+                    # a browser gets through, so it is not dead
+                    return self._done(url, "blocked", fetched, chain, "links.live_cookie_wall")
                 if target in seen:
                     return self._done(url, "dead", fetched, chain, "links.live_loop")
                 moved = urlsplit(target)
                 if (
-                    moved.path.rstrip("/") in HOME_PATHS
-                    and urlsplit(url).path.rstrip("/") not in HOME_PATHS
+                    _is_home(moved)
+                    and not _is_home(urlsplit(url))
                     and registered_domain(moved.hostname or "") == registered_domain(start_host)
                 ):
                     # sent to its own home page: the page asked for is gone; no need to fetch it
@@ -685,11 +723,7 @@ class LinkChecker:
             return self._done(url, "dead", fetched, chain, "links.live_dead", http=code)
         final = urlsplit(fetched.url)
         original = urlsplit(url)
-        if (
-            chain
-            and final.path.rstrip("/") in HOME_PATHS
-            and original.path.rstrip("/") not in HOME_PATHS
-        ):
+        if chain and _is_home(final) and not _is_home(original):
             return self._done(
                 url, "soft_404", fetched, chain, "links.live_soft_home", final=fetched.url
             )
@@ -698,7 +732,7 @@ class LinkChecker:
             return self._done(
                 url, "soft_404", fetched, chain, "links.live_soft_text", phrase=phrase
             )
-        if self.options.probe and final.path.rstrip("/") not in HOME_PATHS:
+        if self.options.probe and not _is_home(final):
             probe = await self._probe(fetched.url)
             if probe is not None and probe.status < 300 and same_page(fetched.body, probe.body):
                 # a single-page application serves one shell for every address, good or bad:
@@ -734,9 +768,11 @@ class LinkChecker:
         if key not in self._probes:
 
             async def fetch() -> _Fetched | None:
-                try:
-                    return await self._fetch(url, retries=0)
-                except _Failure:
+                try:  # shared by several links: its own deadline, not theirs
+                    async with asyncio.timeout(None) as deadline:
+                        _DEADLINE.set(deadline)
+                        return await self._fetch(url, retries=0)
+                except (_Failure, TimeoutError):
                     return None
 
             self._probes[key] = asyncio.ensure_future(fetch())
@@ -765,8 +801,11 @@ class LinkChecker:
                 raise _Failure("unverified", "links.live_no_network") from None
             raise _Failure("dead", "links.live_nxdomain", host=host) from None
         except NetworkDown:
-            self.network_down = True
-            raise _Failure("unverified", "links.live_no_network") from None
+            # no answer for this name: our network, or only this domain's name servers?
+            if not self.network_seen and not await self._network_works():
+                self.network_down = True
+                raise _Failure("unverified", "links.live_no_network") from None
+            raise _Failure("unverified", "links.live_dns_error", host=host) from None
         self.network_seen = True
         if not addresses:
             raise _Failure("dead", "links.live_nxdomain", host=host)
@@ -777,11 +816,19 @@ class LinkChecker:
         return addresses[0]
 
     async def _network_works(self) -> bool:
-        try:
-            await self.resolver(self.options.canary_host, 443)
-        except Exception:
-            return False
-        return True
+        """Whether a name that exists resolves (asked once per run): the test that tells
+        "no network" from one bad link, so that one link never marks them all unverified."""
+
+        async def canary() -> bool:
+            try:
+                await self.resolver(self.options.canary_host, 443)
+            except Exception:
+                return False
+            return True
+
+        if self._canary is None:
+            self._canary = asyncio.ensure_future(canary())
+        return await asyncio.shield(self._canary)
 
     async def _slot(self, host: str) -> None:
         """Wait for this request's start time: request starts to a host are planned
@@ -810,8 +857,13 @@ class LinkChecker:
         answer: _Fetched | None = None
         for attempt in range(attempts):
             wait = 0.0
-            async with self._global, slots:
+            # the host's slot first: a link waiting for a busy host holds no global slot that
+            # a link to another host could use
+            async with slots, self._global:
                 await self._slot(host)
+                deadline = _DEADLINE.get()
+                if deadline is not None and deadline.when() is None:
+                    deadline.reschedule(asyncio.get_running_loop().time() + self.options.deadline)
                 try:
                     fetched = await self._get(url)
                 except _Failure as failure:
@@ -821,9 +873,10 @@ class LinkChecker:
                         raise
                     last = failure
                 else:
-                    wait = retry_after(fetched.headers.get("retry-after"))
+                    busy = fetched.status == 429 or fetched.status >= 500
+                    wait = retry_after(fetched.headers.get("retry-after")) if busy else None
                     if (
-                        (fetched.status != 429 and fetched.status < 500)
+                        not busy
                         or attempt + 1 == attempts
                         or (wait is not None and wait > self.options.retry_after_cap)
                     ):  # an answer, the last try, or asked to come back later than we would wait
@@ -852,15 +905,19 @@ class LinkChecker:
             response = await self._transport.handle_async_request(request)
             try:
                 body = bytearray()
+                received = 0  # bytes on the wire: the cap holds for them too
                 decoder = _decoder(response.headers.get("content-encoding", ""))
                 async for chunk in response.aiter_raw():
+                    received += len(chunk)
                     if decoder is not None:  # bounded: a compressed bomb stops at the cap
                         try:
                             chunk = decoder.decompress(chunk, limit - len(body) + 1)
                         except zlib.error:
                             break  # the page as far as it could be read
                     body += chunk
-                    if len(body) >= limit or (decoder is not None and decoder.eof):
+                    if len(body) >= limit or received >= limit:
+                        break
+                    if decoder is not None and decoder.eof:
                         break
                 del body[limit:]
             finally:
@@ -872,7 +929,11 @@ class LinkChecker:
         except httpx.ConnectError as exc:
             if _is_tls(exc):
                 raise _Failure("tls_error", "links.live_tls", reason=_short(exc)) from None
-            if _errno_in(exc, (errno.ENETUNREACH, errno.EHOSTUNREACH)) and not self.network_seen:
+            if (
+                _errno_in(exc, (errno.ENETUNREACH, errno.EHOSTUNREACH))
+                and not self.network_seen
+                and not await self._network_works()
+            ):  # no route before anything answered, and names do not resolve either
                 self.network_down = True
                 raise _Failure("unverified", "links.live_no_network") from None
             raise _Failure("unverified", "links.live_connect", reason=_short(exc)) from None
@@ -882,6 +943,12 @@ class LinkChecker:
             raise _Failure("unverified", "links.live_dropped", reason=_short(exc)) from None
         except httpx.HTTPError as exc:
             raise _Failure("unverified", "links.live_error", reason=_short(exc)) from None
+
+
+def _is_home(parts: SplitResult) -> bool:
+    """A site's home page: "/", "/index.php", "/trang-chu"... with no query (a query such as
+    "/index.php?option=tthc&id=5" names a page of its own)."""
+    return parts.path.rstrip("/") in HOME_PATHS and not parts.query
 
 
 def _decoder(encoding: str) -> Any:
@@ -919,13 +986,8 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
 
 
 def _is_tls(exc: BaseException) -> bool:
-    for item in _chain(exc):
-        if isinstance(item, ssl.SSLError):
-            return True
-        text = str(item)
-        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text or "TLS" in text:
-            return True
-    return False
+    # by type only, never by the text: a server's own words (a header line) may say "TLS"
+    return any(isinstance(item, ssl.SSLError | ssl.CertificateError) for item in _chain(exc))
 
 
 def _errno_in(exc: BaseException, numbers: tuple[int, ...]) -> bool:
@@ -942,11 +1004,11 @@ def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only ("²".isdigit() is true)
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # a header from anyone
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -957,15 +1019,52 @@ def retry_after(value: str | None) -> float | None:
 # Reading pages
 
 
-_TAG_RE = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.S | re.I)
-_TITLE_RE = re.compile(r"<(title|h1|h2)\b[^>]*>(.*?)</\1\s*>", re.S | re.I)
+# Pages are untrusted too: everything below runs in time linear in the page (no pattern that
+# can backtrack across the whole text, e.g. `<[^>]+>` on "<<<<..."), on at most PAGE_LIMIT
+# bytes, because it runs on the event loop where no deadline can interrupt it.
+PAGE_LIMIT = 300_000
+_TAG_RE = re.compile(r"<[^<>]*>")
+_BLOCK_RE = re.compile(r"<(script|style)\b", re.I)
+_HEADING_RES = {tag: re.compile(rf"<{tag}\b[^<>]*>", re.I) for tag in ("title", "h1", "h2")}
+
+
+def _without_blocks(text: str) -> str:
+    """`text` without its <script> and <style> elements (an unclosed one runs to the end)."""
+    lower = text.lower()
+    kept = []
+    position = 0
+    while (found := _BLOCK_RE.search(text, position)) is not None:
+        kept.append(text[position : found.start()])
+        end = lower.find(f"</{found.group(1).lower()}", found.end())
+        if end == -1:
+            return " ".join(kept)
+        close = lower.find(">", end)
+        position = len(text) if close == -1 else close + 1
+    kept.append(text[position:])
+    return " ".join(kept)
+
+
+def _headings(text: str) -> str:
+    """The text of the page's <title>, <h1> and <h2> elements."""
+    lower = text.lower()
+    found = []
+    for tag, opening in _HEADING_RES.items():
+        position = 0
+        while len(found) < 50 and (start := opening.search(text, position)) is not None:
+            end = lower.find(f"</{tag}", start.end())
+            if end == -1:  # no later one can close either
+                break
+            found.append(text[start.end() : end])
+            position = end
+    return " ".join(_TAG_RE.sub(" ", part) for part in found)
 
 
 def page_text(body: bytes) -> str:
-    text = body.decode("utf-8", errors="replace")
+    """The visible text of a page (its first PAGE_LIMIT bytes), whitespace collapsed."""
     import html
 
-    return html.unescape(" ".join(_TAG_RE.sub(" ", text).split()))
+    text = body[:PAGE_LIMIT].decode("utf-8", errors="replace")
+    return html.unescape(" ".join(_TAG_RE.sub(" ", _without_blocks(text)).split()))
 
 
 def not_found_phrase(body: bytes) -> str | None:
@@ -974,8 +1073,8 @@ def not_found_phrase(body: bytes) -> str | None:
     import html
     import unicodedata
 
-    raw = body.decode("utf-8", errors="replace")
-    headings = " ".join(html.unescape(m.group(2)) for m in _TITLE_RE.finditer(raw))
+    raw = body[:PAGE_LIMIT].decode("utf-8", errors="replace")
+    headings = " ".join(html.unescape(_headings(raw)).split())
     places = [unicodedata.normalize("NFC", headings)]
     text = unicodedata.normalize("NFC", page_text(body))
     if len(text) < 3000:
@@ -988,7 +1087,7 @@ def not_found_phrase(body: bytes) -> str | None:
 
 
 def _shingles(body: bytes) -> set[str]:
-    words = re.sub(r"[0-9a-f]{6,}|\d+", "#", page_text(body[:200_000]).lower()).split()
+    words = re.sub(r"[0-9a-f]{6,}|\d+", "#", page_text(body).lower()).split()
     return {" ".join(words[i : i + 4]) for i in range(max(1, len(words) - 3))}
 
 
