@@ -429,6 +429,19 @@ def test_one_domain_without_name_servers_is_not_a_network_outage(server) -> None
     assert all(results[u].status == "ok" for u in urls[1:])
 
 
+def test_a_name_that_never_resolves_costs_only_its_links(server) -> None:
+    async def hanging(host: str, port: int) -> list[str]:
+        if host == "slow-dns.test":
+            await asyncio.sleep(3600)
+        return await fake_resolver(host, port)
+
+    good = f"{server.base}/thu-tuc-hanh-chinh/ok-slowdns"
+    results, checker = check("http://slow-dns.test/x", good, resolver=hanging)
+    slow = results["http://slow-dns.test/x"]
+    assert (slow.status, slow.detail_key) == ("unverified", "links.live_dns_error")
+    assert results[good].status == "ok" and not checker.network_down
+
+
 class NoRouteTo(PinnedBackend):
     """The network as a machine without a route to `address` sees it (ENETUNREACH)."""
 

@@ -794,13 +794,15 @@ class LinkChecker:
 
     async def _resolve(self, host: str, port: int) -> str:
         try:
-            addresses = list(await self.resolver(host, port))
+            # bounded: the link's deadline only starts with its first request
+            async with asyncio.timeout(self.options.timeout):
+                addresses = list(await self.resolver(host, port))
         except NameNotFound:
             if not self.network_seen and not await self._network_works():
                 self.network_down = True
                 raise _Failure("unverified", "links.live_no_network") from None
             raise _Failure("dead", "links.live_nxdomain", host=host) from None
-        except NetworkDown:
+        except (NetworkDown, TimeoutError):
             # no answer for this name: our network, or only this domain's name servers?
             if not self.network_seen and not await self._network_works():
                 self.network_down = True
@@ -821,7 +823,8 @@ class LinkChecker:
 
         async def canary() -> bool:
             try:
-                await self.resolver(self.options.canary_host, 443)
+                async with asyncio.timeout(self.options.timeout):
+                    await self.resolver(self.options.canary_host, 443)
             except Exception:
                 return False
             return True
