@@ -219,7 +219,7 @@ def test_a_5_mb_body_is_read_only_up_to_the_cap(server) -> None:
     assert time.monotonic() - start < 3
 
 
-@pytest.mark.parametrize("path", ["/gzip-soft", "/deflate-soft"])
+@pytest.mark.parametrize("path", ["/gzip-soft", "/deflate-soft", "/raw-deflate-soft"])
 def test_compressed_pages_are_read(server, path: str) -> None:
     result = one(server.base + path)
     assert result.status == "soft_404" and result.detail_key == "links.live_soft_text"

@@ -18,6 +18,7 @@ Routes (GET):
   /flaky                       500 on the first hit, then 200
   /forbidden                   403
   /gzip-soft, /deflate-soft    "Trang không tồn tại", compressed (Content-Encoding gzip / deflate)
+  /raw-deflate-soft            the same, deflate without its zlib header (as some servers send)
   /gzip-bomb                   a page that inflates to 20 MB (60 KB on the wire)
   /close-after/<n>             a page, then the connection is closed without saying so first
   /gzip-endless                a gzip header whose file name never ends, sent until the reader
@@ -172,6 +173,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, gzip.compress(SOFT_TEXT.encode()), {"Content-Encoding": "gzip"})
         elif path == "/deflate-soft":
             self.send(200, zlib.compress(SOFT_TEXT.encode()), {"Content-Encoding": "deflate"})
+        elif path == "/raw-deflate-soft":
+            packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+            raw = packer.compress(SOFT_TEXT.encode()) + packer.flush()
+            self.send(200, raw, {"Content-Encoding": "deflate"})
         elif path == "/gzip-bomb":
             self.send(200, gzip_bomb(), {"Content-Encoding": "gzip"})
         elif path == "/gzip-endless":

@@ -916,7 +916,14 @@ class LinkChecker:
                         try:
                             chunk = decoder.decompress(chunk, limit - len(body) + 1)
                         except zlib.error:
-                            break  # the page as far as it could be read
+                            if received > len(chunk):  # not the first chunk
+                                break  # the page as far as it could be read
+                            # "deflate" sent raw, without its zlib header, as some servers do
+                            decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                            try:
+                                chunk = decoder.decompress(chunk, limit - len(body) + 1)
+                            except zlib.error:
+                                break
                     body += chunk
                     if len(body) >= limit or received >= limit:
                         break
@@ -960,8 +967,8 @@ def _decoder(encoding: str) -> Any:
     encoding = encoding.strip().lower()
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(zlib.MAX_WBITS | 16)
-    if encoding == "deflate":
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib-wrapped (raw deflate is rare)
+    if encoding == "deflate":  # zlib-wrapped, as the standard says (raw: see `_get`)
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)
     return None
 
 
