@@ -680,6 +680,24 @@ def test_not_found_phrases() -> None:
     assert not_found_phrase(long_page.encode()) is None  # only headings count on a long page
 
 
+@pytest.mark.parametrize("unit", [b"<", b"<script ", b"<h1>", b"<title>x", b"<a href='"])
+def test_reading_a_hostile_page_takes_linear_time(unit: bytes) -> None:
+    body = unit * (100_000 // len(unit))  # quadratic patterns took ~8 s here, minutes at 1 MB
+    start = time.perf_counter()
+    not_found_phrase(body)
+    same_page(body, body[:-1])
+    assert time.perf_counter() - start < 1.0
+
+
+def test_scripts_and_styles_are_not_read_as_text() -> None:
+    page = "<title>Khai sinh</title><p>Trình tự</p><script>if (x) alert('không tồn tại')</script>"
+    assert not_found_phrase(page.encode()) is None
+    after_style = "<p>ok</p><style>p{}</style><p>Trang không tồn tại</p>"
+    assert not_found_phrase(after_style.encode()) == "không tồn tại"
+    unclosed = "<title>Khai sinh</title><p>Trình tự</p><script>var a = 'không tồn tại';"
+    assert not_found_phrase(unclosed.encode()) is None  # an unclosed script runs to the end
+
+
 def test_same_page_ignores_numbers() -> None:
     a = b"<p>" + b"Cong dich vu cong quoc gia ho tro " * 10 + b"phien ban 12345</p>"
     b = a.replace(b"12345", b"67890")
