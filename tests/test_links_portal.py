@@ -82,8 +82,8 @@ class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), handler)
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -92,7 +92,7 @@ class LocalServer(ThreadingHTTPServer):
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.server_address[0]}:{self.port}"
 
     def __enter__(self) -> Self:
         self.thread.start()
@@ -104,8 +104,8 @@ class LocalServer(ThreadingHTTPServer):
 
 
 class PortalServer(LocalServer):
-    def __init__(self, delay: float = 0.0, spa: bool = False) -> None:
-        super().__init__(Handler)
+    def __init__(self, delay: float = 0.0, spa: bool = False, host: str = "127.0.0.1") -> None:
+        super().__init__(Handler, host)
         self.delay = delay
         #: a single-page application: one shell for every path, home page included
         self.spa = spa
