@@ -761,16 +761,15 @@ def cmd_links(
 
     _setup(lang)
     when = parse_day(as_of)
+    live = None if offline else live_options(ca_bundle, proxy)  # bad settings: said first
     cat = open_valid_catalog(catalog, "links.catalog_invalid")
     procedures = cat.as_of(when).active()
     results: dict = {}
     network_down = False
-    if not offline:
+    if live is not None:
         store = open_link_cache(cache)
         try:
-            results, network_down = check_urls(
-                [p.link for p in procedures], live_options(ca_bundle, proxy), store
-            )
+            results, network_down = check_urls([p.link for p in procedures], live, store)
         finally:
             store.close()
     if network_down:
