@@ -42,6 +42,15 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 #: Default pixel limit: 50 MP phone photos load, a bigger "photo" is refused before decoding.
 MAX_PIXELS = 120_000_000
 
+#: Longest side of a photo, in pixels: a 120 MP photo of 4:3 is 12,649 pixels wide and a phone's
+#: panorama about 20,000; the readers and OpenCV's sampling refuse sides over 32,767 or 65,535
+#: with an error meant for programmers, so a longer "photo" is refused from its header.
+MAX_SIDE = 30_000
+
+#: Longest side over shortest side: a panorama of a whole wall is about 10:1; a 1,000,000 x 2
+#: image is not a photo of a board, whatever its pixel count.
+MAX_ASPECT = 20
+
 #: Formats Pillow may use to decode a photo, decided by content, not by the file's suffix (phone
 #: JPEGs that turn out to be MPO go through the JPEG opener); GIF and AVIF are harmless extras.
 #: Excluded on purpose: EPS/PS (Pillow runs Ghostscript for them) and the many icon, font and
@@ -309,6 +318,9 @@ def _open_image(fh: BinaryIO, where: str, max_pixels: int) -> Image.Image:
     if width <= 0 or height <= 0:
         image.close()
         raise PhotoError("photos.damaged", path=where, detail=f"size {width}x{height}")
+    if max(width, height) > MAX_SIDE or max(width, height) > MAX_ASPECT * min(width, height):
+        image.close()
+        raise PhotoError("photos.odd_shape", path=where, width=width, height=height)
     return image
 
 
