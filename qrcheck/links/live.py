@@ -22,7 +22,12 @@ a cap.
 
 Verdicts (`LiveResult.status`): ok, redirected, dead, soft_404, blocked, timeout, tls_error,
 refused, unverified. Definite answers (ok, redirected, dead, soft_404) are cached in SQLite
-(`LinkCache`) with a time-to-live.
+(`LinkCache`) with a time-to-live, and only once the run knows the network works.
+
+One link must not change the verdicts of the others: a name that resolves to an address that
+is then refused (a `localhost` sticker) is no proof that the network works, so without internet
+a missing name stays "no network", never `dead`; redirects are resolved as a browser resolves
+them (WHATWG: `\\\\evil.example` is another host).
 
 The loopback / private-address refusal can be relaxed only through `LiveOptions.allow_networks`
 or `allow_private`, explicit settings meant for tests against a local server.
@@ -53,10 +58,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpcore
 import httpx
+from ada_url import join_url
 
 from qrcheck import __version__
 from qrcheck.links.verdict import parse_link, registered_domain
@@ -619,7 +625,7 @@ class LinkChecker:
             result = self._result(key, "unverified", "links.live_error", reason=reason)
         if result.status == "unverified" and self.network_down:
             result = self._result(key, "unverified", "links.live_no_network")
-        if self.cache is not None:
+        if self.cache is not None and self._network_known():
             ttl = (
                 self.options.ttl_ok
                 if result.status in ("ok", "redirected")
@@ -643,8 +649,8 @@ class LinkChecker:
             location = fetched.headers.get("location")
             if 300 <= fetched.status < 400 and location:
                 chain.append(Hop(current, fetched.status))
-                try:
-                    parsed = parse_link(urljoin(current, location.strip()))
+                try:  # joined as a browser joins it: "\\evil.example/x" is another host
+                    parsed = parse_link(join_url(current, location))
                 except ValueError:  # e.g. "http://[::1": no browser can follow it either
                     return self._done(
                         url, "dead", fetched, chain, "links.live_bad_redirect",
@@ -808,14 +814,30 @@ class LinkChecker:
                 self.network_down = True
                 raise _Failure("unverified", "links.live_no_network") from None
             raise _Failure("unverified", "links.live_dns_error", host=host) from None
-        self.network_seen = True
         if not addresses:
+            if not self.network_seen and not await self._network_works():
+                self.network_down = True
+                raise _Failure("unverified", "links.live_no_network")
             raise _Failure("dead", "links.live_nxdomain", host=host)
         for address in addresses:
             reason = address_refusal(address, self.options)
             if reason:
+                # a name of this machine or of a private network (localhost, a hosts-file
+                # entry) resolves without any network: no proof that the network works
                 raise _Failure("refused", "links.live_refused_address", host=host, reason=reason)
+        self.network_seen = True
         return addresses[0]
+
+    def _network_known(self) -> bool:
+        """Whether this run has proof that the network works: an answer from a server, a name
+        that resolved to an address we may contact, or the canary. Until then no answer is
+        definite enough to be cached (a missing name may be only a missing network)."""
+        if self.network_down:
+            return False
+        if self.network_seen:
+            return True
+        canary = self._canary
+        return canary is not None and canary.done() and not canary.cancelled() and canary.result()
 
     async def _network_works(self) -> bool:
         """Whether a name that exists resolves (asked once per run): the test that tells
@@ -824,10 +846,12 @@ class LinkChecker:
         async def canary() -> bool:
             try:
                 async with asyncio.timeout(self.options.timeout):
-                    await self.resolver(self.options.canary_host, 443)
+                    addresses = list(await self.resolver(self.options.canary_host, 443))
             except Exception:
                 return False
-            return True
+            # an answer of a resolver that maps every name to itself (a captive portal) or of
+            # a hosts file is no proof either
+            return bool(addresses) and not any(address_refusal(a, self.options) for a in addresses)
 
         if self._canary is None:
             self._canary = asyncio.ensure_future(canary())
@@ -932,7 +956,9 @@ class LinkChecker:
                 del body[limit:]
             finally:
                 await response.aclose()
-            self.network_seen = True
+            if not self.options.proxy or response.status_code not in (502, 503, 504):
+                # (a configured proxy answers 502/504 itself when it reaches nothing)
+                self.network_seen = True
             return _Fetched(response.status_code, response.headers, bytes(body), url)
         except httpx.TimeoutException:
             raise _Failure("timeout", "links.live_timeout", seconds=self.options.timeout) from None

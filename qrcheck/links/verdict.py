@@ -2,9 +2,13 @@
 
 Offline and pure: it compares the text with the catalog as of a date.
 
-1. `parse_link` reads the decoded text as a link and normalises it (scheme and host case,
-   IDNA/punycode, default ports, trailing slashes, percent-encoding, the `#v=TAG` version
-   fragment, tracking parameters such as utm_*, fbclid or Zalo's zarsrc). It never raises.
+1. `parse_link` reads the decoded text as a link the way a phone's browser does (the WHATWG URL
+   standard, through the ada parser: backslashes, tabs and newlines, userinfo, percent-encoded
+   and full-width dots, IDNA, odd IPv4 forms, dot segments) and normalises it (default ports,
+   trailing slashes, percent-encoding, the `#v=TAG` version fragment, tracking parameters such
+   as utm_*, fbclid or Zalo's zarsrc). It also notes the host that a simpler reading of the
+   text (Python's urlsplit, a person's eye) sees: when the two differ, the text hides where it
+   leads. It never raises.
 2. `judge` recognises the link forms a posting may carry: the portal page by formalityId, the
    portal search by code, the old code-based portal pages and pre-merger provincial portals
    (legacy), the center's stable links `https://CENTER/p/CODE`, a catalog row's own `url`, and
@@ -13,6 +17,11 @@ Offline and pure: it compares the text with the catalog as of a date.
    official address (`dichvucong-gov.vn`, `dichvucong.gov.vn.example.com`, homoglyphs hidden in
    punycode, `https://dichvucong.gov.vn@evil.example/`) and URL shorteners get a detail saying
    that they imitate or hide an official address.
+4. A text that a browser opens on another host than it seems to name
+   (`https://evil.example\\@dichvucong.gov.vn/...`), that is written in a way no posting is
+   (`https:dichvucong.gov.vn/...`), that carries a user name or password (`user@host`), or
+   whose official page carries another address to forward to (`?to=https://evil.example`) is
+   `foreign` too, whatever host it names.
 
 Details are message keys with parameters (`links.*` and `verdict.*` in qrcheck/i18n).
 """
@@ -26,6 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from ada_url import URL as WhatwgURL
 
 from qrcheck.catalog import CatalogView, Procedure, Row
 from qrcheck.center import CenterSettings
@@ -143,7 +154,18 @@ class ParsedLink:
     query: tuple[tuple[str, str], ...]
     fragment: str
     tag: str | None
+    #: user name and password before the host (decoded), as the browser reads them
     userinfo: str = ""
+    #: the host that a simpler reading of the text sees (urlsplit, or a person reading it),
+    #: normalised the same way; None when such a reading finds no host at all
+    seen_host: str | None = None
+    #: the text has an "@" in its authority (user name, password, or an empty one)
+    at_sign: bool = False
+
+    @property
+    def hides_host(self) -> bool:
+        """The text seems to name another host than the one a browser opens."""
+        return self.seen_host is None or not _same_host(self.seen_host, self.host)
 
     @property
     def url(self) -> str:
@@ -195,10 +217,11 @@ def _ascii_host(host: str) -> str | None:
     try:
         import idna
 
-        return idna.encode(host, uts46=True).decode("ascii").lower()
+        # UTS-46 maps the full-width and ideographic dots (．。｡): a trailing one too
+        return idna.encode(host, uts46=True).decode("ascii").lower().rstrip(".") or None
     except Exception:  # idna rejects many strings (disallowed code points, bidi rules)
         try:
-            return host.encode("idna").decode("ascii").lower()
+            return host.encode("idna").decode("ascii").lower().rstrip(".") or None
         except Exception:
             return None
 
@@ -213,8 +236,28 @@ def _unicode_host(host: str) -> str:
     return ".".join(labels)
 
 
+def _remove_dot_segments(path: str) -> str:
+    """`path` with "." and ".." segments resolved (RFC 3986 5.2.4, as browsers do)."""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments and segments[-1] in (".", ".."):
+        kept.append("")
+    return "/" + "/".join(kept)
+
+
 def _clean_path(path: str) -> str:
-    path = quote(unquote(path, errors="replace"), safe=_PATH_SAFE)
+    decoded = unquote(path, errors="replace")
+    if re.search(r"(^|/)\.\.?(/|$)", decoded):
+        # dot segments that appear only once decoded ("..%2f", "%2e%2e%5c"): a server that
+        # decodes them leaves the page a browser asked for, so judge what it would serve
+        decoded = _remove_dot_segments(decoded)
+    path = quote(decoded, safe=_PATH_SAFE)
     path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1:
         path = path.rstrip("/") or "/"
@@ -227,44 +270,100 @@ def parse_link(text: str | None) -> ParsedLink | None:
         return None
     try:
         return _parse(text)
-    except (ValueError, UnicodeError):
+    except Exception:  # the text is anyone's: no input may stop a run
         return None
+
+
+#: what the WHATWG URL parser strips from both ends (C0 controls and space) and removes
+#: everywhere (ASCII tab and newlines) before it reads a URL
+_C0_OR_SPACE = "".join(chr(i) for i in range(0x21))
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+
+
+def browser_text(text: str) -> str:
+    """The text as a browser's URL parser reads it (WHATWG: ends stripped, tabs and newlines
+    removed)."""
+    return text.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
+
+
+def browser_host(text: str) -> str | None:
+    """The host a phone's browser opens for `text` (ASCII, lower case, no trailing dot), or
+    None when a browser would not open it as an http(s) link."""
+    parsed = parse_link(text)
+    return parsed.host if parsed else None
 
 
 def _parse(text: str) -> ParsedLink | None:
-    stripped = "".join(ch for ch in text.strip() if ch.isprintable() or ch == " ").strip()
-    link, tag = split_payload(stripped)
+    link, tag = split_payload(browser_text(text))
     if tag is not None and not TAG_RE.match(tag):
         tag = None
-    parts = urlsplit(link)
-    scheme = parts.scheme.lower()
+    try:
+        url = WhatwgURL(link)
+    except ValueError:
+        return None
+    scheme = url.protocol.rstrip(":")
     if scheme not in DEFAULT_PORTS:
         return None
-    raw_host = parts.hostname
-    if not raw_host:
-        return None
-    host = _ascii_host(unquote(raw_host))
+    host = url.hostname
+    if host.startswith("["):
+        host = host[1:-1]
+    host = host.rstrip(".")
     if not host:
         return None
-    port = parts.port  # raises ValueError for a bad port: caught by parse_link
+    port = int(url.port) if url.port else None  # the parser already drops the default port
     if port == DEFAULT_PORTS[scheme]:
         port = None
     query = tuple(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+        (k, v) for k, v in parse_qsl(url.search[1:], keep_blank_values=True) if not _is_tracking(k)
     )
-    fragment = quote(unquote(parts.fragment, errors="replace"), safe=_QUERY_SAFE + "&=#")
-    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    fragment = quote(unquote(url.hash[1:], errors="replace"), safe=_QUERY_SAFE + "&=#")
+    userinfo = unquote(url.username, errors="replace")
+    if url.password:
+        userinfo += ":" + unquote(url.password, errors="replace")
     return ParsedLink(
         scheme=scheme,
         host=host,
         display_host=_unicode_host(host),
         port=port,
-        path=_clean_path(parts.path),
+        path=_clean_path(url.pathname),
         query=query,
         fragment=fragment,
         tag=tag,
-        userinfo=unquote(userinfo),
+        userinfo=userinfo,
+        seen_host=_seen_host(text),
+        at_sign="@" in _authority(link),
     )
+
+
+def _authority(link: str) -> str:
+    """The authority of a special-scheme link as WHATWG reads it: after the scheme and any
+    slashes or backslashes, up to the first of / \\ ? #."""
+    rest = link.partition(":")[2].lstrip("/\\")
+    return re.split(r"[/\\?#]", rest, maxsplit=1)[0]
+
+
+def _seen_host(text: str) -> str | None:
+    """The host that a simple reading sees (Python's urlsplit after dropping what does not
+    print, as this module read links before it followed browsers), normalised, or None."""
+    try:
+        stripped = "".join(ch for ch in text.strip() if ch.isprintable() or ch == " ").strip()
+        parts = urlsplit(split_payload(stripped)[0])
+        if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+            return None
+        return _ascii_host(unquote(parts.hostname))
+    except ValueError:
+        return None
+
+
+def _same_host(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        import ipaddress
+
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return False
 
 
 def normalise(text: str | None) -> str | None:
@@ -365,6 +464,55 @@ def imitated_domain(parsed: ParsedLink, center: CenterSettings) -> tuple[str, st
     return None
 
 
+#: an address written into a query value or the path: http://x, https:\\x, //x
+_EMBEDDED_RE = re.compile(r"(?:https?:[\\/]*|^[\\/]{2})([^/\\?#&\s]+)", re.I)
+
+
+def forwarded_hosts(parsed: ParsedLink) -> list[str]:
+    """Hosts of the addresses that a link carries for its site to forward to
+    (`/redirect?to=https://evil.example`, `/out/https://x`), percent-decoded up to three
+    times (`https%253A%252F%252Fx`)."""
+    hosts = []
+    for text in [*(v for _, v in parsed.query), parsed.path]:
+        for _ in range(3):
+            if _EMBEDDED_RE.search(text):
+                break
+            decoded = unquote(text)
+            if decoded == text:
+                break
+            text = decoded
+        for match in _EMBEDDED_RE.finditer(text):
+            target = parse_link(f"{parsed.scheme}://{match.group(1)}/")
+            hosts.append(target.host if target else match.group(1).lower())
+    return hosts
+
+
+def disguised(parsed: ParsedLink, center: CenterSettings) -> tuple[str, dict[str, object]] | None:
+    """(message key, params) when the text hides where it leads, whatever host it names:
+
+    - a browser opens another host than a simple reading sees ("links.foreign_hidden"), or a
+      simple reading finds no host at all ("links.foreign_malformed");
+    - an official host with a user name or password before it ("links.foreign_credentials");
+    - an official page that carries another, non-official address to forward to
+      ("links.foreign_redirect").
+
+    A non-official host with an official name in its user name is left to `imitated_domain`.
+    """
+    shown = parsed.display_host
+    if parsed.seen_host is None:
+        return "links.foreign_malformed", {"host": shown}
+    if parsed.hides_host:
+        return "links.foreign_hidden", {"host": shown, "seen": _unicode_host(parsed.seen_host)}
+    if not (center.host_is_official(parsed.host) or center.host_is_legacy(parsed.host)):
+        return None
+    if parsed.userinfo or parsed.at_sign:
+        return "links.foreign_credentials", {"host": shown}
+    for target in forwarded_hosts(parsed):
+        if not (center.host_is_official(target) or center.host_is_legacy(target)):
+            return "links.foreign_redirect", {"host": shown, "target": _unicode_host(target)}
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Verdicts
 
@@ -438,6 +586,11 @@ def judge(
     host = parsed.host
     shown = parsed.display_host
 
+    disguise = disguised(parsed, center)
+    if disguise is not None:
+        key, params = disguise
+        form = key.rsplit("_", 1)[1]
+        return Verdict("foreign", None, key, params, parsed.tag, link, form)
     legacy_host = center.host_is_legacy(host)
     if not legacy_host and not center.host_is_official(host):
         imitation = imitated_domain(parsed, center)
