@@ -196,6 +196,9 @@ URLISH = st.builds(
 @example("https://a.vn/%ZZ%E2%82?x=%FF#%")
 @example("http://[::1]:80/")
 @example("https://user@dichvucong.gov.vn/x")
+@example("http://6../")  # a name, not the address 0.0.0.6: the dots stay
+@example("https:///evil.example0x7f.1..")  # "x.1." is a name, "x.1" an invalid IPv4 address
+@example("https://evil.example\\@dichvucong.gov.vn/x")
 def test_parser_never_crashes_and_normalising_is_idempotent(text: str) -> None:
     once = normalise(text)
     if once is not None:

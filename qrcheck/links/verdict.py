@@ -307,7 +307,7 @@ def _parse(text: str) -> ParsedLink | None:
     host = url.hostname
     if host.startswith("["):
         host = host[1:-1]
-    host = host.rstrip(".")
+    host = _without_root_dot(host)
     if not host:
         return None
     port = int(url.port) if url.port else None  # the parser already drops the default port
@@ -333,6 +333,21 @@ def _parse(text: str) -> ParsedLink | None:
         seen_host=_seen_host(text),
         at_sign="@" in _authority(link),
     )
+
+
+_NUMBER_RE = re.compile(r"[0-9]+|0x[0-9a-f]*", re.I)
+
+
+def _without_root_dot(host: str) -> str:
+    """`host` without the one trailing dot of a fully qualified name ("dichvucong.gov.vn."
+    is the same site). Kept when taking it away would change what a browser reads: "x.1."
+    is a name, "x.1" an (invalid) IPv4 address; "x.." is no name anyone registered."""
+    if not host.endswith(".") or host.endswith(".."):
+        return host
+    name = host[:-1]
+    if _NUMBER_RE.fullmatch(name.rsplit(".", 1)[-1]):
+        return host
+    return name
 
 
 def _authority(link: str) -> str:
