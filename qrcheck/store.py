@@ -21,12 +21,15 @@ Tables
                       rows, where it came from (an import's file) and what changed
     users       accounts of the web application: name, argon2 hash, role (staff or admin)
     scans       scans of the stable links (`GET /p/{code}`), counted per procedure and day
+    scan_clients, scan_salts  today's clients of each stable link (salted hashes; the salt is
+                random and per day), so that one client counts once a day
     sessions    logged-in sessions of the web application (SHA-256 of the cookie's id, never
                 the id itself), so that restarting the service logs nobody out
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import sqlite3
@@ -43,6 +46,9 @@ if TYPE_CHECKING:
     from qrcheck.check import CheckReport, PhotoResult
 
 DEFAULT_DB = Path("data/qrcheck.sqlite")
+#: clients of one address counted per procedure and day (a public wifi's many phones, but not a
+#: script that changes its browser's name at every request)
+SCAN_CLIENTS_PER_ADDRESS = 100
 
 
 class StoreError(QrcheckError):
@@ -205,7 +211,33 @@ def _v5(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(db: sqlite3.Connection) -> None:
+    """Who scanned a stable link today, as salted hashes, so that each client counts once a
+    day; each day's salt is random and forgotten with that day's rows."""
+    _script(
+        db,
+        """
+        CREATE TABLE scan_clients (
+            day TEXT NOT NULL,
+            procedure TEXT NOT NULL,
+            client TEXT NOT NULL,
+            address TEXT NOT NULL,
+            PRIMARY KEY (day, procedure, client)
+        ) WITHOUT ROWID;
+        CREATE INDEX scan_clients_address ON scan_clients (day, procedure, address);
+        CREATE TABLE scan_salts (day TEXT PRIMARY KEY, salt TEXT NOT NULL);
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -584,16 +616,58 @@ class Store:
             ).rowcount
         return changed > 0
 
-    def record_scan(self, procedure: str, day: str) -> None:
+    def record_scan(
+        self, procedure: str, day: str, client: str | None = None, address: str = ""
+    ) -> bool:
+        """Count a scan of `procedure`'s stable link on `day` (ISO date); whether it counted.
+
+        With `client` (what tells one client from another: its address and browser) each client
+        counts once a day, and at most `SCAN_CLIENTS_PER_ADDRESS` clients of one `address` (so
+        changing the browser's name does not count without end). Both are kept only as hashes
+        salted with a random salt of that day, and that day's hashes and salt are deleted the
+        next day: the database never holds an address, nor a way to test one for long.
+        """
         with self.transaction() as db:
+            if client is not None:
+                db.execute("DELETE FROM scan_clients WHERE day < ?", (day,))
+                db.execute("DELETE FROM scan_salts WHERE day < ?", (day,))
+                row = db.execute("SELECT salt FROM scan_salts WHERE day = ?", (day,)).fetchone()
+                if row is None:
+                    salt = os.urandom(16).hex()
+                    db.execute("INSERT INTO scan_salts (day, salt) VALUES (?, ?)", (day, salt))
+                else:
+                    salt = row[0]
+                key = bytes.fromhex(salt)
+                client_hash = hmac.new(key, f"{day}\0{client}".encode(), "sha256").hexdigest()
+                address_hash = hmac.new(key, f"{day}\0{address}".encode(), "sha256").hexdigest()
+                seen = db.execute(
+                    "SELECT 1 FROM scan_clients WHERE day = ? AND procedure = ? AND client = ?",
+                    (day, procedure, client_hash),
+                ).fetchone()
+                if seen is not None:
+                    return False
+                (same_address,) = db.execute(
+                    "SELECT count(*) FROM scan_clients WHERE day = ? AND procedure = ?"
+                    " AND address = ?",
+                    (day, procedure, address_hash),
+                ).fetchone()
+                if same_address >= SCAN_CLIENTS_PER_ADDRESS:
+                    return False
+                db.execute(
+                    "INSERT INTO scan_clients (day, procedure, client, address)"
+                    " VALUES (?, ?, ?, ?)",
+                    (day, procedure, client_hash, address_hash),
+                )
             db.execute(
                 "INSERT INTO scans (procedure, day, count) VALUES (?, ?, 1)"
                 " ON CONFLICT (procedure, day) DO UPDATE SET count = count + 1",
                 (procedure, day),
             )
+        return True
 
     def scan_counts(self) -> dict[str, int]:
-        """Scans of each procedure's stable link, all days together."""
+        """Scans of each procedure's stable link, all days together (with clients: distinct
+        clients a day, added up over the days)."""
         rows = self.db.execute("SELECT procedure, sum(count) FROM scans GROUP BY procedure")
         return {procedure: int(count) for procedure, count in rows.fetchall()}
 

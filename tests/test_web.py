@@ -894,7 +894,7 @@ def test_stable_link_redirects_to_the_current_link(server: dict, view) -> None:
         assert answer.headers["location"] == view.procedures[SOUND].link
         http.get(f"/p/{SOUND}")
     with Store(server["db"]) as store:
-        assert store.scan_counts()[SOUND] >= 2
+        assert store.scan_counts()[SOUND] >= 1  # one client counts once a day
 
 
 def test_stable_link_of_an_abolished_or_replaced_procedure(server: dict, view) -> None:

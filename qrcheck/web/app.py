@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -28,6 +28,7 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -47,6 +48,7 @@ from qrcheck.web.pages import IMPORT_SUFFIXES, StatusPages
 from qrcheck.web.security import (
     MIN_PASSWORD,
     USER_NAME,
+    Hashing,
     LoginLimiter,
     SecurityHeaders,
     Session,
@@ -78,6 +80,10 @@ class WebConfig:
     workers: int = max(1, min(4, (os.cpu_count() or 2) - 1))
     login_attempts: int = 5
     login_window: float = 300.0
+    #: failed logins from one address, whatever the names, in `login_window`
+    login_per_address: int = 30
+    #: password verifications at once (argon2 takes 64 MiB each)
+    login_hashing: int = 2
     #: the day the catalog is read for (tests fix it)
     today: Callable[[], date] = field(default=date.today)
     #: live link checks after each photo (None: offline, the catalog comparison only)
@@ -123,7 +129,10 @@ def create_app(config: WebConfig) -> Starlette:
         pass
     source = CatalogSource(config.catalog)
     sessions = Sessions(db=config.db)
-    limiter = LoginLimiter(config.login_attempts, config.login_window)
+    limiter = LoginLimiter(
+        config.login_attempts, config.login_window, per_address=config.login_per_address
+    )
+    hashing = Hashing(config.login_hashing)
 
     def check_context() -> tuple:
         catalog, history = source.get()
@@ -221,7 +230,10 @@ def create_app(config: WebConfig) -> Starlette:
 
     async def posted_form(request: Request, session: Session | None):  # type: ignore[no-untyped-def]
         """The form of a POST, or None when its CSRF token is missing or wrong."""
-        form = await request.form(max_files=0, max_fields=20)
+        try:
+            form = await request.form(max_files=0, max_fields=20)
+        except HTTPException:  # not a form this site sends (a file, too many fields)
+            return None
         if not csrf_ok(session, form.get("csrf")):  # type: ignore[arg-type]
             return None
         return form
@@ -253,9 +265,12 @@ def create_app(config: WebConfig) -> Starlette:
         password = str(form.get("password", ""))[:1024]
         target = safe_next(str(form.get("next", "")))
         ip = request.client.host if request.client else ""
-        wait = limiter.blocked(name, ip)
+        # counted as failed from now on (until it succeeds): a flood of simultaneous attempts
+        # is limited too, per name and per address
+        wait, which = limiter.begin(name, ip)
         if wait:
             minutes = max(1, round(wait / 60 + 0.49))
+            key = "web.login_limited_address" if which == "address" else "web.login_limited"
             return render(
                 request,
                 "login.html",
@@ -263,22 +278,38 @@ def create_app(config: WebConfig) -> Starlette:
                 429,
                 next=target,
                 user_name=name,
-                error=t("web.login_limited", language(request), minutes=minutes),
+                error=t(key, language(request), minutes=minutes),
             )
 
         def verify() -> str | None:
             with Store(config.db) as store:
                 user = store.user(name) if name else None
+            # an unknown name is verified against a dummy hash: the same time, the same memory
+            with hashing.slot() as free:
+                if not free:
+                    return "busy"
                 if not verify_password(user.password_hash if user else None, password):
                     return None
                 assert user is not None
                 if needs_rehash(user.password_hash):
-                    store.set_password_hash(user.name, hash_password(password))
-                return f"{user.role}:{user.name}"
+                    fresh_hash = hash_password(password)
+                    with Store(config.db) as store:
+                        store.set_password_hash(user.name, fresh_hash)
+            return f"{user.role}:{user.name}"
 
         found = await run_in_threadpool(verify)
+        if found == "busy":
+            limiter.cancel(name, ip)  # not tried: not held against anyone
+            return render(
+                request,
+                "login.html",
+                session,
+                503,
+                next=target,
+                user_name=name,
+                error=t("web.login_busy", language(request)),
+            )
         if found is None:
-            limiter.failed(name, ip)
             return render(
                 request,
                 "login.html",
@@ -363,9 +394,18 @@ def create_app(config: WebConfig) -> Starlette:
             megabytes = f"{size / 1048576:.0f}" if size is not None else "?"
             message = t("web.too_big", lang, megabytes=megabytes, limit=config.max_upload_mb)
             return await refuse([message], 413)
-        form = await request.form(
-            max_files=config.max_files + 1, max_fields=10, max_part_size=64 * 1024
-        )
+        # the form parser's own limit is far above ours, so that we count the photos and say
+        # it in a sentence (its own error is in English); past it the count is "more than"
+        most = max(100, 4 * config.max_files)
+        try:
+            form = await request.form(max_files=most, max_fields=10, max_part_size=64 * 1024)
+        except HTTPException as exc:
+            if "files" in str(exc.detail):
+                message = t("web.too_many", lang, count=f"> {most}", limit=config.max_files)
+            else:
+                message = t("web.bad_form", lang)
+            return await refuse([message], 400)
+        stored: list[tuple[Path, Path, str]] = []
         try:
             if not csrf_ok(session, form.get("csrf")):  # type: ignore[arg-type]
                 return error_page(request, session, "web.csrf_failed", 403)
@@ -380,36 +420,44 @@ def create_app(config: WebConfig) -> Starlette:
                 errors.append(t("web.no_location", lang))
             if errors:
                 return await refuse(errors, 400, location)
-            stored: list[tuple[Path, Path, str]] = []
             for upload in files:
                 token = secrets.token_urlsafe(18)
                 target = uploads / f"{token}.photo"
-                await run_in_threadpool(_save, upload, target)
                 name = _display_name(upload.filename)
                 stored.append((target, annotated_dir / f"{token}.jpg", name))
+                await run_in_threadpool(_save, upload, target)
+        except BaseException:
+            _remove(path for path, _, _ in stored)
+            raise
         finally:
             await form.close()
 
-        def sniff() -> list[str]:
-            """Refuse what is not a photo or is too big, from the headers: the worker decodes
-            each photo once; damage inside the pixel data is said on the result page."""
-            problems = []
-            for path, _, name in stored:
+        def sniff() -> dict[int, QrcheckError]:
+            """What is not a photo or is too big, from the headers, by position: the worker
+            decodes each photo once; damage inside the pixel data is said on the result page."""
+            refused: dict[int, QrcheckError] = {}
+            for index, (path, _, _) in enumerate(stored):
                 try:
                     probe_photo(path, config.max_pixels)
                 except PhotoError as exc:
-                    params = {**exc.params, "path": name}
-                    problems.append(t(exc.key, lang, **params))
-            if problems:
-                for path, _, _ in stored:
-                    path.unlink(missing_ok=True)
-            return problems
+                    refused[index] = exc
+            return refused
 
-        problems = await run_in_threadpool(sniff)
-        if problems:
+        refused = await run_in_threadpool(sniff)
+        if len(refused) == len(stored):  # nothing to check: say why on the form itself
+            _remove(path for path, _, _ in stored)
+            problems = [
+                t(exc.key, lang, **{**exc.params, "path": stored[i][2]})
+                for i, exc in refused.items()
+            ]
             return await refuse(problems, 400, location)
         session.data["location"] = location
-        batch = checker.submit(session.user or "", location, lang, stored)
+        try:
+            # the photos refused are named on the result page, beside the others' results
+            batch = checker.submit(session.user or "", location, lang, stored, refused)
+        except BaseException:
+            _remove(path for path, _, _ in stored)
+            raise
         return RedirectResponse(f"/batch/{batch.id}", status_code=303)
 
     def own_batch(request: Request, session: Session) -> Batch | None:
@@ -473,9 +521,13 @@ def create_app(config: WebConfig) -> Starlette:
                 params={"code": code},
             )
 
+        # one client (its address and browser, kept only as a salted hash) counts once a day
+        address = request.client.host if request.client else ""
+        client = f"{address}\0{request.headers.get('user-agent', '')[:300]}"
+
         def count() -> None:
             with Store(config.db) as store:
-                store.record_scan(procedure.code, today.isoformat())
+                store.record_scan(procedure.code, today.isoformat(), client, address)
 
         await run_in_threadpool(count)
         if procedure.in_force and procedure.link:
@@ -709,6 +761,14 @@ def create_app(config: WebConfig) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_page(request, session_of(request), "web.not_found", 404)
 
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        """A sentence instead of Starlette's English, with the route's own Allow header."""
+        response = error_page(request, session_of(request), "web.method_not_allowed", 405)
+        allow = (getattr(exc, "headers", None) or {}).get("Allow")
+        if allow:
+            response.headers["allow"] = allow
+        return response
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
         yield
@@ -717,12 +777,11 @@ def create_app(config: WebConfig) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", home),
-            Route("/login", login_page, methods=["GET"]),
-            Route("/login", login_post, methods=["POST"]),
+            # one route per path, so that a 405's Allow lists every method the path takes
+            Route("/", home, methods=["GET"]),
+            Route("/login", by_method(login_page, login_post), methods=["GET", "POST"]),
             Route("/logout", logout, methods=["POST"]),
-            Route("/check", check_page, methods=["GET"]),
-            Route("/check", check_post, methods=["POST"]),
+            Route("/check", by_method(check_page, check_post), methods=["GET", "POST"]),
             Route("/batch/{batch}", batch_page),
             Route("/batch/{batch}/photo/{index:int}.jpg", annotated),
             Route("/batch/{batch}/view/{index:int}.jpg", annotated),
@@ -731,14 +790,12 @@ def create_app(config: WebConfig) -> Starlette:
             Route("/reprint", reprint_page),
             Route("/reprint/sheet.pdf", reprint_sheet),
             Route("/catalog", catalog_page),
-            Route("/catalog/import", import_page, methods=["GET"]),
-            Route("/catalog/import", import_post, methods=["POST"]),
+            Route("/catalog/import", by_method(import_page, import_post), methods=["GET", "POST"]),
             Route("/catalog/import/apply", import_apply, methods=["POST"]),
-            Route("/users", users_page, methods=["GET"]),
-            Route("/users", users_post, methods=["POST"]),
+            Route("/users", by_method(users_page, users_post), methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
-        exception_handlers={404: not_found},
+        exception_handlers={404: not_found, 405: not_allowed},
         lifespan=lifespan,
     )
     app.state.checker = checker
@@ -750,6 +807,24 @@ def _save(upload: UploadFile, target: Path) -> None:
     upload.file.seek(0)
     with target.open("xb") as out:
         shutil.copyfileobj(upload.file, out, 1 << 20)
+
+
+def by_method(
+    get: Callable[[Request], Awaitable[Response]], post: Callable[[Request], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """One endpoint for a path's GET (and HEAD) and its POST."""
+
+    async def endpoint(request: Request) -> Response:
+        return await (post if request.method == "POST" else get)(request)
+
+    return endpoint
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    """Remove uploaded files nothing will read."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _display_name(name: str | None) -> str:

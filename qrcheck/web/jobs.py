@@ -5,6 +5,13 @@ worker process, followed (unless the server runs offline) by the live check of t
 links, as `qrcheck check` does; so a slow photo or a slow portal never holds up the web server.
 When it finishes the result is recorded in the history database exactly like `qrcheck check`
 records it.
+
+A worker that dies (the out-of-memory killer, a `kill -9`) breaks the whole pool: the pool is
+then replaced, so later uploads are checked as usual, and each photo that was in it is checked
+once more, alone in a process of its own, so that only the photo that kills its worker again is
+given up on, with a sentence. An uploaded photo is kept only while the history refers to it
+(`checks.photo`, which `qrcheck history` reads again): one that could not be checked, or that was
+recorded before (the same photo sent twice), is removed once its result is known.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +46,8 @@ class Job:
     name: str = ""
     future: Future | None = None
     result: PhotoResult | None = None
+    #: what the worker is given (kept until the result is known, for a retry)
+    args: tuple = ()
 
 
 @dataclass
@@ -60,6 +70,11 @@ def _crashed(job: Job, location: str, exc: BaseException) -> PhotoResult:
     return PhotoResult(
         job.photo, location=location, error=QrcheckError("check.failed", reason=reason)
     )
+
+
+def _worker_died(job: Job, location: str) -> PhotoResult:
+    """The photo whose checking process died twice (most likely the out-of-memory killer)."""
+    return PhotoResult(job.photo, location=location, error=QrcheckError("web.worker_died"))
 
 
 def check_and_verify(
@@ -114,57 +129,151 @@ class Checker:
         #: () -> (catalog view, center settings, history rows), read when a photo is submitted
         self.context = context
         self.keep = keep
-        self.pool = ProcessPoolExecutor(
-            max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
-        )
+        self.workers = max(1, workers)
+        self._mp = multiprocessing.get_context("spawn")
+        self.pool = self._new_pool()
         self.batches: dict[str, Batch] = {}
         self._lock = threading.Lock()
+        #: photos checked again after their worker died, one at a time (memory may be short)
+        self._alone = threading.Semaphore(1)
+        self._alone_pools: set[ProcessPoolExecutor] = set()
+        self._closed = False
+
+    def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=self._mp)
 
     def submit(
-        self, owner: str, location: str, lang: str, photos: list[tuple[Path, Path, str]]
+        self,
+        owner: str,
+        location: str,
+        lang: str,
+        photos: list[tuple[Path, Path, str]],
+        refused: dict[int, QrcheckError] | None = None,
     ) -> Batch:
         """Start checking `photos` (stored file, where its annotated copy goes, the name the
-        phone gave it)."""
+        phone gave it). `refused` gives, by position, the photos refused before any check:
+        their result is that error, and their file is removed."""
         view, center, history = self.context()
         batch = Batch(
             secrets.token_urlsafe(16), owner, location, lang, uuid.uuid4().hex, time.time()
         )
         for photo, annotated, name in photos:
             job = Job(secrets.token_urlsafe(12), photo, annotated, name)
-            batch.jobs.append(job)
-        with self._lock:
-            self._forget_old()
-            self.batches[batch.id] = batch
-        for job in batch.jobs:
-            future = self.pool.submit(
-                check_and_verify,
-                job.photo,
+            job.args = (
+                photo,
                 view,
                 center,
                 location,
-                job.annotated,
+                annotated,
                 lang,
                 history,
                 self.live,
                 self.link_cache,
             )
-            job.future = future
-            future.add_done_callback(lambda f, j=job: self._finished(batch, j, f))
+            batch.jobs.append(job)
+        with self._lock:
+            self._forget_old()
+            self.batches[batch.id] = batch
+        for index, job in enumerate(batch.jobs):
+            error = (refused or {}).get(index)
+            if error is not None:
+                self._complete(job, PhotoResult(job.photo, location=location, error=error), batch)
+            else:
+                self._start(batch, job)
         return batch
 
-    def _finished(self, batch: Batch, job: Job, future: Future) -> None:
+    def _start(self, batch: Batch, job: Job) -> None:
+        """Hand `job` to the pool, replacing a pool found broken (a worker died while idle)."""
+        for _ in range(2):
+            with self._lock:
+                pool = self.pool
+            try:
+                future = pool.submit(check_and_verify, *job.args)
+            except BrokenProcessPool:
+                self._replace(pool)
+                continue
+            except RuntimeError:  # shut down: the server is stopping, or it was just replaced
+                if self._closed:
+                    self._complete(job, _worker_died(job, batch.location), batch)
+                    return
+                continue
+            job.future = future
+            future.add_done_callback(lambda f, p=pool: self._finished(batch, job, f, p))
+            return
+        self._retry_alone(batch, job)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new pool instead of `broken` (once, however many photos find it broken)."""
+        with self._lock:
+            if self.pool is not broken or self._closed:
+                return
+            self.pool = self._new_pool()
+        log.warning("a photo-checking process stopped; the worker pool was started again")
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def _finished(self, batch: Batch, job: Job, future: Future, pool: ProcessPoolExecutor) -> None:
         try:
             result = future.result()
-        except Exception as exc:  # a crashed worker costs that photo only
+        except BrokenProcessPool:  # a worker died: this photo may or may not be the cause
+            self._replace(pool)
+            self._retry_alone(batch, job)
+            return
+        except CancelledError:  # the server is shutting down
+            result = _worker_died(job, batch.location)
+        except Exception as exc:  # a crashed check costs that photo only
             result = _crashed(job, batch.location, exc)
+        self._complete(job, result, batch)
+
+    def _retry_alone(self, batch: Batch, job: Job) -> None:
+        """Check `job` again in a process of its own (from a thread: this runs in the pool's
+        own thread, which must not wait)."""
+        threading.Thread(
+            target=self._run_alone, args=(batch, job), name="qrcheck-retry", daemon=True
+        ).start()
+
+    def _run_alone(self, batch: Batch, job: Job) -> None:
+        with self._alone:
+            pool = None
+            with self._lock:
+                if not self._closed:
+                    pool = self._new_pool(1)
+                    self._alone_pools.add(pool)
+            if pool is None:
+                result = _worker_died(job, batch.location)
+            else:
+                try:
+                    result = pool.submit(check_and_verify, *job.args).result()
+                except (BrokenProcessPool, CancelledError, RuntimeError):
+                    log.warning("the checking process of %s stopped twice; given up", job.photo)
+                    result = _worker_died(job, batch.location)
+                except Exception as exc:
+                    result = _crashed(job, batch.location, exc)
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    with self._lock:
+                        self._alone_pools.discard(pool)
+        self._complete(job, result, batch)
+
+    def _complete(self, job: Job, result: PhotoResult, batch: Batch) -> None:
+        """Record the result; remove the uploaded photo unless the history now refers to it."""
+        recorded = False
         if result.error is None:
             try:
                 with Store(self.db) as store:
-                    store.record_photo(
-                        result, batch.run, f"qrcheck {__version__} web:{batch.owner}"
+                    recorded = (
+                        store.record_photo(
+                            result, batch.run, f"qrcheck {__version__} web:{batch.owner}"
+                        )
+                        is not None
                     )
             except Exception:  # the result is still shown; only the history misses it
                 log.exception("recording the check of %s failed", job.photo)
+        if not recorded:  # nothing reads it again: not checked, or recorded before
+            try:
+                job.photo.unlink(missing_ok=True)
+            except OSError:
+                log.warning("could not remove the uploaded photo %s", job.photo)
+        job.args = ()
         job.result = result
 
     def get(self, batch_id: str) -> Batch | None:
@@ -177,4 +286,8 @@ class Checker:
             del self.batches[key]
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            pools = [self.pool, *self._alone_pools]
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)

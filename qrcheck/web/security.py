@@ -3,7 +3,8 @@
 Sessions live in memory, and logged-in ones also in the history database (as the SHA-256 of
 their id), so a restart logs nobody out: the cookie holds only a random id. Every session, even
 before login, carries a CSRF token that every POST must send back. Failed logins are counted
-per account name and client address.
+per account name and client address, and per client address; at most two passwords are
+verified at once, and an unknown name is verified against a dummy hash, in the same time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,39 +236,127 @@ def csrf_ok(session: Session | None, token: str | None) -> bool:
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per (account name, client address) in `window` seconds."""
+    """Failed logins, counted per (account name, client address) and per client address.
 
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+    At most `attempts` failures for one name from one address, and `per_address` for all names
+    together from one address, in `window` seconds. An attempt counts as failed from the moment
+    it starts (`begin`) until it succeeds, so a flood of simultaneous attempts is limited as
+    well as a slow one. Both tables keep at most `keys` entries (the least recently used go
+    first) and each entry at most its limit's timestamps, so random names cannot grow them.
+    """
+
+    def __init__(
+        self,
+        attempts: int = 5,
+        window: float = 300.0,
+        per_address: int = 30,
+        keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.attempts, self.window, self.per_address = attempts, window, per_address
+        self.keys, self.clock = keys, clock
+        self._pairs: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._addresses: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+    def _recent(self, table: OrderedDict, key: object, limit: int, now: float) -> deque[float]:
+        times = table.get(key)
+        if times is None:
+            times = table[key] = deque(maxlen=max(1, limit))
+            while len(table) > self.keys:
+                table.popitem(last=False)
+        else:
+            table.move_to_end(key)
         while times and now - times[0] > self.window:
             times.popleft()
         return times
 
+    def _wait(self, times: deque[float], limit: int, now: float) -> float:
+        if len(times) < limit:
+            return 0.0
+        return max(0.001, self.window - (now - times[0]))
+
+    def check(self, name: str, ip: str) -> tuple[float, str]:
+        """(seconds until the next attempt is allowed, "name" or "address": which limit);
+        (0, "") when an attempt is allowed now. Nothing is counted."""
+        now = self.clock()
+        with self._lock:
+            return self._check(name.casefold(), ip, now)
+
+    def _check(self, name: str, ip: str, now: float) -> tuple[float, str]:
+        wait = self._wait(
+            self._recent(self._addresses, ip, self.per_address, now), self.per_address, now
+        )
+        if wait:
+            return wait, "address"
+        wait = self._wait(
+            self._recent(self._pairs, (name, ip), self.attempts, now), self.attempts, now
+        )
+        return (wait, "name") if wait else (0.0, "")
+
+    def begin(self, name: str, ip: str) -> tuple[float, str]:
+        """As `check`; when allowed, the attempt is counted as failed until `succeeded`."""
+        now = self.clock()
+        key = name.casefold()
+        with self._lock:
+            blocked = self._check(key, ip, now)
+            if not blocked[0]:
+                self._addresses[ip].append(now)
+                self._pairs[(key, ip)].append(now)
+            return blocked
+
     def blocked(self, name: str, ip: str) -> float:
         """Seconds until the next attempt is allowed (0: allowed now)."""
-        key, now = (name.casefold(), ip), time.monotonic()
-        with self._lock:
-            times = self._recent(key, now)
-            if len(times) < self.attempts:
-                return 0.0
-            return max(0.0, self.window - (now - times[0]))
+        return self.check(name, ip)[0]
 
     def failed(self, name: str, ip: str) -> None:
-        key, now = (name.casefold(), ip), time.monotonic()
+        """Count a failure (an attempt not started with `begin`)."""
+        now = self.clock()
+        key = name.casefold()
         with self._lock:
-            self._recent(key, now).append(now)
-            if len(self._failures) > 50_000:  # forget keys with nothing recent
-                for k in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[k]
+            self._recent(self._addresses, ip, self.per_address, now).append(now)
+            self._recent(self._pairs, (key, ip), self.attempts, now).append(now)
 
     def succeeded(self, name: str, ip: str) -> None:
+        """A login succeeded: its name starts afresh, and its attempt is not held against the
+        address."""
         with self._lock:
-            self._failures.pop((name.casefold(), ip), None)
+            self._pairs.pop((name.casefold(), ip), None)
+            times = self._addresses.get(ip)
+            if times:
+                times.pop()
+
+    def cancel(self, name: str, ip: str) -> None:
+        """An attempt `begin` counted was not tried after all (the server was busy)."""
+        with self._lock:
+            for times in (self._pairs.get((name.casefold(), ip)), self._addresses.get(ip)):
+                if times:
+                    times.pop()
+
+    def __len__(self) -> int:
+        """Entries held (both tables), for tests and monitoring."""
+        with self._lock:
+            return len(self._pairs) + len(self._addresses)
+
+
+class Hashing:
+    """At most `slots` password verifications at once: each argon2 hash takes 64 MiB, so 40
+    simultaneous logins would take 2.5 GB. An attempt that finds no free slot within `wait`
+    seconds is told to try again."""
+
+    def __init__(self, slots: int = 2, wait: float = 10.0) -> None:
+        self._slots = threading.BoundedSemaphore(max(1, slots))
+        self.wait = wait
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        """True inside a free slot, False when none came free in time."""
+        got = self._slots.acquire(timeout=self.wait)
+        try:
+            yield got
+        finally:
+            if got:
+                self._slots.release()
 
 
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
