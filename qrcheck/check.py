@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from qrcheck.grade import Grade, grade_code
 from qrcheck.links.verdict import Verdict, judge
 from qrcheck.locate import Located, LocateOptions, locate_codes
 from qrcheck.photos import PhotoError, find_photos, load_photo
+from qrcheck.workers import worker_pool
 
 if TYPE_CHECKING:
     from qrcheck.links.live import LiveResult
@@ -73,9 +74,14 @@ class CheckReport:
     def readable_photos(self) -> int:
         return sum(1 for p in self.photos if p.error is None)
 
-    def exit_status(self) -> int:
-        """0 all codes ok or monitor; 1 something needs action; 2 no photo could be read."""
+    def exit_status(self, strict: bool = False) -> int:
+        """0 all codes ok or monitor; 1 something needs action; 2 no photo could be read.
+
+        `strict` (`check --strict`): 2 as soon as any photo could not be read.
+        """
         if not self.photos or self.readable_photos == 0:
+            return 2
+        if strict and self.readable_photos < len(self.photos):
             return 2
         return 0 if all(c.action in AT_EASE for c in self.codes) else 1
 
@@ -182,7 +188,7 @@ def check_photos(
             progress(result, len(done), total)
 
     if workers > 1 and total > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
+        with worker_pool(min(workers, total)) as pool:  # its workers die with this process
             futures = {pool.submit(_check_one, job): i for i, job in enumerate(jobs)}
             for future in as_completed(futures):
                 index = futures[future]

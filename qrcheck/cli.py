@@ -419,6 +419,9 @@ def record_generated(result: "GenerateResult", db: Path | None, cat: Catalog) ->
 
 
 def print_generate(result: "GenerateResult", options: "GenerateOptions") -> None:
+    if result.interrupted is not None:
+        key = "generate.took_over" if result.interrupted else "generate.took_over_unknown"
+        err.print(f"[yellow]{tr(key, pid=result.interrupted)}[/]")
     if result.generated:
         table = Table(
             title=tr("generate.made_title", count=len(result.generated)),
@@ -537,6 +540,13 @@ def cmd_check(
         str, typer.Option("--location", help="Board or counter (default: the photo's folder)")
     ] = "",
     workers: WorkersOpt = 0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 2 when any photo could not be read (by default only when none could)",
+        ),
+    ] = False,
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
     lang: LangOpt = None,
@@ -617,12 +627,21 @@ def cmd_check(
         sys.stdout.write(
             json.dumps(report_json(report, Context.lang), ensure_ascii=False, indent=2) + "\n"
         )
+        unreadable_note(report, strict, err)  # stdout holds the JSON only
     else:
-        print_check(report)
-    raise typer.Exit(report.exit_status())
+        print_check(report, strict)
+    raise typer.Exit(report.exit_status(strict))
 
 
-def print_check(report) -> None:  # type: ignore[no-untyped-def]
+def unreadable_note(report, strict: bool, console: Console) -> None:  # type: ignore[no-untyped-def]
+    """How many photos could not be read, and what that does to the exit status."""
+    unreadable = len(report.photos) - report.readable_photos
+    if unreadable:
+        key = "check.unreadable_strict" if strict else "check.unreadable_photos"
+        console.print(f"[red]{tr(key, count=unreadable, photos=len(report.photos))}[/]")
+
+
+def print_check(report, strict: bool = False) -> None:  # type: ignore[no-untyped-def]
     table = Table(header_style="bold")
     for key in ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"):
         table.add_column(tr(f"cli.{key}"), overflow="fold")
@@ -684,9 +703,7 @@ def print_check(report) -> None:  # type: ignore[no-untyped-def]
             counts=counts or "—",
         )
     )
-    unreadable = len(report.photos) - report.readable_photos
-    if unreadable:
-        out.print(f"[red]{tr('check.unreadable_photos', count=unreadable)}[/]")
+    unreadable_note(report, strict, out)
     annotated = [p.annotated for p in report.photos if p.annotated]
     if annotated:
         out.print(tr("check.annotated", path=str(annotated[0].parent), count=len(annotated)))

@@ -7,9 +7,24 @@ which record version; the next run compares each procedure's *render key* (every
 shows on the posting, plus the layout) with the manifest and the files on disk, so a run with no
 catalog change writes nothing, and a change to one row regenerates one posting.
 
-Every file is written atomically and the manifest is saved every few postings and when the run
-stops for any reason, so a run killed half-way leaves whole files and a manifest that never
-claims more than was written; the next run completes the job.
+Every file is written atomically, and the manifest is kept in step with the files at every
+moment, so that `kill -9` at any point leaves whole files and a manifest that never claims a file
+that is not there with its hash:
+
+- before any file changes, the run saves the manifest once with the claims of every posting it is
+  about to rewrite withdrawn (`files` emptied: the next run sees them as to be made again), its
+  take-down list (`pending_take_down`) and a mark that it is running (`running`);
+- each finished posting is claimed again as it comes back (saved every few postings; a posting
+  written but not yet claimed is simply made again by the next run);
+- a posting taken down leaves the manifest before its files move to `retired/`;
+- the take-down list is cleared, and the running mark removed, only when the run has finished:
+  a run that was killed leaves both, so the next one still lists what to take off the boards
+  (the very first run's list too) and says that it completes a run that ended without finishing.
+
+The output folder is locked for the run (`flock` on `.qrcheck.lock`). Worker processes die with
+the run (`qrcheck.workers`) and drop the lock file as they start, so a killed run never keeps the
+folder locked; a lock still held by the leftovers of a run that died (an older version's workers)
+is taken over: see `_acquire`.
 """
 
 from __future__ import annotations
@@ -18,10 +33,11 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -32,6 +48,7 @@ from qrcheck.errors import GenerationError, QrcheckError
 from qrcheck.posting import PostingContent, posting_pdf, print_sheet_pdf
 from qrcheck.symbol import ERROR_CORRECTION, Symbol, make_symbol, png_bytes, svg_text, verify_symbol
 from qrcheck.table import atomic_write_bytes, atomic_writer
+from qrcheck.workers import parent_only, release_parent_only, worker_pool
 
 MANIFEST = "manifest.json"
 LOCK_FILE = ".qrcheck.lock"
@@ -41,6 +58,8 @@ LAYOUT_VERSION = 1
 PNG_DPI = 600
 QR_PRINT_MM = 70.0
 SAVE_EVERY = 25
+#: seconds the leftover processes of a dead run get to let go of its lock before they are ended
+STALE_GRACE = 3.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,9 @@ class GenerateResult:
     sheet: Path | None
     manifest: Path
     first_run: bool = False
+    #: a previous run ended without finishing and this one completed its work: its PID (0 when
+    #: not known); None when the previous run finished
+    interrupted: int | None = None
 
     @property
     def wrote_nothing(self) -> bool:
@@ -127,6 +149,10 @@ class Manifest:
     procedures: dict[str, ManifestEntry] = field(default_factory=dict)
     retired: dict[str, dict] = field(default_factory=dict)
     exists: bool = False
+    #: the take-down list of a run that has not finished yet (TakeDown fields)
+    pending_take_down: list[dict] = field(default_factory=list)
+    #: {"pid", "started"} while a run is changing the folder; left behind by a run that was killed
+    running: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, out: Path) -> Manifest:
@@ -138,11 +164,16 @@ class Manifest:
             if data.get("format") != MANIFEST_FORMAT:
                 raise ValueError(f"format {data.get('format')!r}")
             procedures = {c: ManifestEntry.from_json(e) for c, e in data["procedures"].items()}
+            pending = [asdict(TakeDown(**item)) for item in data.get("pending_take_down", [])]
+            running = dict(data.get("running") or {})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GenerationError(
                 "generate.manifest_unreadable", path=str(path), reason=str(exc)
             ) from exc
-        return cls(path, procedures, dict(data.get("retired", {})), exists=True)
+        retired = dict(data.get("retired", {}))
+        return cls(
+            path, procedures, retired, exists=True, pending_take_down=pending, running=running
+        )
 
     def save(self, as_of: date) -> None:
         data = {
@@ -153,6 +184,10 @@ class Manifest:
             "procedures": {c: asdict(e) for c, e in sorted(self.procedures.items())},
             "retired": dict(sorted(self.retired.items())),
         }
+        if self.pending_take_down:
+            data["pending_take_down"] = self.pending_take_down
+        if self.running:
+            data["running"] = self.running
         with atomic_writer(self.path, "w", encoding="utf-8") as handle:
             json.dump(data, handle, ensure_ascii=False, indent=1)
             handle.write("\n")
@@ -178,6 +213,8 @@ def render_key(proc: Procedure, center: CenterSettings, paper: str) -> str:
 
 
 def _files_intact(out: Path, entry: ManifestEntry) -> bool:
+    if not entry.files:  # its claims were withdrawn by a run that did not finish rewriting it
+        return False
     for record in entry.files.values():
         try:
             if (out / record.path).stat().st_size != record.size:
@@ -269,12 +306,30 @@ def render_job(job: _Job) -> tuple[ManifestEntry, Symbol]:
     return entry, content.symbol
 
 
-def _retire(out: Path, entry: ManifestEntry) -> None:
-    """Move a taken-down procedure's files to `retired/`, keeping them for the record."""
-    for record in entry.files.values():
-        source = out / record.path
+def _files_match(out: Path, entry: ManifestEntry) -> bool:
+    """Every file `entry` names is there with its hash."""
+    try:
+        return bool(entry.files) and all(
+            hashlib.sha256((out / r.path).read_bytes()).hexdigest() == r.sha256
+            for r in entry.files.values()
+        )
+    except OSError:
+        return False
+
+
+def _retire(out: Path, code: str, entry: ManifestEntry | None) -> None:
+    """Move a taken-down procedure's files to `retired/`, keeping them for the record.
+
+    The usual file names are moved too when no entry claims them (a run killed after the
+    manifest let go of them, or while they were being rewritten).
+    """
+    names = set(file_names(code).values())
+    if entry is not None:
+        names |= {record.path for record in entry.files.values()}
+    for name in sorted(names):
+        source = out / name
         if source.exists():
-            target = out / "retired" / record.path
+            target = out / "retired" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
 
@@ -331,26 +386,146 @@ def generate(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GenerationError("generate.write_failed", path=str(out), reason=exc.strerror) from exc
-    with _exclusive(out):
-        return _generate(catalog, view, options, progress)
+    with _exclusive(out) as took_over:
+        return _generate(catalog, view, options, progress, took_over)
 
 
 @contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """Hold a lock on the output folder: two runs at once would interleave their manifests."""
+def _exclusive(out: Path) -> Iterator[int | None]:
+    """Hold a lock on the output folder: two runs at once would interleave their manifests.
+
+    Yields None, or the PID (0 when not known) of a dead run whose lock was taken over.
+    """
+    path = out / LOCK_FILE
     try:
-        handle = (out / LOCK_FILE).open("a")
+        handle = path.open("a")
     except OSError as exc:
         raise GenerationError("generate.write_failed", path=str(out), reason=exc.strerror) from exc
     with handle:
+        took_over = _acquire(handle.fileno(), path)
+        parent_only(handle.fileno())  # forked workers let go of it as they start
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise GenerationError("generate.busy", path=str(out)) from exc
-        try:
-            yield
+            yield took_over
         finally:
+            release_parent_only(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(fd: int, path: Path) -> int | None:
+    """Take the folder's lock; a lock a live run holds is never taken.
+
+    The kernel lets go of a `flock` when every process sharing it has ended, so a run that was
+    killed normally leaves a free lock. When it is still held, the kernel says which process
+    took it (`/proc/locks`, Linux): a live one is another run (busy). A dead one left processes
+    that share its lock (workers of an older version, which did not die with their run): they get
+    STALE_GRACE seconds to end by themselves, are then ended, and the lock is taken over.
+    Elsewhere (no `/proc`) a held lock is always reported busy.
+    """
+    owner: int | None = None
+    deadline = 0.0
+    ended: list[int] | None = None
+    misses = 0
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return owner
+        except BlockingIOError:
+            pass
+        holder = _lock_owner(path)
+        if holder == -1 and misses < 20:  # let go of just now: try again
+            misses += 1
+            time.sleep(0.05)
+            continue
+        if holder is None or holder == -1 or (holder and _alive(holder)):
+            raise GenerationError("generate.busy", path=str(path.parent))
+        now = time.monotonic()
+        if owner is None:
+            owner, deadline = holder, now + STALE_GRACE
+        elif now >= deadline:
+            if ended is not None:
+                raise GenerationError("generate.busy_stale", path=str(path.parent))
+            ended = _lock_sharers(path, holder)
+            for pid in ended:
+                with suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            deadline = now + STALE_GRACE
+        time.sleep(0.05)
+
+
+def _file_id(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return os.major(st.st_dev), os.minor(st.st_dev), st.st_ino
+
+
+def _flock_pid(line: str, ident: tuple[int, int, int]) -> int | None:
+    """The PID in a `/proc/locks` (or fdinfo `lock:`) line for a FLOCK on the file `ident`."""
+    fields = line.split()
+    if "->" in fields or "FLOCK" not in fields:
+        return None  # a waiter, or another kind of lock
+    try:
+        at = fields.index("FLOCK")
+        pid, where = int(fields[at + 3]), fields[at + 4]
+        major, minor, inode = where.split(":")
+        found = (int(major, 16), int(minor, 16), int(inode))
+    except (IndexError, ValueError):
+        return None
+    return pid if found == ident else None
+
+
+def _lock_owner(path: Path) -> int | None:
+    """The PID that took the flock on `path` (0: a process that has ended), -1 when none is
+    listed, None when this system does not say (no `/proc/locks`)."""
+    try:
+        ident = _file_id(path)
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        pid = _flock_pid(line, ident)
+        if pid is not None:
+            return pid
+    return -1
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie, ended but not yet reaped, is not alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def _lock_sharers(path: Path, holder: int) -> list[int]:
+    """Processes holding the very lock that the ended process `holder` took on `path`."""
+    try:
+        ident = _file_id(path)
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    found: list[int] = []
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            for info in (entry / "fdinfo").iterdir():
+                lines = info.read_text().splitlines()
+                if any(
+                    _flock_pid(line[5:], ident) == holder
+                    for line in lines
+                    if line.startswith("lock:")
+                ):
+                    found.append(int(entry.name))
+                    break
+        except OSError:
+            continue
+    return found
 
 
 def _remove_leftovers(out: Path) -> None:
@@ -365,12 +540,16 @@ def _generate(
     view: CatalogView,
     options: GenerateOptions,
     progress: Callable[[str, int, int], None] | None,
+    took_over: int | None = None,
 ) -> GenerateResult:
     center = catalog.center
     out = options.out
     _remove_leftovers(out)
     manifest = Manifest.load(out)
     first_run = not manifest.exists
+    # a mark left in the manifest is a run that did not finish (only a run holding the lock
+    # writes one, and this run holds it now)
+    interrupted = int(manifest.running.get("pid", 0) or 0) if manifest.running else took_over
 
     todo, unchanged = plan(view, manifest, options, center)
     print_date = options.print_date or date.today()
@@ -397,12 +576,34 @@ def _generate(
     generated: list[ManifestEntry] = []
     symbols: dict[str, Symbol] = {}
     failures: list[Failure] = []
-    take_down = _take_down(view, manifest, options, first_run)
+    take_down, later = _with_pending(
+        _take_down(view, manifest, options, first_run), manifest, view, options
+    )
+    changes = bool(jobs or take_down or first_run or manifest.running)
+    withdrawn: dict[str, ManifestEntry] = {}
+    if changes:
+        # before any file changes: the postings about to be rewritten are no longer claimed,
+        # the take-down list is kept until this run has finished, and the run is marked
+        for job in jobs:
+            entry = manifest.procedures.get(job.code)
+            if entry is not None and entry.files:
+                withdrawn[job.code] = entry
+                manifest.procedures[job.code] = replace(entry, files={})
+        manifest.pending_take_down = [asdict(t) for t in take_down] + later
+        manifest.running = {
+            "pid": os.getpid(),
+            "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+        manifest.save(options.as_of)
+    finished = False
     try:
         for index, outcome in enumerate(_run(jobs, options.workers), start=1):
             code, result = outcome
             if isinstance(result, QrcheckError):
                 failures.append(Failure(code, result))
+                old = withdrawn.get(code)
+                if old is not None and _files_match(out, old):
+                    manifest.procedures[code] = old  # nothing was overwritten: still claimed
             else:
                 entry, symbols[code] = result
                 generated.append(entry)
@@ -412,10 +613,11 @@ def _generate(
                 manifest.save(options.as_of)
             if progress is not None:
                 progress(code, index, len(jobs))
+        # the manifest lets go of the postings taken down before their files move
+        leaving: list[tuple[str, ManifestEntry | None]] = []
         for item in take_down:
             entry = manifest.procedures.pop(item.code, None)
             if entry is not None:
-                _retire(out, entry)
                 manifest.retired[item.code] = {
                     "name": item.name,
                     "state": item.state,
@@ -423,8 +625,17 @@ def _generate(
                     "retired_on": options.as_of.isoformat(),
                     "payload": entry.payload,
                 }
+            leaving.append((item.code, entry))
+        if any(entry is not None for _, entry in leaving):
+            manifest.save(options.as_of)
+        for code, entry in leaving:
+            _retire(out, code, entry)
+        finished = True
     finally:
-        if generated or take_down or first_run:
+        if changes:
+            if finished:
+                manifest.pending_take_down = later
+                manifest.running = {}
             manifest.save(options.as_of)
 
     sheet = None
@@ -445,7 +656,33 @@ def _generate(
         sheet=sheet,
         manifest=manifest.path,
         first_run=first_run,
+        interrupted=interrupted,
     )
+
+
+def _with_pending(
+    take_down: list[TakeDown], manifest: Manifest, view: CatalogView, options: GenerateOptions
+) -> tuple[list[TakeDown], list[dict]]:
+    """This run's take-down list with what an unfinished run had to say, and what waits.
+
+    An item of an unfinished run is said again unless its procedure is back in force; one that
+    `--only` leaves out waits for a later run.
+    """
+    wanted = set(options.only)
+    said = {item.code for item in take_down}
+    items = list(take_down)
+    later: list[dict] = []
+    for data in manifest.pending_take_down:
+        item = TakeDown(**data)
+        proc = view.procedures.get(item.code)
+        if item.code in said or (proc is not None and proc.in_force):
+            continue
+        if wanted and item.code not in wanted:
+            later.append(data)
+            continue
+        said.add(item.code)
+        items.append(item)
+    return items, later
 
 
 def _take_down(
@@ -499,7 +736,7 @@ def _run(jobs: Sequence[_Job], workers: int) -> Iterable[_Outcome]:
         for job in jobs:
             yield _safe_render(job)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:  # its workers die with this process
         yield from pool.map(_safe_render, jobs, chunksize=4)
 
 

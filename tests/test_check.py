@@ -310,3 +310,36 @@ def test_odd_images_are_checked_without_a_crash(name: str, tmp_path: Path, view,
     result = check_photo(photo, view, catalog.center)
     assert result.error is None
     assert result.codes == ()
+
+
+def test_unreadable_photos_are_counted_and_strict_makes_them_an_error(
+    tmp_path: Path, view, capsys
+) -> None:
+    """Issue 17: 3 of 5 photos unreadable gave exit 0 and no count in the summary."""
+    payload = view.procedures["1.001193"].payload
+    good = [save(board([payload]), tmp_path / f"good{i}.png") for i in range(2)]
+    bad = [tmp_path / f"bad{i}.jpg" for i in range(3)]
+    for path in bad:
+        path.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    base = ["check", *map(str, good + bad), "--offline", "--no-record", "--lang", "en"]
+    base += ["--catalog", str(REPO / "catalog"), "--as-of", "2026-11-27"]
+
+    def run(*extra: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as caught:
+            main([*base, *extra])
+        captured = capsys.readouterr()
+        return caught.value.code, " ".join(captured.out.split()), " ".join(captured.err.split())
+
+    code, out, _ = run()
+    assert code == 0  # the contract: 2 only when no photo could be read
+    assert "3 of 5 photos could not be read" in out and "--strict" in out
+    code, out, _ = run("--strict")
+    assert code == 2
+    assert "3 of 5 photos could not be read" in out and "with --strict that is an error" in out
+    code, out, err = run("--strict", "--json")
+    assert code == 2 and json.loads(out)["summary"]["photos"] == 5
+    assert "3 of 5 photos could not be read" in err  # stdout holds the JSON only
+    good_only = [a for a in base if not a.endswith(".jpg")]
+    with pytest.raises(SystemExit) as caught:
+        main([*good_only, "--strict"])
+    assert caught.value.code == 0  # every photo read: --strict changes nothing
