@@ -8,6 +8,7 @@ the others go on). Results are typed; rendering (terminal, JSON, annotated image
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import as_completed
@@ -15,10 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from qrcheck.catalog import CatalogView, Row
 from qrcheck.center import CenterSettings
 from qrcheck.errors import QrcheckError
-from qrcheck.grade import Grade, grade_code
+from qrcheck.grade import Grade, grade_code, unmeasured_grade
 from qrcheck.links.verdict import Verdict, judge
 from qrcheck.locate import Located, LocateOptions, locate_codes
 from qrcheck.photos import PhotoError, find_photos, load_photo
@@ -26,6 +29,8 @@ from qrcheck.workers import worker_pool
 
 if TYPE_CHECKING:
     from qrcheck.links.live import LiveResult
+
+_log = logging.getLogger("qrcheck")
 
 ACTIONS = ("ok", "monitor", "reprint", "remove", "investigate", "retake")
 #: actions that mean "nothing to do now" for the exit status
@@ -97,10 +102,14 @@ def decide(grade: Grade, verdict: Verdict) -> tuple[str, str | None]:
         return "reprint", None  # whatever the photo shows, the link itself needs reprinting
     if grade.retake and grade.grade in ("D", "F"):
         return "retake", grade.retake
+    # text or a picture printed into the quiet zone is real print damage, but not fading
+    crowded = grade.metrics.get("lowest") == "quiet_zone"
     if grade.grade in ("D", "F"):
-        return "reprint", "grade.weak" if verdict.status != "unreadable" else None
+        if verdict.status == "unreadable":
+            return "reprint", None
+        return "reprint", "grade.quiet_zone" if crowded else "grade.weak"
     if grade.grade == "C":
-        return "monitor", "grade.weakening"
+        return "monitor", "grade.quiet_zone" if crowded else "grade.weakening"
     return "ok", None
 
 
@@ -124,12 +133,10 @@ def check_photo(
         photo = load_photo(path)
     except PhotoError as exc:
         return PhotoResult(path, location=place, error=exc)
-    codes = []
-    for located in locate_codes(photo.gray, options):
-        grade = grade_code(located, photo.gray)
-        verdict = judge(located.text, view, center, history)
-        action, reason = decide(grade, verdict)
-        codes.append(CodeResult(located, grade, verdict, action, reason))
+    codes = [
+        code_result(located, photo.gray, view, center, history, where=str(path))
+        for located in locate_codes(photo.gray, options)
+    ]
     result = PhotoResult(path, photo.width, photo.height, photo.sha256, place, tuple(codes))
     if annotate_to is not None:
         from qrcheck.report import annotate, save_annotated
@@ -137,6 +144,36 @@ def check_photo(
         save_annotated(annotate(photo.rgb, result, lang), annotate_to)
         result = replace(result, annotated=annotate_to)
     return result
+
+
+def code_result(
+    located: Located,
+    gray: np.ndarray | None,
+    view: CatalogView,
+    center: CenterSettings,
+    history: Sequence[Row] = (),
+    where: str = "",
+    grader: Callable[[Located, np.ndarray | None], Grade] = grade_code,
+) -> CodeResult:
+    """Grade, judge and decide one located code. An error while grading or judging costs this
+    code's measurement or verdict only: the code is still reported (where it is, its text), with
+    a grade from its decode alone and a sentence saying it could not be measured, or a verdict
+    saying its link could not be judged; the error goes to the log for the IT officer."""
+    note = None
+    try:
+        grade = grader(located, gray)
+    except Exception as exc:
+        _log.warning("grading the code at %s in %s failed", located.center, where, exc_info=exc)
+        grade = unmeasured_grade(located, f"{type(exc).__name__}: {exc}"[:200])
+        note = "grade.not_measured"
+    try:
+        verdict = judge(located.text, view, center, history)
+    except Exception as exc:
+        _log.warning("judging the link of the code at %s in %s failed", located.center, where,
+                     exc_info=exc)  # fmt: skip
+        verdict = Verdict("unknown", detail_key="links.not_judged", link=located.text)
+    action, reason = decide(grade, verdict)
+    return CodeResult(located, grade, verdict, action, reason or note)
 
 
 def _check_one(args: tuple) -> PhotoResult:

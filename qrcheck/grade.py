@@ -51,8 +51,10 @@ import numpy as np
 
 from qrcheck.grading.layout import (
     EC_BITS,
+    Corrected,
     Layout,
     blocks,
+    correct,
     format_words,
     layout,
     reference_matrix,
@@ -219,18 +221,29 @@ class _Sampler:
         if src.size == 0:
             return np.full((len(uv), channels) if channels > 1 else len(uv), np.nan)
         xy = self.to_photo(uv)
-        mx = (xy[:, 0] - 0.5 - self.x0).astype(np.float32).reshape(-1, 1)
-        my = (xy[:, 1] - 0.5 - self.y0).astype(np.float32).reshape(-1, 1)
+        # OpenCV's remap takes maps of fewer than 32,767 rows and columns: the points are laid
+        # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules)
+        k = len(uv)
+        rows = max(1, -(-k // _MAP_WIDTH))
+        width = min(k, _MAP_WIDTH) if k else 1
+        mx = np.full(rows * width, -1e6, np.float32)
+        my = np.full(rows * width, -1e6, np.float32)
+        mx[:k] = xy[:, 0] - 0.5 - self.x0
+        my[:k] = xy[:, 1] - 0.5 - self.y0
         out = cv2.remap(
             np.ascontiguousarray(src, dtype=np.float32),
-            mx,
-            my,
+            mx.reshape(rows, width),
+            my.reshape(rows, width),
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=(-1.0, -1.0, -1.0, -1.0),
         )
-        out = out.reshape(len(uv), channels) if channels > 1 else out.ravel()
+        out = out.reshape(rows * width, channels)[:k] if channels > 1 else out.ravel()[:k]
         return np.where(out < 0, np.nan, out).astype(np.float64)
+
+
+#: points per row of a remap map (OpenCV refuses maps of 32,767 rows or columns and more)
+_MAP_WIDTH = 1024
 
 
 @cache
@@ -357,6 +370,7 @@ class _Symbol:
     ring_raw: np.ndarray  # (k,) quiet-zone modules in the photo's own levels (0-255)
     truth: np.ndarray  # n x n expected colour (True dark)
     reference: str
+    corrections: Corrected | None
     glare: np.ndarray  # n x n bool
     ec: str | None
     mask: int | None
@@ -422,7 +436,7 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     measured = sym_r < threshold
 
     ec, mask, word = _read_format(measured, lay, code.ec_level)
-    truth, reference = _reference(code, lay, measured, ec, mask)
+    truth, reference, corrections = _reference(code, lay, measured, ec, mask, word)
 
     # refit the light on the quiet zone and the modules that should be light (unless the first
     # fit rested on much the same samples: then it stands)
@@ -453,7 +467,8 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     paper = float(np.median(illum[inside]))
     ink = paper * dark if np.isfinite(dark) else float("nan")
     return _Symbol(
-        lay, sym_r, ring, ring_glare, ring_raw, truth, reference, sym_glare, ec, mask, word,
+        lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
+        word,
         paper, ink, white, dark, noise, sampler, coef,
     )  # fmt: skip
 
@@ -489,32 +504,40 @@ def _read_format(measured: np.ndarray, lay: Layout, ec_hint: str | None):
     return best[1], best[2], best[3]
 
 
-def _reference(code: Located, lay: Layout, measured: np.ndarray, ec: str | None, mask):
-    """(expected colours, how they were found): re-encoded for a decoded symbol, else the fixed
-    patterns with the data modules as measured."""
-    fixed = np.zeros_like(lay.function)
-    for rows, cols in lay.segments.values():
-        fixed[rows, cols] = True
-    fixed[lay.n - 8, 8] = True
-    fallback = np.where(fixed, lay.expected, measured)
-    if not code.decoded or ec is None:
-        return fallback, "measured"
-    data_r, data_c = lay.data_order
-    masks = [mask] if mask is not None else list(range(8))
-    best = (1.0, None)
-    for m in masks:
+def _reference(
+    code: Located, lay: Layout, measured: np.ndarray, ec: str | None, mask, word
+) -> tuple[np.ndarray, str, Corrected | None]:
+    """(expected colours, how they were found, the Reed-Solomon corrections).
+
+    ISO/IEC 15415's reference decode: the sampled codewords, read through the symbol's own
+    format information (EC level, mask) and version, corrected block by block and placed back
+    with the symbol's own mask ("corrected"). This holds whatever encoder made the symbol: its
+    segment choices, padding and mask are read from the symbol, not redone. When a block has more
+    errors than it can correct, a decoded symbol is re-encoded from its text (right only when
+    qrcheck's own encoder made it the same way, so accepted only when close: "re-encoded"); an
+    undecoded one keeps the corrected blocks and takes the others as measured ("partly
+    corrected"), or everything but the fixed patterns as measured ("measured").
+    """
+    fallback = np.where(lay.fixed, lay.expected, measured)
+    if ec is None or mask is None or word is None:
+        return fallback, "measured", None
+    fixed = correct(measured, lay.version, ec, mask, word)
+    if fixed.complete:
+        return fixed.matrix, "corrected", fixed
+    if code.decoded:
+        data_r, data_c = lay.data_order
+        best = (1.0, None)
         for as_bytes in (True, False):
-            matrix = reference_matrix(code.text, lay.version, ec, m, as_bytes)
+            matrix = reference_matrix(code.text, lay.version, ec, mask, as_bytes)
             if matrix is None or matrix.shape != measured.shape:
                 continue
             wrong = float((matrix[data_r, data_c] != measured[data_r, data_c]).mean())
-            if wrong < best[0]:
-                best = (wrong, matrix)
-            if wrong < 0.02:
-                break
-    if best[1] is None or best[0] > 0.3:
-        return fallback, "measured"
-    return best[1], "re-encoded"
+            best = min(best, (wrong, matrix), key=lambda item: item[0])
+        if best[1] is not None and best[0] <= 0.3:
+            return best[1], "re-encoded", fixed
+    if any(e >= 0 for e in fixed.errors):
+        return fixed.matrix, "partly corrected", fixed
+    return fallback, "measured", fixed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,6 +759,15 @@ def _provisional(code: Located, metrics: dict[str, object]) -> Grade:
     return Grade(letter(worst), worst, metrics, None if at_least(worst, "C") else retake)
 
 
+def unmeasured_grade(code: Located, reason: str) -> Grade:
+    """The grade of a code whose measurement failed (a fault of qrcheck, not of the print):
+    from its decode and zxing-cpp's unused error correction alone, as without a photo, with
+    `metrics["not_measured"]` saying why."""
+    metrics = _base_metrics(code)
+    metrics["not_measured"] = reason
+    return _provisional(code, metrics)
+
+
 def _inverted(s: _Symbol) -> bool:
     """True when the quiet zone is darker than the ink: light modules printed on a dark ground."""
     ring = s.ring_raw[np.isfinite(s.ring_raw)]
@@ -819,17 +851,26 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
         notional_uec=notional,
     )
 
-    # unused error correction: zxing-cpp's, else what the sampled codewords leave
-    sampled_uec = notional["D"] if s.reference == "re-encoded" else None
-    if code.decoded:
+    # unused error correction: from the corrections the reference decode made, block by block
+    # (zxing-cpp's own figure, from its reading of the photo, is kept beside it); else zxing-cpp's;
+    # else what the sampled codewords leave against a re-encoded reference
+    fixes = s.corrections
+    if fixes is not None and fixes.complete:
+        uec, source = fixes.unused_ec, "reed-solomon"
+    elif code.decoded and code.unused_ec is not None:
         uec, source = code.unused_ec, "zxing-cpp"
-        if uec is None:
-            uec, source = sampled_uec, "sampled"
-        if uec is not None:
-            scores["unused_error_correction"] = band_score(uec, UEC_BANDS)
-            metrics["unused_error_correction"] = _entry(
-                uec, scores["unused_error_correction"], source=source, sampled=sampled_uec
-            )
+    elif code.decoded and s.reference == "re-encoded":
+        uec, source = notional["D"], "sampled"
+    else:
+        uec, source = None, None
+    if uec is not None:
+        extra: dict[str, object] = {"source": source}
+        if fixes is not None:
+            extra["corrected_per_block"] = list(fixes.errors)
+        if code.unused_ec is not None and source != "zxing-cpp":
+            extra["zxing_cpp"] = round(float(code.unused_ec), 3)
+        scores["unused_error_correction"] = band_score(uec, UEC_BANDS)
+        metrics["unused_error_correction"] = _entry(uec, scores["unused_error_correction"], **extra)
 
     segments = _fixed_patterns(s, wrong, mod_levels, measured_dark)
     scores["fixed_pattern_damage"] = min(segments.values())

@@ -302,11 +302,28 @@ ODD_SHAPES = {
 }
 
 
+#: shapes no phone takes: `load_photo` refuses them with a sentence (issue 17)
+REFUSED_SHAPES = ("a thin strip", "a tall sliver", "one row")
+
+
 @pytest.mark.parametrize("name", list(ODD_SHAPES))
 def test_odd_images_are_checked_without_a_crash(name: str, tmp_path: Path, view, catalog) -> None:
     """Every pass of the locator copes with degenerate shapes and blank content: no code, no
-    error (a thin strip once made the card search resize to zero pixels)."""
+    error (a thin strip once made the card search resize to zero pixels); the shapes no phone
+    takes are refused by the photo reader with its own sentence, never an error of the code."""
     photo = save_photo(ODD_SHAPES[name], tmp_path / "odd.png")
+    result = check_photo(photo, view, catalog.center)
+    if name in REFUSED_SHAPES:
+        assert result.error is not None and result.error.key == "photos.odd_shape"
+    else:
+        assert result.error is None
+    assert result.codes == ()
+    assert locate_codes(ODD_SHAPES[name]) == []  # the locator alone copes with them all
+
+
+@pytest.mark.parametrize("shape", [(50, 1000), (1000, 50), (3, 60)])
+def test_strips_within_the_photo_limits_are_checked(shape, tmp_path: Path, view, catalog) -> None:
+    photo = save_photo(np.full(shape, 200, np.uint8), tmp_path / "strip.png")
     result = check_photo(photo, view, catalog.center)
     assert result.error is None
     assert result.codes == ()

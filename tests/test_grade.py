@@ -28,7 +28,7 @@ from qrcheck.grade import (
     grade_code,
     letter,
 )
-from qrcheck.grading.layout import layout
+from qrcheck.grading.layout import blocks, layout
 from qrcheck.locate import locate_codes
 from qrcheck.simulate import code_image
 from qrcheck.symbol import QUIET_ZONE, make_symbol
@@ -107,22 +107,33 @@ def test_symbol_contrast_is_measured_within_5_points(payload, contrast, exposure
 
 
 def test_unused_error_correction_falls_as_modules_are_flipped(payload) -> None:
-    lay = layout(make_symbol(payload).version)
+    symbol = make_symbol(payload)
+    lay = layout(symbol.version)
+    spec = blocks(symbol.version, "Q")  # make_symbol encodes at level Q
     rows, cols = lay.data_order
     rng = np.random.default_rng(5)
     order = rng.permutation(rows.size)
-    values, sampled = [], []
+    values = []
     for count in (0, 8, 16, 28):
         flips = list(zip(rows[order[:count]], cols[order[:count]], strict=True))
         code, grade = graded(synthetic(payload, 0.9, 0.85, "srgb", flips=flips))
         assert code.text == payload
         uec = grade.metrics["unused_error_correction"]
+        assert uec["source"] == "reed-solomon"
+        # the corrections made are exactly the codewords the flips hit, block by block
+        hit = {int(i) // 8 for i in order[:count] if i < spec.total * 8}
+        per_block = [0] * len(spec.ec_counts)
+        for word in hit:
+            per_block[int(spec.block_of[word])] += 1
+        assert uec["corrected_per_block"] == per_block
+        expected = min(1 - 2 * e / ec for e, ec in zip(per_block, spec.ec_counts, strict=True))
+        assert uec["value"] == pytest.approx(expected, abs=0.001)
         values.append(uec["value"])
-        sampled.append(uec["sampled"])
+        # the cross-check: zxing-cpp's own reading of the photo agrees
+        assert uec["zxing_cpp"] == pytest.approx(expected, abs=0.01)  # it rounds to 0.01
         assert grade.metrics["reflectance_margin"]["wrong_modules"] == count
     assert values[0] == 1.0
     assert all(a > b for a, b in itertools.pairwise(values)), values
-    assert all(a > b for a, b in itertools.pairwise(sampled)), sampled
 
 
 def test_a_fresh_sharp_code_grades_a_or_b(payload) -> None:
@@ -133,7 +144,7 @@ def test_a_fresh_sharp_code_grades_a_or_b(payload) -> None:
     assert grade.grade == letter(grade.score)
     for name in ("symbol_contrast", "modulation", "reflectance_margin", "fixed_pattern_damage"):
         assert grade.metrics[name]["grade"] in ("A", "B"), name
-    assert grade.metrics["reference"] == "re-encoded"
+    assert grade.metrics["reference"] == "corrected"
 
 
 def test_faded_codes_grade_lower_the_more_they_fade(payload) -> None:

@@ -45,6 +45,9 @@ class Layout:
     version_copies: tuple[tuple[np.ndarray, np.ndarray], ...]
     #: data modules in placement order: (rows, cols)
     data_order: tuple[np.ndarray, np.ndarray]
+    #: True where the standard fixes a module's colour (finders, separators, timing, alignment
+    #: patterns, the dark module): `expected` holds it there
+    fixed: np.ndarray
 
 
 @cache
@@ -137,6 +140,7 @@ def layout(version: int) -> Layout:
         copies,
         version_copies,
         (np.array(order_r), np.array(order_c)),
+        fixed,
     )
 
 
@@ -192,3 +196,106 @@ def reference_matrix(text: str, version: int, ec_letter: str, mask: int, as_byte
     except (qrcode.exceptions.DataOverflowError, ValueError, TypeError):
         return None
     return np.array(qr.get_matrix(), dtype=bool)
+
+
+@cache
+def mask_matrix(n: int, mask: int) -> np.ndarray:
+    """True where data mask `mask` (ISO/IEC 18004 table 10) inverts a module; i row, j column."""
+    i, j = np.mgrid[0:n, 0:n]
+    if mask == 0:
+        out = (i + j) % 2 == 0
+    elif mask == 1:
+        out = i % 2 == 0
+    elif mask == 2:
+        out = j % 3 == 0
+    elif mask == 3:
+        out = (i + j) % 3 == 0
+    elif mask == 4:
+        out = (i // 2 + j // 3) % 2 == 0
+    elif mask == 5:
+        out = (i * j) % 2 + (i * j) % 3 == 0
+    elif mask == 6:
+        out = ((i * j) % 2 + (i * j) % 3) % 2 == 0
+    elif mask == 7:
+        out = ((i * j) % 3 + (i + j) % 2) % 2 == 0
+    else:
+        raise ValueError(f"mask {mask} is not 0-7")
+    out.flags.writeable = False
+    return out
+
+
+@cache
+def _codec(ec_count: int):
+    """A Reed-Solomon codec over QR's field (GF(256), polynomial 0x11D, generator 2, first
+    consecutive root 0): `ec_count` check codewords per block."""
+    import reedsolo
+
+    return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """The ideal symbol read back from a sampled one (ISO/IEC 15415's reference decode).
+
+    `matrix` is the symbol with every codeword of a block that Reed-Solomon could correct put
+    back as corrected (through the symbol's own mask), the fixed patterns as the standard draws
+    them and the format (and version) information as the nearest valid word; the codewords of a
+    block that could not be corrected, and the remainder bits, stay as sampled.
+    """
+
+    matrix: np.ndarray
+    #: per block: codewords corrected, or -1 when the block has more errors than it can correct
+    errors: tuple[int, ...]
+    ec_counts: tuple[int, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(e >= 0 for e in self.errors)
+
+    @property
+    def unused_ec(self) -> float:
+        """1 - 2e/EC of the worst block (ISO/IEC 15415 unused error correction), 0 when a block
+        could not be corrected at all."""
+        return min(
+            max(0.0, 1 - 2 * e / ec) if e >= 0 else 0.0
+            for e, ec in zip(self.errors, self.ec_counts, strict=True)
+        )
+
+
+def correct(measured: np.ndarray, version: int, ec_letter: str, mask: int, word: int) -> Corrected:
+    """Read the codewords of a sampled symbol (`measured`, True dark) through its mask, correct
+    each Reed-Solomon block, and place the corrected codewords back: the ideal symbol whatever
+    encoder made it (segment choices, padding and mask are read from the symbol, not redone)."""
+    import reedsolo
+
+    lay = layout(version)
+    spec = blocks(version, ec_letter)
+    data_r, data_c = lay.data_order
+    k = spec.total * 8
+    flip = mask_matrix(lay.n, mask)
+    bits = (measured[data_r[:k], data_c[:k]] ^ flip[data_r[:k], data_c[:k]]).astype(np.uint8)
+    words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
+    fixed = words.copy()
+    errors: list[int] = []
+    for b, ec_count in enumerate(spec.ec_counts):
+        where = np.flatnonzero(spec.block_of == b)
+        block = bytearray(words[where].tobytes())
+        try:
+            _, full, _ = _codec(int(ec_count)).decode(block)
+        except reedsolo.ReedSolomonError:
+            errors.append(-1)
+            continue
+        fixed_block = np.frombuffer(bytes(full), np.uint8)
+        errors.append(int(np.count_nonzero(fixed_block != words[where])))
+        fixed[where] = fixed_block
+    out = np.where(lay.fixed, lay.expected, measured)
+    new_bits = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
+    out[data_r[:k], data_c[:k]] = new_bits ^ flip[data_r[:k], data_c[:k]]
+    for rows, cols in lay.format_copies:
+        out[rows, cols] = [(word >> i) & 1 == 1 for i in range(15)]
+    if version >= 7:
+        vbits = version_bits(version)
+        for rows, cols in lay.version_copies:
+            out[rows, cols] = [(vbits >> i) & 1 == 1 for i in range(18)]
+    out.flags.writeable = False
+    return Corrected(out, tuple(errors), tuple(int(e) for e in spec.ec_counts))

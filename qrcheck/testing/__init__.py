@@ -1,0 +1,1 @@
+"""Tooling for tests and benchmarks: material qrcheck did not make (other encoders, captures)."""
