@@ -15,7 +15,10 @@ Targets: every posting that does not scan is graded D or F (none missed); no fre
 (undamaged, unfaded) is graded below B; the score falls with fading (Spearman rho <= -0.9 over
 the undamaged postings); grading adds at most 50% to `check_photo`'s time on a 12-code photo.
 
-Run: .venv/bin/python bench/bench_grade.py [--quick]
+The postings are printed by other encoders than the one qrcheck prints with (segno and zxing-cpp's
+writer in turn, `--encoder`), so that the grade cannot agree with the generator by construction.
+
+Run: .venv/bin/python bench/bench_grade.py [--quick] [--encoder NAME|others|all]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
@@ -41,6 +45,7 @@ from qrcheck.grade import grade_code
 from qrcheck.locate import locate_codes
 from qrcheck.photos import load_photo
 from qrcheck.simulate import (
+    ENCODERS,
     Condition,
     age_print,
     board_with_codes,
@@ -125,7 +130,7 @@ def table(header: tuple, rows: list[tuple]) -> None:
             print("  " + "  ".join("-" * w for w in widths))
 
 
-def run_postings(quick: bool) -> list[dict]:
+def run_postings(quick: bool, encoders: tuple[str, ...]) -> list[dict]:
     catalog = load_catalog(ROOT / "catalog")
     view, center = catalog.as_of(AS_OF), catalog.center
     procedures = view.active()
@@ -137,10 +142,12 @@ def run_postings(quick: bool) -> list[dict]:
         for variant in variants:
             proc = procedures[index % len(procedures)]
             index += 1
+            encoder = encoders[index % len(encoders)]
             card, box = render_posting(
-                proc.code, proc.name, proc.field, center.name, proc.payload, PX_PER_MM
-            )
-            condition = with_fade(VARIANTS[variant], fade)
+                proc.code, proc.name, proc.field, center.name, proc.payload, PX_PER_MM,
+                encoder=encoder,
+            )  # fmt: skip
+            condition = with_fade(replace(VARIANTS[variant], encoder=encoder), fade)
             aged = age_print(card, box, condition, rng=index)
             postings.append(
                 {
@@ -307,10 +314,21 @@ def report_timing(repeat: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer postings, one timing run")
+    parser.add_argument(
+        "--encoder",
+        choices=[*ENCODERS, "others", "all"],
+        default="others",
+        help="which encoder prints the postings: one of them, 'others' (segno and zxing-cpp's "
+        "writer in turn: not the encoder qrcheck prints with; the default) or 'all' (the three)",
+    )
     args = parser.parse_args()
+    encoders = {"others": ("segno", "zxing-cpp"), "all": ENCODERS}.get(
+        args.encoder, (args.encoder,)
+    )
+    print(f"postings printed by: {', '.join(encoders)}")
     began = time.perf_counter()
     print(f"qrcheck grade benchmark (zxing-cpp {version('zxing-cpp')}, OpenCV {cv2.__version__})")
-    failures = report_postings(run_postings(args.quick))
+    failures = report_postings(run_postings(args.quick, encoders))
     failures += report_timing(1 if args.quick else 3)
     print(f"\ntotal benchmark time {time.perf_counter() - began:.0f} s")
     if failures:

@@ -64,6 +64,7 @@ class Condition:
     torn_corner: bool = False  # the card's corner torn off, biting into the code's corner
     glare: float = 0.0  # 0..1 lamination glare: a blown-out bright blob over the code
     invert: bool = False  # light modules on dark
+    encoder: str = "python-qrcode"  # which encoder printed the code (see ENCODERS)
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,22 @@ class PlacedCode:
     label: str = ""
 
 
+#: the encoders a posting can be printed with: qrcheck's own (python-qrcode, through
+#: `symbol.make_symbol`) and two independent ones, so that a bench or a test whose postings come
+#: from another encoder than qrcheck prints with cannot agree with itself by construction
+ENCODERS = ("python-qrcode", "segno", "zxing-cpp")
+
+
 @cache
-def make_symbol(payload: str) -> Symbol:
-    """`symbol.make_symbol`, remembered (rendering asks for the same payload often)."""
-    return _make_symbol(payload)
+def make_symbol(payload: str, encoder: str = "python-qrcode") -> Symbol:
+    """`payload` encoded at level Q by `encoder` (one of ENCODERS), remembered (rendering asks
+    for the same payload often); "python-qrcode" is `symbol.make_symbol`, qrcheck's own."""
+    if encoder == "python-qrcode":
+        return _make_symbol(payload)
+    from qrcheck.testing.encoders import encode_auto
+
+    modules = encode_auto(encoder, payload, "Q")
+    return Symbol(payload, (modules.shape[0] - 17) // 4, modules)
 
 
 def as_rng(rng: RngLike) -> np.random.Generator:
@@ -179,7 +192,7 @@ def _side_px(corners: np.ndarray) -> float:
 def _placed(payload: str, corners: np.ndarray, condition: Condition, label: str) -> PlacedCode:
     """Ground truth, rounded to what JSON needs (0.01 px corners)."""
     rounded = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
-    module_px = round(_side_px(corners) / make_symbol(payload).size, 3)
+    module_px = round(_side_px(corners) / make_symbol(payload, condition.encoder).size, 3)
     return PlacedCode(payload, rounded, condition, module_px, label)
 
 
@@ -266,9 +279,11 @@ def render_posting(
     qr_mm: float = QR_MM,
     print_date: date | None = None,
     lang: str = "vi",
+    encoder: str = "python-qrcode",
 ) -> tuple[np.ndarray, Box]:
     """An A5 posting card (RGB uint8) laid out like `posting.draw_posting`, and the box
-    (x0, y0, x1, y1) of its QR symbol in card pixels, without the quiet zone."""
+    (x0, y0, x1, y1) of its QR symbol in card pixels, without the quiet zone; the code is made
+    by `encoder` (one of ENCODERS: a posting printed by another tool than qrcheck)."""
     s = px_per_mm
     w, h = round(A5_MM[0] * s), round(A5_MM[1] * s)
     image = Image.new("RGB", (w, h), PAPER)
@@ -318,7 +333,8 @@ def render_posting(
     )
 
     card = np.array(image)
-    box = draw_symbol(card, make_symbol(payload), round((w - qr_px) / 2), qr_top, qr_px)
+    symbol = make_symbol(payload, encoder)
+    box = draw_symbol(card, symbol, round((w - qr_px) / 2), qr_top, qr_px)
     return card, box
 
 
@@ -1007,11 +1023,13 @@ def board_with_codes(
     size: tuple[int, int] = (4000, 3000),
     module_px: float = 5.0,
     rng: RngLike = None,
+    encoders: Sequence[str] = ENCODERS,
     **photo_options,
 ) -> tuple[np.ndarray, list[PlacedCode]]:
     """A photo of `n` postings of distinct catalog-like codes, their printed size chosen so the
-    modules come out about `module_px` wide (within what an A5 card allows). `photo_options`
-    go to `photograph` (defaults: 8 degrees of tilt, fresh prints)."""
+    modules come out about `module_px` wide (within what an A5 card allows), the codes made by
+    `encoders` in turn (by default qrcheck's own and two others, as real boards mix them).
+    `photo_options` go to `photograph` (defaults: 8 degrees of tilt, fresh prints)."""
     rng = as_rng(rng)
     payloads = catalog_like_payloads(n, rng)
     fill, gap = photo_options.pop("fill", 0.92), photo_options.pop("gap_mm", 20.0)
@@ -1024,9 +1042,11 @@ def board_with_codes(
     for i, payload in enumerate(payloads):
         field, name = _NAMES[i % len(_NAMES)]
         code = f"1.{100000 + i * 7919 % 900000:06d}"
+        encoder = encoders[i % len(encoders)]
         card, box = render_posting(
-            code, name, field, "Trung tâm Phục vụ hành chính công", payload, px_mm, qr_mm=qr_mm
-        )
-        cards.append((card, box, Condition(), code, payload))
+            code, name, field, "Trung tâm Phục vụ hành chính công", payload, px_mm, qr_mm=qr_mm,
+            encoder=encoder,
+        )  # fmt: skip
+        cards.append((card, box, Condition(encoder=encoder), code, payload))
     options = {"perspective_deg": 8.0, **photo_options}
     return photograph(cards, size, rng, px_per_mm=px_mm, fill=fill, gap_mm=gap, **options)

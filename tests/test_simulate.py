@@ -191,6 +191,26 @@ def test_board_with_codes_places_distinct_codes_in_the_frame():
     assert np.median([p.module_px for p in placed]) == pytest.approx(2.5, rel=0.3)
 
 
+def test_boards_mix_encoders_and_every_code_grades_sound():
+    """Board photos carry codes of three encoders (qrcheck's own and two others), so a test or
+    bench built on them cannot agree with qrcheck's generator by construction."""
+    from qrcheck.grade import grade_code
+    from qrcheck.locate import locate_codes
+    from qrcheck.simulate import ENCODERS, make_symbol
+
+    image, placed = board_with_codes(6, size=(2400, 1800), module_px=6, rng=4)
+    assert [p.condition.encoder for p in placed] == [*ENCODERS, *ENCODERS]
+    for p in placed:
+        own = make_symbol(p.payload).modules
+        theirs = make_symbol(p.payload, p.condition.encoder).modules
+        if p.condition.encoder != "python-qrcode":  # really another symbol for the same text
+            assert own.shape != theirs.shape or (own != theirs).any()
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    codes = locate_codes(gray)
+    assert sorted(c.text for c in codes) == sorted(p.payload for p in placed)
+    assert all(grade_code(c, gray).grade in "AB" for c in codes)
+
+
 # ---------------------------------------------------------------------------------------------
 # Ageing
 

@@ -107,3 +107,21 @@ def capture(image: np.ndarray, seed: int, ink: float = 0.0) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", srgb.astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
     assert ok
     return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def encode_auto(encoder: str, text: str, ec: str = "Q") -> np.ndarray:
+    """`text` at level `ec` in the smallest version the encoder chooses, with the mask it
+    chooses (as each tool does for a user who only types a link)."""
+    if encoder == "segno":
+        code = segno.make_qr(text, error=ec.lower(), boost_error=False)
+        return np.array([[bool(v) for v in row] for row in code.matrix])
+    if encoder == "zxing-cpp":
+        code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ec)
+        return np.array(code.to_image(scale=1, add_quiet_zones=False)) < 128
+    if encoder == "python-qrcode":
+        code = qrcode.QRCode(error_correction=getattr(qrcode.constants, f"ERROR_CORRECT_{ec}"),
+                             border=0)  # fmt: skip
+        code.add_data(text)
+        code.make(fit=True)
+        return np.array(code.get_matrix(), bool)
+    raise ValueError(f"unknown encoder {encoder!r}: one of {', '.join(ENCODERS)}")
