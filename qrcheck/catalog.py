@@ -30,7 +30,17 @@ from urllib.parse import urlsplit
 from qrcheck.center import CenterSettings, load_center
 from qrcheck.errors import CatalogError, CatalogInvalid
 from qrcheck.payload import VERSION_FIELDS, build_payload, canonical_link, clean_text, version_tag
-from qrcheck.table import RawRow, column_letter, decode_bytes, read_rows, unmangle, write_csv
+from qrcheck.table import (
+    CsvDamaged,
+    RawRow,
+    column_letter,
+    decode_bytes,
+    is_formula,
+    read_rows,
+    unmangle,
+    unneutralise,
+    write_csv,
+)
 
 COLUMNS = (
     "code",
@@ -50,6 +60,24 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DMY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 PROCEDURES_FILE = "procedures.csv"
 CENTER_FILE = "center.toml"
+#: Dates a catalog (or --as-of) may name: from the founding of the Democratic Republic of
+#: Viet Nam (2 September 1945), before which no procedure of today's state can take effect, to
+#: the end of 2100. A date outside is a typing or conversion slip (0001-01-01, 20260-01-01).
+EARLIEST_DATE = date(1945, 9, 2)
+LATEST_DATE = date(2100, 12, 31)
+#: The longest cell a catalog may hold. Procedure names run to a few hundred characters; a
+#: longer cell is text swallowed by a quote left open, or a file that is not a catalog.
+MAX_CELL_CHARS = 4000
+#: Free-text columns that are printed or shown as they are, and so may never begin like a
+#: spreadsheet formula (`=HYPERLINK(...)`): the cell would run as one when opened in Excel.
+TEXT_COLUMNS = ("name", "field", "level", "decision")
+_ZIP = b"PK\x03\x04"
+#: CsvDamaged.key → the message saying it of a catalog file
+_CSV_DAMAGE = {
+    "quote_unclosed": "catalog.quote_unclosed",
+    "nul_byte": "catalog.nul_byte",
+    "csv_damaged": "catalog.csv_damaged",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,6 +231,9 @@ class Catalog:
     rows: tuple[Row, ...]
     issues: tuple[Issue, ...]
     encoding: str = "utf-8"
+    #: True when the file could not be read as CSV text at all (an issue says where and why):
+    #: nothing in it may be used, not even to merge an import into
+    damaged: bool = False
 
     @property
     def errors(self) -> list[Issue]:
@@ -230,6 +261,11 @@ class Catalog:
 
 # ---------------------------------------------------------------------------------------------
 # Loading and validation
+
+
+def date_in_range(value: date) -> bool:
+    """True for a date a catalog may name (EARLIEST_DATE to LATEST_DATE)."""
+    return EARLIEST_DATE <= value <= LATEST_DATE
 
 
 def parse_date(value: str) -> date | None:
@@ -288,15 +324,28 @@ def parse_catalog(
     """Validate CSV bytes as a catalog (see `load_catalog`)."""
     file = str(csv_path)
     issues: list[Issue] = []
+
+    def damaged(key: str, line: int, encoding: str = "unknown") -> Catalog:
+        issues.append(Issue(file, line, "", None, key))
+        return Catalog(directory, csv_path, center, (), (), tuple(issues), encoding, True)
+
+    if raw.startswith(_ZIP):
+        return damaged("catalog.xlsx_as_csv", 1)
+    nul = raw.find(b"\0")
+    if nul >= 0 and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 is full of NULs
+        return damaged("catalog.nul_byte", raw.count(b"\n", 0, nul) + 1)
     source = decode_bytes(raw)
     for key, params, line in source.notes:
         issues.append(
             Issue(file, line, "", None, key, params, "error" if source.fatal else "warning")
         )
     if source.fatal:
-        return Catalog(directory, csv_path, center, (), (), tuple(issues), source.encoding)
+        return Catalog(directory, csv_path, center, (), (), tuple(issues), source.encoding, True)
 
-    _, header, raw_rows = read_rows(source.text)
+    try:
+        _, header, raw_rows = read_rows(source.text)
+    except CsvDamaged as exc:
+        return damaged(_CSV_DAMAGE[exc.key], exc.line, source.encoding)
     if not header or not any(header):
         issues.append(Issue(file, 1, "", None, "catalog.empty"))
         return Catalog(directory, csv_path, center, (), (), tuple(issues), source.encoding)
@@ -348,8 +397,19 @@ def _make_row(raw: RawRow, header: list[str], file: str, issues: list[Issue]) ->
     for index, name in enumerate(header):
         if name in values:
             continue
-        value = cells[index] if index < len(cells) else ""
+        value = unneutralise(cells[index]) if index < len(cells) else ""
         value = value.strip() if name != "name" else clean_text(value)
+        if len(value) > MAX_CELL_CHARS:
+            issues.append(
+                Issue(
+                    file,
+                    raw.line,
+                    name,
+                    index,
+                    "catalog.cell_too_long",
+                    {"length": len(value), "limit": MAX_CELL_CHARS},
+                )
+            )
         fixed = unmangle(value)
         if fixed is not None:
             issues.append(
@@ -377,6 +437,8 @@ def _check_rows(
 
     known_codes = {r.code for r in rows if CODE_RE.match(r.code)}
     versions: dict[tuple[str, str], Row] = {}
+    #: (code, successor) → the last row saying so
+    replacements: dict[tuple[str, str], Row] = {}
     current_rows: dict[str, Row] = {}
 
     for row in rows:
@@ -395,8 +457,21 @@ def _check_rows(
         if status not in STATUSES:
             add(row, "status", "catalog.status_unknown", value=status, allowed=", ".join(STATUSES))
 
+        for name in TEXT_COLUMNS:
+            if is_formula(row.get(name)):
+                add(row, name, "catalog.formula_text", char=row.get(name)[0])
+
         raw_date = row.get("effective_from")
         when = parse_date(raw_date)
+        if when is not None and not date_in_range(when):
+            add(
+                row,
+                "effective_from",
+                "catalog.date_out_of_range",
+                value=raw_date,
+                earliest=f"{EARLIEST_DATE:%d/%m/%Y}",
+                latest=f"{LATEST_DATE:%d/%m/%Y}",
+            )
         if raw_date and when is None:
             dmy = DMY_RE.match(raw_date)
             if dmy and _real_date(*(int(g) for g in reversed(dmy.groups()))):
@@ -421,6 +496,8 @@ def _check_rows(
                 add(row, "replaced_by", "catalog.code_malformed", value=successor)
             elif successor not in known_codes:
                 add(row, "replaced_by", "catalog.replaced_by_unknown", value=successor)
+            elif CODE_RE.match(code):
+                replacements[(code, successor)] = row
 
         formality = row.get("formality_id")
         if formality:
@@ -451,6 +528,86 @@ def _check_rows(
         when = parse_date(raw_date) if raw_date else None
         if current is not None and when and current.effective and when <= current.effective:
             add(row, "effective_from", "catalog.scheduled_before_current", line=current.line)
+
+    # A replacement cycle (A by B, B by A) would take every procedure of it out of force.
+    for row, cycle in replacement_cycles(replacements):
+        add(row, "replaced_by", "catalog.replaced_cycle", cycle=" → ".join(cycle))
+
+
+def replacement_cycles(
+    edges: Mapping[tuple[str, str], Row],
+) -> list[tuple[Row, list[str]]]:
+    """Each replacement cycle among `edges` ((code, successor) → row saying so), as the row
+    that closes it (of the cycle's rows, the one furthest down the file) and the codes of the
+    cycle, from that row's code back to it: one per group of codes replacing one another.
+
+    Strongly connected components (Tarjan's algorithm, without recursion, so a chain of
+    thousands of replacements costs linear time): every edge inside a component lies on a
+    cycle, so the component's last edge in the file closes one.
+    """
+    graph: dict[str, list[str]] = {}
+    for code, successor in edges:
+        graph.setdefault(code, []).append(successor)
+        graph.setdefault(successor, [])
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in graph:
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(graph[root]))]
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in order:
+                    order[child] = low[child] = len(order)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(graph[child])))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], order[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == order[node]:
+                    component: set[str] = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        components.append(component)
+
+    found: list[tuple[Row, list[str]]] = []
+    for component in components:
+        inside = [(k, r) for k, r in edges.items() if k[0] in component and k[1] in component]
+        (code, successor), row = max(inside, key=lambda item: item[1].line)
+        # the way back from the successor to the code, inside the component (breadth first)
+        came_from: dict[str, str] = {successor: successor}
+        queue = [successor]
+        for node in queue:
+            if node == code:
+                break
+            for child in graph[node]:
+                if child in component and child not in came_from:
+                    came_from[child] = node
+                    queue.append(child)
+        path = [code]
+        while path[-1] != successor:
+            path.append(came_from[path[-1]])
+        found.append((row, [code, *reversed(path[1:]), code]))
+    found.sort(key=lambda item: item[0].line)
+    return found
 
 
 def _check_url(url: str, center: CenterSettings) -> list[tuple[str, str, dict[str, object]]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from qrcheck.errors import CatalogError
+from qrcheck.errors import CatalogError, os_reason
 
 LINK_MODES = ("portal", "stable")
 TAG_MODES = ("fragment", "none")
@@ -71,8 +72,19 @@ def load_center(path: Path) -> CenterSettings:
     except UnicodeDecodeError as exc:
         raise CatalogError("center.not_utf8", path=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        if where:
+            line, column = where.groups()
+            raise CatalogError(
+                "center.bad_toml_at", path=str(path), line=line, column=column
+            ) from exc
         raise CatalogError("center.bad_toml", path=str(path), reason=str(exc)) from exc
+    except OSError as exc:  # not readable (permissions), a folder, a device...
+        raise CatalogError("center.unreadable", path=str(path), reason=os_reason(exc)) from exc
 
+    for section in ("center", "links", "domains", "posting"):
+        if not isinstance(data.get(section, {}), dict):  # `center = "x"` instead of [center]
+            raise CatalogError("center.not_a_table", path=str(path), key=section)
     center = data.get("center", {})
     links = data.get("links", {})
     domains = data.get("domains", {})

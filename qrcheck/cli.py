@@ -21,10 +21,13 @@ from rich.table import Table
 
 from qrcheck import __version__
 from qrcheck.catalog import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     Catalog,
     CatalogDiff,
     Issue,
     catalog_fingerprint,
+    date_in_range,
     diff_views,
     group_issues,
     history_rows,
@@ -66,15 +69,21 @@ def parse_day(value: str | None) -> date:
         return date.today()
     value = value.strip()
     match = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", value)
+    day: date | None = None
     try:
         if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value)
+            d, m, y = (int(g) for g in match.groups())
+            day = date(y, m, d)
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            day = date.fromisoformat(value)
     except ValueError:
         pass
-    fail(tr("cli.bad_date", value=value))
+    if day is None:
+        fail(tr("cli.bad_date", value=value))
+    if not date_in_range(day):
+        earliest, latest = fmt_date(EARLIEST_DATE), fmt_date(LATEST_DATE)
+        fail(tr("cli.date_out_of_range", value=value, earliest=earliest, latest=latest))
+    return day
 
 
 def default_catalog() -> Path:
@@ -295,6 +304,10 @@ def cmd_import(
         fail(tr("import.bad_missing", value=missing))
     target = catalog or default_catalog()
     current = open_catalog(target)
+    if current.damaged:  # nothing can be merged into a file that cannot be read: say where
+        print_issues(current.errors)
+        line = current.errors[0].line if current.errors else 1
+        fail(tr("importer.current_broken", path=str(current.path), line=line))
     prepared = prepare_import(file, current, when, abolish_missing=(missing == "abolish"))
     for key, params in prepared.notes:
         out.print(f"[yellow]{tr(key, **params)}[/]")

@@ -14,12 +14,18 @@ Merge rules (rows are matched by code):
   kept from the current row;
 - codes only in the file are added at the end; codes only in the catalog are kept (and listed
   in a note), or marked abolished as of the import date with `abolish_missing`;
-- `scheduled` rows of the catalog are always kept.
+- `scheduled` rows of the catalog are always kept;
+- a row with a cell the import reads that begins like a spreadsheet formula (`=`, `+`, `-`,
+  `@`, tab, carriage return; plain numbers such as `-2` are data) is left out with a warning
+  naming its file, row and cell: its procedure stays as the catalog has it, and is not counted
+  as missing from the file.
+
+An export is read one row at a time (openpyxl's read-only mode; the csv reader) and at most
+MAX_EXPORT_ROWS procedure rows are taken: a larger file is refused with nothing changed.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import os
@@ -29,7 +35,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 import openpyxl
@@ -38,10 +44,24 @@ from openpyxl.utils.datetime import from_excel
 from qrcheck.catalog import COLUMNS, Catalog, CatalogDiff, diff_views, parse_catalog
 from qrcheck.errors import ImportFailed, os_reason
 from qrcheck.payload import clean_text
-from qrcheck.table import decode_bytes, read_rows
+from qrcheck.table import (
+    CsvDamaged,
+    column_letter,
+    csv_text,
+    decode_bytes,
+    is_formula,
+    iter_records,
+)
 
 #: The header row is looked for in this many rows at the top of each sheet.
 HEADER_SCAN_ROWS = 20
+#: The most procedure rows an export may have. A commune's export lists some hundreds of
+#: procedures and the whole national database about 6,000; the 40 MB upload limit alone would
+#: let through 1.6 million rows (minutes of work and gigabytes of memory). Rows are read one by
+#: one and reading stops at the first row over the limit, with nothing changed.
+MAX_EXPORT_ROWS = 20_000
+#: This many empty rows in a row end the table (sheets formatted down to row 1,048,576).
+END_BLANK_ROWS = 1_000
 HISTORY_DIR = "history"
 IMPORT_LOG = "imports.log"
 #: How many codes or row numbers a note lists before it shortens the list.
@@ -151,6 +171,10 @@ class ExportTable:
     columns: Mapping[str, str]
     rows: tuple[ExportRow, ...]
     notes: tuple[tuple[str, dict[str, object]], ...] = ()
+    #: the file's name as the user knows it (the uploaded name, not the server's copy)
+    name: str = ""
+    #: codes of rows left out because a cell looked like a spreadsheet formula
+    refused_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +198,8 @@ class PreparedImport:
     missing: tuple[str, ...] = ()
     #: SHA-256 of procedures.csv when the import was prepared ("" when it did not exist)
     current_digest: str = ""
+    #: the export's name as the user knows it (for messages and the import log)
+    source_name: str = ""
 
     def source_row(self, line: int) -> int | None:
         """The export row a line of the new catalog was read from, if it came from the file."""
@@ -184,41 +210,52 @@ class PreparedImport:
 # Reading the export
 
 
-def read_export(file: Path) -> ExportTable:
-    """Read a national-portal export (.xlsx or .csv); raise ImportFailed saying how to fix it."""
+def read_export(
+    file: Path, name: str | None = None, max_rows: int = MAX_EXPORT_ROWS
+) -> ExportTable:
+    """Read a national-portal export (.xlsx or .csv); raise ImportFailed saying how to fix it.
+
+    `name` is the file's name as the user knows it, for messages (the web page passes the
+    uploaded file's name: `file` is the server's copy). At most `max_rows` procedure rows are
+    read (rows are read one at a time): a file with more is refused.
+    """
+    name = name or file.name
     suffix = file.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".xls", ".csv"):
-        raise ImportFailed("importer.unsupported", file=file.name)
+        raise ImportFailed("importer.unsupported", file=name)
     try:
         raw = file.read_bytes()
     except FileNotFoundError as exc:
-        raise ImportFailed("importer.not_found", path=str(file)) from exc
+        raise ImportFailed("importer.not_found", path=name) from exc
     except OSError as exc:
         reason = os_reason(exc)
-        raise ImportFailed("importer.unreadable", path=str(file), reason=reason) from exc
+        raise ImportFailed("importer.unreadable", path=name, reason=reason) from exc
     if not raw.strip():
-        raise ImportFailed("importer.empty_file", file=file.name)
+        raise ImportFailed("importer.empty_file", file=name)
     if raw.startswith(_OLE2):  # Excel 97-2003, or a password-protected workbook
-        raise ImportFailed("importer.xls_legacy", file=file.name)
+        raise ImportFailed("importer.xls_legacy", file=name)
     if raw.startswith(_ZIP):
-        return _read_xlsx(file, raw)
+        return _read_xlsx(file, name, raw, max_rows)
     if suffix == ".csv":
-        return _read_csv(file, raw)
+        return _read_csv(file, name, raw, max_rows)
     if suffix == ".xls":
-        raise ImportFailed("importer.xls_legacy", file=file.name)
-    raise ImportFailed("importer.xlsx_corrupt", file=file.name)
+        raise ImportFailed("importer.xls_legacy", file=name)
+    raise ImportFailed("importer.xlsx_corrupt", file=name)
 
 
 Record = tuple[int, Sequence[object]]
 
 
-def _read_xlsx(file: Path, raw: bytes) -> ExportTable:
+def _read_xlsx(file: Path, name: str, raw: bytes, max_rows: int) -> ExportTable:
     sheets: list[str] = []
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it drops; none of it matters here
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+            # read_only: the sheet is parsed as it is read, row by row, never held whole.
+            # Not data_only: a formula cell gives its formula, which the import refuses; its
+            # cached result may be stale, or missing in files other tools wrote.
+            book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
             try:
                 for sheet in book.worksheets:
                     if not hasattr(sheet, "iter_rows"):
@@ -228,35 +265,50 @@ def _read_xlsx(file: Path, raw: bytes) -> ExportTable:
                         sheet.reset_dimensions()
                     sheets.append(sheet.title)
                     rows = sheet.iter_rows(values_only=True)
-                    head = list(islice(enumerate(rows, 1), HEADER_SCAN_ROWS))
-                    rows.close()
+                    numbered = enumerate(rows, 1)
+                    head = list(islice(numbered, HEADER_SCAN_ROWS))
                     found = _find_header(head)
                     if found is None:
+                        rows.close()
                         continue
-                    records = list(enumerate(sheet.iter_rows(values_only=True), 1))
-                    return _table(file, sheet.title, records, found, ())
+                    records = chain(head, numbered)
+                    try:
+                        return _table(file, name, sheet.title, records, found, (), max_rows)
+                    finally:
+                        rows.close()
             finally:
                 book.close()
     except ImportFailed:
         raise
     except Exception as exc:  # openpyxl raises anything on a damaged file
-        raise ImportFailed("importer.xlsx_corrupt", file=file.name) from exc
+        raise ImportFailed("importer.xlsx_corrupt", file=name) from exc
     raise ImportFailed(
-        "importer.no_header", file=file.name, rows=HEADER_SCAN_ROWS, sheets=", ".join(sheets)
+        "importer.no_header", file=name, rows=HEADER_SCAN_ROWS, sheets=", ".join(sheets)
     )
 
 
-def _read_csv(file: Path, raw: bytes) -> ExportTable:
+#: CsvDamaged.key → the message saying it of an export
+_CSV_DAMAGE = {
+    "quote_unclosed": "importer.quote_unclosed",
+    "nul_byte": "importer.nul_byte",
+    "csv_damaged": "importer.csv_damaged",
+}
+
+
+def _read_csv(file: Path, name: str, raw: bytes, max_rows: int) -> ExportTable:
     source = decode_bytes(raw)
     if source.fatal:
-        raise ImportFailed("importer.csv_encoding", file=file.name)
+        raise ImportFailed("importer.csv_encoding", file=name)
     notes = tuple((key, dict(params)) for key, params, _ in source.notes)
-    _, header, rows = read_rows(source.text)
-    records: list[Record] = [(1, header), *((r.line, r.cells) for r in rows)]
-    found = _find_header(records[:HEADER_SCAN_ROWS])
-    if found is None:
-        raise ImportFailed("importer.no_header_csv", file=file.name, rows=HEADER_SCAN_ROWS)
-    return _table(file, None, records, found, notes)
+    numbered = ((r.line, r.cells) for r in iter_records(source.text))
+    try:
+        head = list(islice(numbered, HEADER_SCAN_ROWS))
+        found = _find_header(head)
+        if found is None:
+            raise ImportFailed("importer.no_header_csv", file=name, rows=HEADER_SCAN_ROWS)
+        return _table(file, name, None, chain(head, numbered), found, notes, max_rows)
+    except CsvDamaged as exc:
+        raise ImportFailed(_CSV_DAMAGE[exc.key], file=name, line=exc.line) from exc
 
 
 def _find_header(records: Iterable[Record]) -> tuple[int, dict[str, int], dict[str, str]] | None:
@@ -276,16 +328,22 @@ def _find_header(records: Iterable[Record]) -> tuple[int, dict[str, int], dict[s
 
 def _table(
     file: Path,
+    file_name: str,
     sheet: str | None,
-    records: Sequence[Record],
+    records: Iterable[Record],
     found: tuple[int, dict[str, int], dict[str, str]],
     notes: tuple[tuple[str, dict[str, object]], ...],
+    max_rows: int = MAX_EXPORT_ROWS,
 ) -> ExportTable:
+    """The procedure rows of `records` below the header, read one at a time (see
+    MAX_EXPORT_ROWS and END_BLANK_ROWS)."""
     header_row, columns, labels = found
     rows: list[ExportRow] = []
     skipped: list[int] = []
     numbers: list[int] = []
+    refused: list[tuple[int, str, dict[str, object]]] = []
     notes_out = list(notes)
+    filled_rows = blank_run = 0
     for number, cells in records:
         if number <= header_row:
             continue
@@ -296,6 +354,17 @@ def _table(
 
         texts = [_text(c) for c in cells]
         if not any(texts):
+            blank_run += 1
+            if blank_run >= END_BLANK_ROWS:
+                break  # the table has ended: the rest is formatting
+            continue
+        blank_run = 0
+        filled_rows += 1
+        if filled_rows > max_rows:
+            raise ImportFailed("importer.too_many_rows", file=file_name, limit=max_rows, row=number)
+        formula = _formula_cell(cells, columns, labels)
+        if formula is not None:
+            refused.append((number, _code(cell("code")), formula))
             continue
         code_cell = cell("code")
         code = _code(code_cell)
@@ -311,15 +380,25 @@ def _table(
         if isinstance(code_cell, (int, float)) and not isinstance(code_cell, bool):
             numbers.append(number)
         rows.append(ExportRow(number, _row_values(code, name, cell, columns)))
-    if not rows:
-        raise ImportFailed("importer.no_rows", file=file.name, row=header_row)
+    for number, _, where in refused[:_LIST_LIMIT]:
+        params = {"file": file_name, "row": number, **where}
+        if sheet is None:
+            notes_out.append(("importer.formula_row_csv", params))
+        else:
+            notes_out.append(("importer.formula_row_sheet", {**params, "sheet": sheet}))
+    if len(refused) > _LIST_LIMIT:
+        more = [str(number) for number, _, _ in refused[_LIST_LIMIT:]]
+        params = {"count": len(more), "rows": _short_list(more)}
+        notes_out.append(("importer.formula_rows_more", params))
+    if not rows and not refused:
+        raise ImportFailed("importer.no_rows", file=file_name, row=header_row)
 
     if sheet is None:
         notes_out.append(
-            ("importer.read_csv", {"file": file.name, "row": header_row, "count": len(rows)})
+            ("importer.read_csv", {"file": file_name, "row": header_row, "count": len(rows)})
         )
     else:
-        params = {"file": file.name, "sheet": sheet, "row": header_row, "count": len(rows)}
+        params = {"file": file_name, "sheet": sheet, "row": header_row, "count": len(rows)}
         notes_out.append(("importer.read_sheet", params))
     absent = [
         label
@@ -340,7 +419,39 @@ def _table(
     if skipped:
         params = {"count": len(skipped), "rows": _short_list(str(n) for n in skipped)}
         notes_out.append(("importer.skipped_rows", params))
-    return ExportTable(file, sheet, header_row, labels, tuple(rows), tuple(notes_out))
+    return ExportTable(
+        file,
+        sheet,
+        header_row,
+        labels,
+        tuple(rows),
+        tuple(notes_out),
+        file_name,
+        tuple(code for _, code, _ in refused if code),
+    )
+
+
+def _formula_cell(
+    cells: Sequence[object], columns: Mapping[str, int], labels: Mapping[str, str]
+) -> dict[str, object] | None:
+    """Where a cell the import reads looks like a spreadsheet formula (`=HYPERLINK(...)`,
+    `@SUM(...)`, `-2+3+cmd|...`), as message parameters; None when no cell does.
+
+    Such a row is left out of the import: no procedure's name, code or link begins with `=`, so
+    the cell was tampered with or computed in Excel, and the catalog must never hold it (it
+    would run as a formula when the catalog is opened in Excel, and print on the postings).
+    """
+    for field_name, index in sorted(columns.items(), key=lambda item: item[1]):
+        if index >= len(cells) or not isinstance(cells[index], str):
+            continue
+        text = _text(cells[index])
+        if is_formula(text.lstrip("'")):
+            return {
+                "column": column_letter(index),
+                "label": labels.get(field_name, field_name),
+                "value": text[:40],
+            }
+    return None
 
 
 def _row_values(
@@ -514,7 +625,7 @@ def _merge(
         else:
             position = index.get(key) if item.code else None
         if position is None:
-            rows.append(_new_row(header, item, table.file.name))
+            rows.append(_new_row(header, item, table.name or table.file.name))
             origin.append(item.row)
         else:
             rows[position] = _updated_row(rows[position], item, when)
@@ -523,9 +634,12 @@ def _merge(
             matched.setdefault(key, item)
 
     missing: list[str] = []
+    refused = set(table.refused_codes)  # in the file, but left out: neither missing nor ended
     for position, row in enumerate(current.rows):
         key = _key(row.code, row.status, row.get("effective_from"))
         if not row.code or row.status in ("scheduled", "abolished") or key in matched:
+            continue
+        if row.code in refused:
             continue
         if key[0] not in missing:
             missing.append(row.code)
@@ -565,12 +679,8 @@ def _new_row(header: Sequence[str], item: ExportRow, source_name: str) -> dict[s
 
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """The CSV exactly as `qrcheck.table.write_csv` writes it."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    """The CSV exactly as `qrcheck.table.write_csv` writes it (cells neutralised)."""
+    return csv_text(header, rows).encode("utf-8-sig")
 
 
 def _digest(path: Path) -> str:
@@ -581,12 +691,24 @@ def _digest(path: Path) -> str:
 
 
 def prepare_import(
-    file: Path, current: Catalog, when: date, abolish_missing: bool = False
+    file: Path,
+    current: Catalog,
+    when: date,
+    abolish_missing: bool = False,
+    *,
+    display_name: str | None = None,
+    max_rows: int = MAX_EXPORT_ROWS,
 ) -> PreparedImport:
-    """Read `file`, merge it into `current` and validate the result; write nothing."""
-    if any(i.key == "encoding.unknown" and i.is_error for i in current.issues):
-        raise ImportFailed("importer.current_unreadable", path=str(current.path))
-    table = read_export(file)
+    """Read `file`, merge it into `current` and validate the result; write nothing.
+
+    `display_name` is the export's name as the user knows it (the uploaded file's name when
+    `file` is the server's copy), used in messages, in `source_url` and in the import log.
+    """
+    name = display_name or file.name
+    if current.damaged:  # merging into it would drop every row it holds
+        first = current.errors[0].line if current.errors else 1
+        raise ImportFailed("importer.current_broken", path=str(current.path), line=first)
+    table = read_export(file, name, max_rows)
     notes: list[tuple[str, dict[str, object]]] = list(table.notes)
 
     header = list(current.header) if current.header else []
@@ -615,7 +737,7 @@ def prepare_import(
         if row is None or issue.line in noted:
             continue
         noted.add(issue.line)
-        params = {"line": issue.line, "row": row, "file": file.name}
+        params = {"line": issue.line, "row": row, "file": name}
         if table.sheet is None:
             notes.append(("importer.source_row_csv", params))
         else:
@@ -637,6 +759,7 @@ def prepare_import(
         source_rows=source_rows,
         missing=tuple(missing),
         current_digest=_digest(current.path),
+        source_name=name,
     )
 
 
@@ -706,7 +829,8 @@ def apply_import(prepared: PreparedImport) -> Path:
 
     counts = " ".join(f"{k}={v}" for k, v in prepared.diff.counts().items())
     stamp = datetime.now().isoformat(timespec="seconds")
-    line = f"{stamp}\t{prepared.source.name}\t{backup.name}\t{counts}\n"
+    source = " ".join((prepared.source_name or prepared.source.name).split())  # one line
+    line = f"{stamp}\t{source}\t{backup.name}\t{counts}\n"
     log = history / IMPORT_LOG
     try:
         with log.open("a", encoding="utf-8") as handle:

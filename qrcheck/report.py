@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from qrcheck.check import ACTIONS, CheckReport, CodeResult, PhotoResult
 from qrcheck.i18n import t
 from qrcheck.links.verdict import describe
-from qrcheck.table import atomic_write_bytes
+from qrcheck.table import atomic_write_bytes, csv_text
 
 #: outline colour of each action (RGB), chosen to stay apart for colour-blind eyes too
 COLOURS = {
@@ -214,12 +214,9 @@ def history_json(states) -> dict:  # type: ignore[no-untyped-def]
 
 
 def history_csv(states) -> str:  # type: ignore[no-untyped-def]
-    """The rows as CSV (UTF-8 with a BOM when written to a file, so Excel reads Vietnamese)."""
-    import csv
-    import io
+    """The rows as CSV (UTF-8 with a BOM when written to a file, so Excel reads Vietnamese).
 
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(history_rows(states))
-    return buffer.getvalue()
+    Every cell is neutralised (`qrcheck.table.neutralise`): a decoded text such as
+    `=HYPERLINK(...)` is an attacker's, and must show as text, never run, in Excel."""
+    rows = ([row[name] for name in HISTORY_COLUMNS] for row in history_rows(states))
+    return csv_text(HISTORY_COLUMNS, rows, newline="\r\n")

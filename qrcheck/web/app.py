@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from qrcheck.catalog import Catalog, history_rows, load_catalog
 from qrcheck.check import PhotoResult
-from qrcheck.errors import CatalogInvalid, PhotoError, QrcheckError
+from qrcheck.errors import CatalogError, CatalogInvalid, PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, t
 from qrcheck.links.live import LiveOptions
 from qrcheck.photos import probe_photo
@@ -96,6 +96,8 @@ class CatalogSource:
     def __init__(self, location: Path) -> None:
         self.location = location
         self._stamp: tuple[int, int] | None = None
+        #: the file as it was when it last failed to load (not read again until it changes)
+        self._refused: tuple[int, int] | None = None
         self._catalog: Catalog | None = None
         self._history: tuple = ()
         self.get()
@@ -107,11 +109,19 @@ class CatalogSource:
             stamp = (st.st_mtime_ns, st.st_size)
         except OSError:
             stamp = None
-        if self._catalog is None or (stamp is not None and stamp != self._stamp):
-            catalog = load_catalog(self.location)
+        changed = stamp is not None and stamp not in (self._stamp, self._refused)
+        if self._catalog is None or changed:
+            try:  # a damaged file or center.toml is a CatalogError (a sentence), never a 500
+                catalog = load_catalog(self.location)
+            except CatalogError:
+                if self._catalog is None:
+                    raise
+                self._refused = stamp
+                return self._catalog, self._history  # keep serving the last valid one
             if catalog.errors:
                 if self._catalog is None:
-                    raise CatalogInvalid("check.catalog_invalid", path=str(catalog.path))
+                    raise CatalogInvalid(list(catalog.issues))
+                self._refused = stamp
                 return self._catalog, self._history  # keep serving the last valid one
             self._catalog, self._history, self._stamp = catalog, history_rows(catalog), stamp
         assert self._catalog is not None

@@ -191,7 +191,9 @@ class StatusPages:
         """The import of `file` computed (nothing written) and what the preview page shows."""
         current = load_catalog(self.config.catalog)
         when = self.today()
-        prepared = prepare_import(file, current, when, abolish_missing=missing == "abolish")
+        prepared = prepare_import(
+            file, current, when, abolish_missing=missing == "abolish", display_name=source
+        )
         new = prepared.catalog
         view = new.as_of(when)
         diff = prepared.diff
