@@ -21,6 +21,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
+from multiprocessing.context import BaseContext
 
 #: how often a worker's watchdog looks at its parent (seconds)
 WATCH_EVERY = 0.25
@@ -42,20 +43,22 @@ def release_parent_only(fd: int) -> None:
         _PARENT_ONLY.discard(fd)
 
 
-def worker_pool(max_workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers die with this process (call it in the thread that submits)."""
-    context = multiprocessing.get_context()
-    forked = context.get_start_method() == "fork"
+def worker_pool(max_workers: int, context: BaseContext | None = None) -> ProcessPoolExecutor:
+    """A process pool whose workers die with this process (call it in the thread that submits);
+    `context` is multiprocessing's start method (default: the platform's)."""
+    context = context or multiprocessing.get_context()
+    # fork and spawn start workers as children of this process; forkserver's are its server's
+    direct = context.get_start_method() in ("fork", "spawn")
     in_main_thread = threading.current_thread() is threading.main_thread()
     return ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(os.getpid(), forked, in_main_thread),
+        initargs=(os.getpid(), direct, in_main_thread),
     )
 
 
-def _start_worker(creator: int, forked: bool, in_main_thread: bool) -> None:
+def _start_worker(creator: int, direct: bool, in_main_thread: bool) -> None:
     """Runs first in every worker: let go of the parent's locks, then die with the parent."""
     # filled only in a forked child (a spawned one starts with an empty set); no lock taken:
     # another thread of the parent may have held it at the fork, and this child is alone
@@ -68,8 +71,8 @@ def _start_worker(creator: int, forked: bool, in_main_thread: bool) -> None:
                 os.dup2(null, fd)  # the number stays taken, the lock's open file is dropped
         os.close(null)
     parent = os.getppid()
-    if forked and parent != creator:
-        os._exit(1)  # the creator died before this worker got going
+    if direct and parent != creator:
+        os._exit(1)  # the creator died before this worker got going (a spawned one takes ~1 s)
     # the kernel's signal follows the thread that forked: only safe when that is the main one
     if in_main_thread:
         _die_with_parent()

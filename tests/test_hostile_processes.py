@@ -396,3 +396,51 @@ def test_kill_9_at_any_moment_keeps_manifest_and_files_in_step(tmp_path: Path) -
     assert (out / f"retired/postings/{abolished}.pdf").exists()
     again = run(catalog_dir, out)
     assert again.generated == () and again.take_down == () and again.interrupted is None
+
+
+# ---------------------------------------------------------------------------------------------
+# the web server's checking processes end with the server
+
+SERVER = """
+import sys, threading, time
+from pathlib import Path
+from qrcheck.web.jobs import Checker
+
+def start():
+    checker = Checker(Path(sys.argv[1]), workers=2, context=lambda: ((), None, ()))
+    for _ in range(2):  # a photo for each worker, as a busy server has
+        checker.pool.submit(time.sleep, 120)
+    return checker
+
+if sys.argv[2] == "main":
+    checker = start()
+else:  # a replacement pool is made in the thread that found the old one broken
+    box = []
+    thread = threading.Thread(target=lambda: box.append(start()))
+    thread.start()
+    thread.join()
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_kill_9_of_the_web_server_leaves_no_checking_process(tmp_path: Path, thread: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(tmp_path / "qrcheck.sqlite"), thread],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    workers: dict[int, str] = {}
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        wait_for(lambda: len(children(process.pid)) >= 2, process)
+        workers = children(process.pid)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert wait_until_gone(workers) == [], "checking processes outlived the killed server"
+    finally:
+        end(workers)
+        if process.stdout is not None:
+            process.stdout.close()

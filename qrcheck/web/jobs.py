@@ -33,6 +33,7 @@ from qrcheck.check import CheckReport, PhotoResult, check_photo, refresh_annotat
 from qrcheck.errors import QrcheckError
 from qrcheck.links.live import LinkCache, LiveOptions, apply_live, check_urls, links_to_check
 from qrcheck.store import Store
+from qrcheck.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ class Checker:
         self._closed = False
 
     def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=self._mp)
+        # workers that end with the server, however it ends (kill -9, the OOM killer)
+        return worker_pool(workers or self.workers, self._mp)
 
     def submit(
         self,
