@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from qrcheck.center import CenterSettings, load_center
 from qrcheck.errors import CatalogError, CatalogInvalid
@@ -611,14 +610,17 @@ def replacement_cycles(
 
 
 def _check_url(url: str, center: CenterSettings) -> list[tuple[str, str, dict[str, object]]]:
-    """Problems with an explicit `url`, as (message key, severity, params)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
+    """Problems with an explicit `url`, as (message key, severity, params). The link is read
+    as a phone's browser reads it (WHATWG), so a catalog link that hides where it leads (a
+    backslash, user info, an official page forwarding elsewhere) is refused like a sticker's."""
+    from qrcheck.links.verdict import disguised, parse_link
+
+    parts = parse_link(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.host:
         return [("catalog.url_malformed", "error", {"value": url})]
-    if parts.scheme not in ("http", "https") or not host:
-        return [("catalog.url_malformed", "error", {"value": url})]
+    host = parts.host
+    if disguised(parts, center) is not None:
+        return [("catalog.url_disguised", "error", {"value": url, "host": host})]
     if center.host_is_legacy(host):
         return [("catalog.url_legacy", "warning", {"host": host})]
     if not center.host_is_official(host):

@@ -827,3 +827,33 @@ def test_parse_catalog_never_raises_on_random_damage() -> None:
         for damaged in (raw[:cut], raw[:cut] + b'"' + raw[cut:], raw[:cut] + b"\0" + raw[cut:]):
             catalog = parse_catalog(damaged, Path(f"p{step}.csv"), center)
             assert catalog.issues or catalog.rows
+
+
+# ---------------------------------------------------------------------------------------------
+# a catalog link is read as a phone's browser reads it (issue 17: the fake sticker's spellings)
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        (
+            "https://evil.example\\@dichvucong.gov.vn/thu-tuc-hanh-chinh/" + FORMALITY_ID,
+            "evil.example",
+        ),
+        (
+            "https://nguoi:mk@dichvucong.gov.vn/thu-tuc-hanh-chinh/" + FORMALITY_ID,
+            "dichvucong.gov.vn",
+        ),
+        (
+            "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/x/../../redirect?to=https://evil.example",
+            "dichvucong.gov.vn",
+        ),
+    ],
+)
+def test_a_catalog_link_that_hides_where_it_leads_is_refused(tmp_path: Path, url, host) -> None:
+    folder = write_catalog(tmp_path / "catalog", [procedure_row(url=url)])
+    catalog = load_catalog(folder)
+    found = [(i.line, i.column, i.key, i.severity, i.params.get("host")) for i in catalog.issues]
+    assert (2, "url", "catalog.url_disguised", "error", host) in found
+    assert run_cli(["generate", "--catalog", str(folder), "--out", str(tmp_path / "out")]) != 0
+    assert not (tmp_path / "out" / "qr").exists()  # nothing printed from such a catalog
