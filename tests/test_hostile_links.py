@@ -16,10 +16,7 @@ import errno
 import json
 import shutil
 import sqlite3
-import ssl
-import subprocess
 import threading
-from collections import Counter
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +27,7 @@ import idna
 import pytest
 from ada_url import URL
 from conftest import board_image, run_cli, save_photo
-from test_links_portal import Handler, PortalServer
+from test_links_portal import PortalServer, tls_portal
 
 from qrcheck.catalog import load_catalog
 from qrcheck.check import CheckReport, check_photo, decide
@@ -276,31 +273,8 @@ def portal_tls(tmp_path_factory):
     """The portal imitation over TLS with a certificate for dichvucong.gov.vn."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl not available")
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={OFFICIAL}",
-            "-addext", f"subjectAltName=DNS:{OFFICIAL},DNS:evil.example",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.hits = Counter()  # type: ignore[attr-defined]
-    httpd.lock = threading.Lock()  # type: ignore[attr-defined]
-    httpd.delay = 0  # type: ignore[attr-defined]
-    httpd.agents, httpd.cookies = [], []  # type: ignore[attr-defined]
-    httpd.arrivals = []  # type: ignore[attr-defined]
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1], cert
-    httpd.shutdown()
-    httpd.server_close()
+    with tls_portal(tmp_path_factory.mktemp("tls"), (OFFICIAL, "evil.example")) as served:
+        yield served
 
 
 def _options(cert: Path) -> LiveOptions:

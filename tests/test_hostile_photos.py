@@ -9,28 +9,16 @@ by `load_photo` and `probe_photo` alike (the web upload probes first), in both l
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
 from PIL import Image
+from test_photos import png_header_only
 
 from qrcheck.errors import PhotoError
 from qrcheck.i18n import t
 from qrcheck.photos import MAX_ASPECT, MAX_SIDE, load_photo, probe_photo
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature and IHDR claiming width x height gray pixels, with no pixel data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize(

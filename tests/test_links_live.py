@@ -14,7 +14,6 @@ import shutil
 import socket
 import sqlite3
 import ssl
-import subprocess
 import threading
 import time
 import tracemalloc
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpcore
 import jsonschema
 import pytest
-from test_links_portal import ForwardProxy, Handler, PortalServer, gzip_bomb
+from test_links_portal import ForwardProxy, PortalServer, gzip_bomb, tls_portal
 
 from qrcheck.catalog import load_catalog
 from qrcheck.check import CheckReport, CodeResult, PhotoResult, decide
@@ -589,31 +588,8 @@ def test_each_distinct_link_is_checked_once(server) -> None:
 def tls_server(tmp_path_factory):
     if shutil.which("openssl") is None:
         pytest.skip("openssl not available")
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=portal.test",
-            "-addext", "subjectAltName=DNS:portal.test,DNS:secure.test",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.hits = Counter()  # type: ignore[attr-defined]
-    httpd.lock = threading.Lock()  # type: ignore[attr-defined]
-    httpd.delay = 0  # type: ignore[attr-defined]
-    httpd.agents, httpd.cookies = [], []  # type: ignore[attr-defined]
-    httpd.arrivals = []  # type: ignore[attr-defined]
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1], cert
-    httpd.shutdown()
-    httpd.server_close()
+    with tls_portal(tmp_path_factory.mktemp("tls"), ("portal.test", "secure.test")) as served:
+        yield served
 
 
 def test_tls_is_verified_against_the_host_name(tls_server) -> None:

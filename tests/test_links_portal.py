@@ -39,11 +39,15 @@ import contextlib
 import functools
 import gzip
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Self
 
 PAGE = (
@@ -327,3 +331,35 @@ class ProxyHandler(BaseHTTPRequestHandler):
                         key.data.sendall(data)
                     except OSError:
                         return
+
+
+@contextlib.contextmanager
+def tls_portal(folder: Path, names: Sequence[str]) -> Iterator[tuple[int, Path]]:
+    """The portal imitation over TLS on 127.0.0.1, with a self-signed certificate for `names`
+    (made with openssl in `folder`): yields its port and the certificate's file."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={names[0]}",
+            "-addext", "subjectAltName=" + ",".join(f"DNS:{name}" for name in names),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.hits = Counter()  # type: ignore[attr-defined]
+    httpd.lock = threading.Lock()  # type: ignore[attr-defined]
+    httpd.delay = 0  # type: ignore[attr-defined]
+    httpd.agents, httpd.cookies = [], []  # type: ignore[attr-defined]
+    httpd.arrivals = []  # type: ignore[attr-defined]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1], cert
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
