@@ -122,10 +122,12 @@ def check_photo(
     lang: str = "vi",
     options: LocateOptions = LocateOptions(),  # noqa: B008
     history: Sequence[Row] = (),
+    locator: Callable[[np.ndarray, LocateOptions], list[Located]] = locate_codes,
 ) -> PhotoResult:
     """Check one photo; an unreadable photo gives a result with `error` set, never an exception.
 
     With `annotate_to`, a copy of the photo with every code outlined is written there.
+    `locator` is `locate_codes` (tests pass others).
     `history`: catalog rows of earlier versions too, so an outdated posting can say what changed.
     """
     place = location or path.parent.name
@@ -135,7 +137,7 @@ def check_photo(
         return PhotoResult(path, location=place, error=exc)
     codes = [
         code_result(located, photo.gray, view, center, history, where=str(path))
-        for located in locate_codes(photo.gray, options)
+        for located in _locate(photo.gray, options, locator, where=str(path))
     ]
     result = PhotoResult(path, photo.width, photo.height, photo.sha256, place, tuple(codes))
     if annotate_to is not None:
@@ -144,6 +146,30 @@ def check_photo(
         save_annotated(annotate(photo.rgb, result, lang), annotate_to)
         result = replace(result, annotated=annotate_to)
     return result
+
+
+#: the reader stack's first pass alone (zxing-cpp), when a stronger pass failed on a photo
+ZXING_ONLY = LocateOptions(
+    use_opencv=False, use_finders=False, use_zbar=False, use_faint=False, use_layout=False
+)
+
+
+def _locate(
+    gray: np.ndarray,
+    options: LocateOptions,
+    locator: Callable[[np.ndarray, LocateOptions], list[Located]],
+    where: str,
+) -> list[Located]:
+    """The codes of a photo. A fault in one of the reader stack's stronger passes does not cost
+    the photo: the codes zxing-cpp alone finds are still reported (the error is logged); only a
+    fault of that first pass too makes the photo an error."""
+    try:
+        return locator(gray, options)
+    except Exception as exc:
+        if options == ZXING_ONLY:
+            raise
+        _log.warning("locating codes in %s failed; zxing-cpp alone is used", where, exc_info=exc)
+        return locator(gray, ZXING_ONLY)
 
 
 def code_result(

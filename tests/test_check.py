@@ -360,3 +360,32 @@ def test_unreadable_photos_are_counted_and_strict_makes_them_an_error(
     with pytest.raises(SystemExit) as caught:
         main([*good_only, "--strict"])
     assert caught.value.code == 0  # every photo read: --strict changes nothing
+
+
+def test_a_fault_in_a_stronger_pass_keeps_the_codes_zxing_cpp_finds(
+    tmp_path: Path, view, catalog, caplog
+) -> None:
+    """No photo lost to a fault inside the reader stack: the first pass's codes are reported."""
+    from qrcheck.check import ZXING_ONLY
+
+    payloads = [p.payload for p in view.active()][:4]
+    photo = save_photo(board_image(payloads), tmp_path / "board.png")
+    seen = []
+
+    def failing(gray, options):  # a stronger pass that raises, as a bug in it would
+        seen.append(options)
+        if options != ZXING_ONLY:
+            raise cv2.error("a pass failed")
+        return locate_codes(gray, options)
+
+    with caplog.at_level("WARNING", logger="qrcheck"):
+        result = check_photo(photo, view, catalog.center, locator=failing)
+    assert result.error is None
+    assert sorted(c.located.text for c in result.codes) == sorted(payloads)
+    assert seen[-1] == ZXING_ONLY and "a pass failed" in caplog.text
+
+    def broken(gray, options):
+        raise cv2.error("even zxing-cpp failed")
+
+    with pytest.raises(cv2.error):  # check_photos turns this into the photo's own error entry
+        check_photo(photo, view, catalog.center, locator=broken)
