@@ -633,35 +633,72 @@ def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     yield "upscale", cv2.resize(stretched, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
 
 
-def _retry(gray: np.ndarray, candidate: _Candidate, zbar: bool = True) -> Located | None:
-    """Decode a candidate from its rectified crop; None when nothing reads it."""
+def _retry(
+    gray: np.ndarray, candidate: _Candidate, zbar: bool = True
+) -> tuple[Located | None, list[Located]]:
+    """Decode a candidate from its rectified crop: its own reading (None when nothing reads
+    it) and the other codes read in the crop on the way.
+
+    The crop has room for the quiet zone, so a small neighbour can lie wholly inside it: a
+    reading counts as the candidate's only where it is the candidate's symbol (centre inside
+    its quad, about its size). Taking a neighbour's reading for the candidate's would merge the
+    candidate into that neighbour, and a code zxing-cpp located would vanish from the report.
+    """
     crop, matrix = _rectify(gray, candidate.corners)
     inverse = np.linalg.inv(matrix)
+    others: list[Located] = []
+
+    def keep(found: Located) -> Located | None:
+        if _reads_candidate(np.array(found.corners), candidate):
+            return found
+        if all(o.text != found.text for o in others):
+            others.append(found)
+        return None
+
     for name, image in _variants(crop):
         scale = image.shape[0] / crop.shape[0]
         for barcode in _zxing(image, try_downscale=True):
             if barcode.valid:
                 points = _unwarp(_position(barcode) / scale, inverse)
                 reader = f"{ZXING}+{name}" if name else f"{ZXING}+rectified"
-                return Located(
-                    _as_quad(points),
-                    barcode.text,
-                    (reader,),
-                    (candidate.source,),
-                    finder_patterns=candidate.finders,
-                    **_meta(barcode),
+                found = keep(
+                    Located(
+                        _as_quad(points),
+                        barcode.text,
+                        (reader,),
+                        (candidate.source,),
+                        finder_patterns=candidate.finders,
+                        **_meta(barcode),
+                    )
                 )
+                if found is not None:
+                    return found, others
         for text, quad in _zbar(image) if zbar else ():
             points = _unwarp(quad / scale, inverse)
             reader = f"{ZBAR}+{name}" if name else f"{ZBAR}+rectified"
-            return Located(
-                _as_quad(points),
-                text,
-                (reader,),
-                (candidate.source,),
-                finder_patterns=candidate.finders,
+            found = keep(
+                Located(
+                    _as_quad(points),
+                    text,
+                    (reader,),
+                    (candidate.source,),
+                    finder_patterns=candidate.finders,
+                )
             )
-    return None
+            if found is not None:
+                return found, others
+    return None, others
+
+
+def _reads_candidate(quad: np.ndarray, candidate: _Candidate) -> bool:
+    """True when a symbol read in a candidate's crop is the candidate's own symbol."""
+    if _same_symbol(quad, candidate.corners):
+        return True
+    centre = quad.mean(axis=0)
+    contour = candidate.corners.astype(np.float32).reshape(-1, 1, 2)
+    inside = cv2.pointPolygonTest(contour, (float(centre[0]), float(centre[1])), False) >= 0
+    sides = sorted((_side(quad), _side(candidate.corners)))
+    return inside and sides[1] <= 2 * max(sides[0], 1.0)
 
 
 def _unwarp(points: np.ndarray, inverse: np.ndarray) -> np.ndarray:
@@ -748,26 +785,40 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                 candidates.append(_Candidate(_order_quad(quad * factor), OPENCV))
 
     merged = _merge(results)
+    # located-only symbols wait until every candidate has been read: a candidate read later
+    # can show that one's finder patterns to be part of a code decoded next to it
+    pending: list[Located] = []
+    origins: list[_Candidate] = []
     for candidate in candidates[: options.max_candidates]:
         if any(_covers(r, candidate) for r in merged):
             _note_locator(merged, candidate)
+            continue
+        if any(_covers(r, candidate) for r in pending):
+            _note_locator(pending, candidate)
             continue
         if candidate.source != ZXING:
             candidate.finders = max(
                 candidate.finders, _finders_any_corner(candidate.corners, finders)
             )
-        found = _retry(gray, candidate, options.use_zbar)
-        if found is None:
-            if candidate.finders < 2:
-                continue  # no QR structure: never report it
-            found = Located(
-                _as_quad(candidate.corners),
-                None,
-                (),
-                (candidate.source,),
-                finder_patterns=candidate.finders,
-                error=candidate.error,
+        found, neighbours = _retry(gray, candidate, options.use_zbar)
+        merged = _merge([*merged, *neighbours])
+        if found is not None:
+            merged = _merge([*merged, found])
+        elif candidate.finders >= 2:  # QR structure: reported even if nothing reads it
+            pending.append(
+                Located(
+                    _as_quad(candidate.corners),
+                    None,
+                    (),
+                    (candidate.source,),
+                    finder_patterns=candidate.finders,
+                    error=candidate.error,
+                )
             )
+            origins.append(candidate)
+    for found, candidate in zip(pending, origins, strict=True):
+        if any(r.decoded and _covers(r, candidate) for r in merged):
+            continue  # its finder patterns belong to a code decoded beside it
         merged = _merge([*merged, found])
     if options.use_finders and options.use_faint:
         merged = _faint_pass(gray, reduced, finders, merged, options)
@@ -804,9 +855,11 @@ def _faint_pass(
         ):
             continue
         candidate = _Candidate(quad, FAINT, 1, points=((symbol.finder.x, symbol.finder.y),))
-        found = _retry(gray, candidate, options.use_zbar) or Located(
-            _as_quad(quad), None, (), (FAINT,), finder_patterns=1
-        )
+        found, neighbours = _retry(gray, candidate, options.use_zbar)
+        merged = _merge([*merged, *neighbours])
+        if found is None and any(_covers(r, candidate) for r in neighbours):
+            continue  # its finder belongs to a neighbour read instead
+        found = found or Located(_as_quad(quad), None, (), (FAINT,), finder_patterns=1)
         merged = _merge([*merged, found])
     return merged
 

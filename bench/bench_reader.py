@@ -1,0 +1,587 @@
+"""Benchmark the reader: codes located and decoded per category, qrcheck against zxing-cpp alone.
+
+Run by hand (not in CI):  .venv/bin/python bench/bench_reader.py [--quick] [--data DIR]
+
+Prints issue 13's table for the dev data, both readers measured in the same run on the same
+grayscale pixels (the machines here are shared and noisy: the ratios matter, not the times):
+
+- the real photos of DIR/qr-photos (manifest.csv: expected texts per photo; no corners, so a code
+  counts as located when it is decoded or when a located-only symbol is left for it);
+- DIR/no-qr-photos: every symbol reported there is a false code;
+- simulated hard categories, each code's corners known (`qrcheck.simulate.code_image`, and for
+  `encoders` codes from segno and zxing-cpp's writer through `qrcheck.testing.encoders`):
+  perspective (tilt 40-60 degrees), blurred (Gaussian sigma 0.3-0.6 module, a blur of about
+  2 modules), curved paper, bright_spots (several small blown-out reflections), glare (one
+  large one), damaged (blots over 8-30% of the modules), high_version (versions 15-40), multiple
+  (4 to 9 codes with quiet zones touching, under a common tilt), encoders, and blank (boards of
+  text, checkerboards, blank paper: any symbol is false).
+
+A code is located when a reported symbol's centre is within max(10 px, 25% of its side) of the
+true centre, decoded when that symbol's text is the code's text. A false code is a reported
+symbol near no code, or one with a wrong text. zxing-cpp alone: `read_barcodes(gray, QR model
+2 + model 1, text_mode=Plain)`, timed; what it locates comes from that call plus a second one with
+`return_errors=True` (not timed). qrcheck: `locate_codes`, then `grade_code` on every symbol
+(what `qrcheck check` does per code besides the catalog), both timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import zxingcpp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qrcheck.grade import grade_code  # noqa: E402
+from qrcheck.locate import Located, locate_codes  # noqa: E402
+from qrcheck.photos import load_photo  # noqa: E402
+from qrcheck.simulate import catalog_like_payloads, code_image  # noqa: E402
+from qrcheck.testing.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
+
+FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
+#: module size of the simulated codes (px): a phone photo of a board at arm's length
+MODULE = 5.0
+PHONE = {"noise": 0.02, "jpeg_quality": 85}
+
+
+@dataclass
+class Truth:
+    text: str
+    #: symbol corners (None for the real photos: only the text is known)
+    corners: np.ndarray | None = None
+
+    @property
+    def centre(self) -> np.ndarray:
+        assert self.corners is not None
+        return self.corners.mean(axis=0)
+
+    @property
+    def side(self) -> float:
+        assert self.corners is not None
+        c = self.corners
+        return float(np.mean([np.linalg.norm(c[i] - c[(i + 1) % 4]) for i in range(4)]))
+
+
+@dataclass
+class Case:
+    category: str
+    name: str
+    gray: np.ndarray
+    truths: list[Truth]
+
+
+# ---------------------------------------------------------------------------------------------
+# simulated categories
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _one(category: str, name: str, payload: str, canvas=(900, 900), **options) -> Case:
+    image, truth = code_image(payload, canvas=canvas, **{**PHONE, **options})
+    return Case(category, name, _gray(image), [Truth(payload, np.array(truth.corners))])
+
+
+def _bright_spots(gray: np.ndarray, corners: np.ndarray, count: int, rng) -> np.ndarray:
+    """`count` small blown-out reflections (a lamination's sparkle, a lamp's dots) over a code."""
+    side = float(np.linalg.norm(corners[1] - corners[0]))
+    out = gray.astype(np.float32)
+    yy, xx = np.mgrid[0 : gray.shape[0], 0 : gray.shape[1]].astype(np.float32)
+    for _ in range(count):
+        u, v = rng.uniform(0.1, 0.9, 2)
+        top = corners[0] + u * (corners[1] - corners[0])
+        bottom = corners[3] + u * (corners[2] - corners[3])
+        cx, cy = top + v * (bottom - top)
+        r = rng.uniform(0.04, 0.1) * side
+        out += 255 * 1.6 * np.exp(-((((xx - cx) ** 2 + (yy - cy) ** 2) / (r * r)) ** 2))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _tilted(gray: np.ndarray, corners: list[np.ndarray], tilt: float, rng):
+    """The whole image seen under a perspective of about `tilt` degrees (a random direction)."""
+    h, w = gray.shape
+    src = np.float32([(0, 0), (w, 0), (w, h), (0, h)])
+    k = math.tan(math.radians(tilt)) * 0.25
+    side = int(rng.integers(4))
+    dst = src.copy()
+    a, b = side, (side + 1) % 4  # this edge moves away from the camera: it shrinks
+    mid = (src[a] + src[b]) / 2
+    dst[a] = src[a] + (mid - src[a]) * k
+    dst[b] = src[b] + (mid - src[b]) * k
+    m = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(
+        gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=int(gray[0, 0])
+    )
+    moved = [cv2.perspectiveTransform(c.reshape(-1, 1, 2), m).reshape(-1, 2) for c in corners]
+    return warped, moved
+
+
+def _phone(gray: np.ndarray, rng, blur: float = 0.6) -> np.ndarray:
+    """Camera blur, sensor noise and JPEG on a composed grayscale image."""
+    out = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), blur)
+    out += rng.normal(0, 3.0, out.shape)
+    ok, data = cv2.imencode(
+        ".jpg", np.clip(out, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 85]
+    )
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def multiple(n: int, seed: int, gap: float = 0.0, tilt: float = 20.0, module: float = MODULE):
+    """`n` codes in a grid, their quiet zones `gap` modules apart (0: touching), under a common
+    tilt, with varied small distortions each."""
+    rng = np.random.default_rng(seed)
+    payloads = catalog_like_payloads(n, rng=seed + 100)
+    tiles, truths = [], []
+    for i, payload in enumerate(payloads):
+        image, truth = code_image(
+            payload,
+            module_px=module,
+            rng=seed * 31 + i,
+            tilt_deg=float(rng.uniform(0, 15)),
+            rotate_deg=float(rng.uniform(0, 360)),
+        )
+        g = _gray(image)
+        c = np.array(truth.corners)
+        # crop to the quiet zone (4 modules) plus half the gap around the symbol
+        reach = (4 + gap / 2) * module
+        x0, y0 = np.maximum(c.min(axis=0) - reach, 0).astype(int)
+        x1, y1 = np.minimum(c.max(axis=0) + reach, g.shape[::-1]).astype(int)
+        tiles.append((g[y0:y1, x0:x1], c - (x0, y0)))
+        truths.append(payload)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    cell_w = max(t.shape[1] for t, _ in tiles)
+    cell_h = max(t.shape[0] for t, _ in tiles)
+    margin = 60
+    paper = int(np.median(tiles[0][0][:3]))
+    canvas = np.full((rows * cell_h + 2 * margin, cols * cell_w + 2 * margin), paper, np.uint8)
+    placed = []
+    for i, (tile, c) in enumerate(tiles):
+        x, y = margin + (i % cols) * cell_w, margin + (i // cols) * cell_h
+        canvas[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+        placed.append(c + np.array([x, y]))
+    warped, moved = _tilted(canvas, placed, tilt, rng)
+    return _phone(warped, rng, 0.5), [Truth(t, c) for t, c in zip(truths, moved, strict=True)]
+
+
+def other_encoder(encoder: str, seed: int, tilt: float = 35.0):
+    """A code from another encoder (segno, zxing-cpp's writer), its own capture model, tilted."""
+    rng = np.random.default_rng(seed)
+    version = int(rng.integers(3, 12))
+    ec = "LMQH"[int(rng.integers(4))]
+    modules = ENCODERS[encoder](filling(version, ec), version, ec, int(rng.integers(8)))
+    flat = render(modules, MODULE)
+    n = modules.shape[0]
+    pad = 40 + 4 * MODULE
+    corners = np.array(
+        [(pad, pad), (pad + n * MODULE, pad), (pad + n * MODULE,) * 2, (pad, pad + n * MODULE)],
+        dtype=np.float32,
+    )
+    big = np.pad(flat, 150, constant_values=PAPER)
+    corners += 150
+    warped, (moved,) = _tilted(big, [corners], tilt, rng)
+    return capture(warped, seed), [Truth(filling(version, ec), moved)]
+
+
+def high_version(seed: int) -> Case:
+    rng = np.random.default_rng(seed)
+    version = int(rng.integers(15, 41))
+    text = filling(version, "M")
+    modules = ENCODERS["segno"](text, version, "M", int(rng.integers(8)))
+    module = float(rng.uniform(3.0, 4.5))
+    flat = render(modules, module)
+    n = modules.shape[0]
+    pad = 40 + 4 * module
+    corners = np.array(
+        [(pad, pad), (pad + n * module, pad), (pad + n * module,) * 2, (pad, pad + n * module)],
+        dtype=np.float32,
+    )
+    big = np.pad(flat, 100, constant_values=PAPER)
+    corners += 100
+    warped, (moved,) = _tilted(big, [corners], float(rng.uniform(5, 25)), rng)
+    return Case("high_version", f"v{version}-s{seed}", capture(warped, seed), [Truth(text, moved)])
+
+
+def blank(seed: int) -> Case:
+    """Nothing to find: text, a checkerboard or paper texture."""
+    rng = np.random.default_rng(seed)
+    kind = seed % 3
+    h, w = 900, 1200
+    if kind == 0:
+        image = np.full((h, w), 235, np.uint8)
+        for row in range(40, h - 40, 34):
+            x = 40
+            while x < w - 120:
+                word = int(rng.integers(20, 110))
+                cv2.rectangle(image, (x, row), (x + word, row + 14), 40, -1)
+                x += word + int(rng.integers(10, 25))
+    elif kind == 1:
+        cell = int(rng.integers(6, 20))
+        yy, xx = np.mgrid[0:h, 0:w]
+        image = np.where(((yy // cell) + (xx // cell)) % 2 == 0, 30, 230).astype(np.uint8)
+    else:
+        noise = cv2.resize(rng.normal(0, 1, (h // 20, w // 20)), (w, h))
+        image = np.clip(200 + 25 * noise, 0, 255).astype(np.uint8)
+    warped, _ = _tilted(image, [], float(rng.uniform(0, 30)), rng)
+    return Case("blank", f"kind{kind}-s{seed}", _phone(warped, rng), [])
+
+
+def simulated(per: int) -> Iterator[Case]:
+    """`per` cases of every simulated category (deterministic)."""
+    payloads = catalog_like_payloads(8 * per + 8, rng=13)
+    p = iter(payloads)
+    for i in range(per):
+        tilt = 40 + 20 * i / max(per - 1, 1)
+        yield _one(
+            "perspective", f"tilt{tilt:.0f}", next(p), tilt_deg=tilt, rng=i, module_px=MODULE + 1
+        )
+    for i in range(per):
+        sigma = 0.3 + 0.3 * i / max(per - 1, 1)
+        yield _one(
+            "blurred",
+            f"sigma{sigma:.2f}m",
+            next(p),
+            blur_px=sigma * (MODULE + 1),
+            rng=i,
+            module_px=MODULE + 1,
+        )
+    for i in range(per):
+        curve = 0.5 + 0.5 * i / max(per - 1, 1)
+        yield _one("curved", f"curve{curve:.2f}", next(p), curve=curve, rng=i, module_px=MODULE)
+    for i in range(per):
+        rng = np.random.default_rng(i)
+        case = _one(
+            "bright_spots",
+            f"spots-s{i}",
+            next(p),
+            rng=i,
+            module_px=MODULE,
+            tilt_deg=float(rng.uniform(0, 30)),
+        )
+        case.gray = _bright_spots(case.gray, case.truths[0].corners, 2 + i % 4, rng)
+        yield case
+    for i in range(per):
+        glare = 0.4 + 0.6 * i / max(per - 1, 1)
+        yield _one("glare", f"glare{glare:.2f}", next(p), glare=glare, rng=i, module_px=MODULE)
+    for i in range(per):
+        damage = 0.08 + 0.22 * i / max(per - 1, 1)
+        yield _one(
+            "damaged", f"damage{damage:.2f}", next(p), damage=damage, rng=i, module_px=MODULE
+        )
+    for i in range(per):
+        yield high_version(i)
+    for i in range(per):
+        n = 4 + i % 6
+        gray, truths = multiple(n, i, gap=float(i % 3), tilt=float(10 + 5 * (i % 5)))
+        yield Case("multiple", f"{n}codes-s{i}", gray, truths)
+    for i in range(per):
+        encoder = ("segno", "zxing-cpp")[i % 2]
+        gray, truths = other_encoder(encoder, i, tilt=float(20 + 5 * (i % 7)))
+        yield Case("encoders", f"{encoder}-s{i}", gray, truths)
+    for i in range(per):
+        yield blank(i)
+
+
+def real(folder: Path, name: str) -> Iterator[Case]:
+    """The photos of a folder with a manifest.csv (expected texts), or every photo (none)."""
+    manifest = folder / "manifest.csv"
+    if manifest.exists():
+        with manifest.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                truths = [Truth(t) for t in json.loads(row["expected_texts"])]
+                yield Case(name, row["image"], load_photo(folder / row["image"]).gray, truths)
+    else:
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".bmp"):
+                yield Case(name, str(path.relative_to(folder)), load_photo(path).gray, [])
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and scoring
+
+
+@dataclass
+class Symbol:
+    centre: np.ndarray
+    text: str | None
+
+
+@dataclass
+class Outcome:
+    located: int = 0
+    decoded: int = 0
+    false: int = 0
+    seconds: float = 0.0
+    #: the truths (indices) each reader located / decoded
+    located_set: set[int] = field(default_factory=set)
+    decoded_set: set[int] = field(default_factory=set)
+
+
+def _quad(barcode: zxingcpp.Barcode) -> np.ndarray:
+    p = barcode.position
+    corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
+    return np.array([[c.x, c.y] for c in corners], dtype=np.float64)
+
+
+def _side(quad: np.ndarray) -> float:
+    return float(np.mean([np.linalg.norm(quad[i] - quad[(i + 1) % 4]) for i in range(4)]))
+
+
+def zxing_alone(gray: np.ndarray) -> tuple[list[Symbol], float]:
+    start = time.perf_counter()
+    found = zxingcpp.read_barcodes(gray, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+    seconds = time.perf_counter() - start
+    errors = zxingcpp.read_barcodes(
+        gray, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain, return_errors=True
+    )
+    symbols: list[Symbol] = []
+    quads: list[np.ndarray] = []
+    for barcode in [*found, *errors]:
+        quad = _quad(barcode)
+        if _side(quad) < 1:
+            continue  # no position ("Invalid symbol size" errors)
+        side = _side(quad)
+        if any(
+            np.linalg.norm(quad.mean(0) - q.mean(0)) < 0.35 * min(side, _side(q)) for q in quads
+        ):
+            continue
+        quads.append(quad)
+        symbols.append(Symbol(quad.mean(axis=0), barcode.text if barcode.valid else None))
+    return symbols, seconds
+
+
+def qrcheck_reader(gray: np.ndarray) -> tuple[list[Symbol], float, float]:
+    """Symbols, seconds to locate, seconds to grade them all."""
+    start = time.perf_counter()
+    located: list[Located] = locate_codes(gray)
+    middle = time.perf_counter()
+    for item in located:
+        try:
+            grade_code(item, gray)
+        except Exception as exc:  # check.code_result reports the code anyway
+            print(f"    grading failed: {type(exc).__name__}: {exc}")
+    end = time.perf_counter()
+    symbols = [Symbol(np.array(item.center), item.text) for item in located]
+    return symbols, middle - start, end - middle
+
+
+def score(case: Case, symbols: Sequence[Symbol]) -> Outcome:
+    out = Outcome()
+    if case.truths and case.truths[0].corners is None:  # real photo: texts only
+        left = [t.text for t in case.truths]
+        undecoded = 0
+        for s in symbols:
+            if s.text is not None and s.text in left:
+                index = left.index(s.text)
+                left[index] = None  # type: ignore[call-overload]
+                out.decoded_set.add(index)
+            elif s.text is not None:
+                out.false += 1
+            else:
+                undecoded += 1
+        out.decoded = len(out.decoded_set)
+        missing = len(case.truths) - out.decoded
+        out.located = out.decoded + min(undecoded, missing)
+        out.false += max(0, undecoded - missing)
+        return out
+    for s in symbols:
+        hits = [
+            i
+            for i, t in enumerate(case.truths)
+            if np.linalg.norm(s.centre - t.centre) <= max(10.0, 0.25 * t.side)
+        ]
+        if not hits:
+            out.false += 1
+            continue
+        index = hits[0]
+        if s.text is not None and s.text != case.truths[index].text:
+            out.false += 1
+            continue
+        out.located_set.add(index)
+        if s.text is not None:
+            out.decoded_set.add(index)
+    out.located, out.decoded = len(out.located_set), len(out.decoded_set)
+    return out
+
+
+@dataclass
+class Row:
+    codes: int = 0
+    images: int = 0
+    zx_located: int = 0
+    zx_decoded: int = 0
+    zx_false: int = 0
+    zx_seconds: float = 0.0
+    q_located: int = 0
+    q_decoded: int = 0
+    q_false: int = 0
+    q_seconds: float = 0.0
+    grade_seconds: float = 0.0
+    #: cases where qrcheck located or decoded less than zxing-cpp alone
+    losses: list[str] = field(default_factory=list)
+
+
+def run(cases: Iterator[Case], verbose: bool = False) -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    for case in cases:
+        zs, zt = zxing_alone(case.gray)
+        qs, qt, gt = qrcheck_reader(case.gray)
+        z, q = score(case, zs), score(case, qs)
+        row = rows.setdefault(case.category, Row())
+        row.codes += len(case.truths)
+        row.images += 1
+        row.zx_located += z.located
+        row.zx_decoded += z.decoded
+        row.zx_false += z.false
+        row.zx_seconds += zt
+        row.q_located += q.located
+        row.q_decoded += q.decoded
+        row.q_false += q.false
+        row.q_seconds += qt
+        row.grade_seconds += gt
+        lost = (z.located_set - q.located_set) | (z.decoded_set - q.decoded_set)
+        if lost or q.located < z.located or q.decoded < z.decoded:
+            row.losses.append(
+                f"{case.name}: zxing-cpp {z.located}/{z.decoded}, qrcheck {q.located}/{q.decoded}"
+            )
+        if verbose:
+            print(
+                f"  {case.category:14} {case.name:28} codes {len(case.truths):2}  "
+                f"zxing {z.located}/{z.decoded} ({zt * 1000:6.1f} ms)  "
+                f"qrcheck {q.located}/{q.decoded} false {q.false} "
+                f"({qt * 1000:6.1f} + {gt * 1000:5.1f} ms)"
+            )
+    return rows
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def report(rows: dict[str, Row]) -> None:
+    header = (
+        "category",
+        "images",
+        "codes",
+        "located",
+        "decoded",
+        "zxing loc/dec",
+        "false q/z",
+        "time ratio",
+        "with grading",
+    )
+    lines = []
+    total = Row()
+    for name, r in rows.items():
+        lines.append(
+            (
+                name,
+                r.images,
+                r.codes,
+                r.q_located,
+                r.q_decoded,
+                f"{r.zx_located} / {r.zx_decoded}",
+                f"{r.q_false} / {r.zx_false}",
+                f"{r.q_seconds / max(r.zx_seconds, 1e-9):.1f}x",
+                f"{(r.q_seconds + r.grade_seconds) / max(r.zx_seconds, 1e-9):.1f}x",
+            )
+        )
+        for attr in (
+            "codes",
+            "images",
+            "zx_located",
+            "zx_decoded",
+            "zx_false",
+            "q_located",
+            "q_decoded",
+            "q_false",
+        ):
+            setattr(total, attr, getattr(total, attr) + getattr(r, attr))
+        total.zx_seconds += r.zx_seconds
+        total.q_seconds += r.q_seconds
+        total.grade_seconds += r.grade_seconds
+    lines.append(
+        (
+            "all",
+            total.images,
+            total.codes,
+            total.q_located,
+            total.q_decoded,
+            f"{total.zx_located} / {total.zx_decoded}",
+            f"{total.q_false} / {total.zx_false}",
+            f"{total.q_seconds / max(total.zx_seconds, 1e-9):.1f}x",
+            f"{(total.q_seconds + total.grade_seconds) / max(total.zx_seconds, 1e-9):.1f}x",
+        )
+    )
+    cells = [[str(c) for c in line] for line in (header, *lines)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for line in cells:
+        print(
+            "  "
+            + "  ".join(
+                [line[0].ljust(widths[0])]
+                + [c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)]
+            )
+        )
+    coded = {k: r for k, r in rows.items() if r.codes}
+    if total.codes:
+        average = np.mean([r.q_decoded / r.codes for r in coded.values()])
+        zx_average = np.mean([r.zx_decoded / r.codes for r in coded.values()])
+        print(
+            f"\n  qrcheck: located {_pct(total.q_located, total.codes)}, decoded "
+            f"{_pct(total.q_decoded, total.codes)}, category average (decoded) "
+            f"{100 * average:.1f}%, false codes {total.q_false} "
+            f"({_pct(total.q_false, total.codes)} of the codes)"
+        )
+        print(
+            f"  zxing-cpp alone: located {_pct(total.zx_located, total.codes)}, decoded "
+            f"{_pct(total.zx_decoded, total.codes)}, category average {100 * zx_average:.1f}%,"
+            f" false codes {total.zx_false}"
+        )
+    losses = [(k, line) for k, r in rows.items() for line in r.losses]
+    print(f"\n  images where qrcheck located or decoded less than zxing-cpp alone: {len(losses)}")
+    for k, line in losses:
+        print(f"    {k}: {line}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 simulated images per category")
+    parser.add_argument("--per", type=int, default=12, help="simulated images per category")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--only", default="", help="comma-separated categories")
+    parser.add_argument("--verbose", action="store_true", help="one line per image")
+    args = parser.parse_args(argv)
+    per = 4 if args.quick else args.per
+    only = {c for c in args.only.split(",") if c}
+
+    def wanted(cases: Iterator[Case]) -> Iterator[Case]:
+        return (c for c in cases if not only or c.category in only)
+
+    sources: list[tuple[str, Callable[[], Iterator[Case]]]] = [
+        ("real photos", lambda: wanted(real(args.data / "qr-photos", "qr-photos"))),
+        ("photos without codes", lambda: wanted(real(args.data / "no-qr-photos", "no-qr"))),
+        (f"simulated, {per} per category", lambda: wanted(simulated(per))),
+    ]
+    for title, source in sources:
+        print(f"\n{title}:")
+        rows = run(source(), args.verbose)
+        if rows:
+            report(rows)
+
+
+if __name__ == "__main__":
+    main()
