@@ -440,7 +440,10 @@ def _pair_quad(p: Finder, q: Finder, gray: np.ndarray) -> np.ndarray | None:
         # (noise can push one line of data modules past the threshold, rarely both)
         rates = [min(1.0, _timing_rate(gray, c, p, q)), min(1.0, _timing_rate(gray, c, q, p))]
         hypotheses.append((sum(rates) / 2 + DIAGONAL_ALLOWANCE, c, p, q))
-    # data modules can pass for a timing pattern now and then: the most regular one wins
+    # data modules can pass for a timing pattern now and then: the most regular one wins,
+    # unless its square has code around it where the symbol's quiet zone must be and another
+    # one's square has not (a square half over the code, shifted to the wrong side of the pair)
+    passing = []
     for rate, a, b, c in sorted(hypotheses, key=lambda h: -h[0]):
         if rate < TIMING_RATE:
             break
@@ -450,8 +453,42 @@ def _pair_quad(p: Finder, q: Finder, gray: np.ndarray) -> np.ndarray | None:
             b, c = c, b
         quad = _triple_quad(a, b, c)
         if _inside(quad, gray.shape):
-            return quad
-    return None
+            passing.append(quad)
+    if len(passing) < 2:
+        return passing[0] if passing else None
+    module = size / 7
+    inked = [_ring_ink(gray, quad, module) for quad in passing]
+    best = int(np.argmin(inked))
+    return passing[best] if inked[best] < inked[0] - RING_MARGIN else passing[0]
+
+
+#: how much less ink a square's quiet-zone ring must show to win over a more regular timing
+RING_MARGIN = 0.1
+
+
+def _ring_ink(gray: np.ndarray, quad: np.ndarray, module: float) -> float:
+    """The share of ink in a ring 1 to 3 modules outside a symbol's square, where its quiet
+    zone is (ink against the square's own light and dark levels)."""
+    centre = quad.mean(axis=0)
+    t = np.linspace(0.03, 0.97, 24)
+    inside = [quad[0] + (quad[1] - quad[0]) * u + (quad[3] - quad[0]) * v for u in t for v in t]
+    ring = []
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        along = b - a
+        out = np.array([along[1], -along[0]]) / max(float(np.linalg.norm(along)), 1e-9)
+        if out @ ((a + b) / 2 - centre) < 0:
+            out = -out
+        for depth in (1.5, 2.5):
+            ring += [a + along * u + out * depth * module for u in t]
+    points = np.array([*inside, *ring], dtype=np.float32)
+    xs = np.clip(points[:, 0], 0, gray.shape[1] - 1).reshape(1, -1)
+    ys = np.clip(points[:, 1], 0, gray.shape[0] - 1).reshape(1, -1)
+    values = cv2.remap(gray, xs, ys, cv2.INTER_LINEAR).astype(np.float32).ravel()
+    lo, hi = np.percentile(values[: len(inside)], (10, 90))
+    if hi - lo < 8:
+        return 0.0
+    return float(np.mean(values[len(inside) :] < (lo + hi) / 2))
 
 
 def _triple_score(a: Finder, b: Finder, c: Finder) -> float | None:

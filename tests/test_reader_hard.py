@@ -181,6 +181,20 @@ def test_finders_of_a_code_decoded_later_are_no_second_code() -> None:
     assert [f.text for f in found] == [PAYLOADS[0]], describe(found)
 
 
+@pytest.mark.parametrize("glare", [0.75, 0.9])
+def test_a_code_seen_by_two_finders_is_placed_where_its_quiet_zone_is(glare: float) -> None:
+    """Glare over one finder: the symbol is built from the other two, on whichever side of
+    them their timing pattern runs. Data modules can pass for a timing pattern too; of two such
+    squares, the one with a quiet zone round it is the symbol, not one shifted half over it."""
+    image, truth = code_image(PAYLOADS[1], canvas=(800, 800), glare=glare, rng=0, **PHONE)
+    found = locate_codes(gray(image))
+    centre = np.array(truth.corners).mean(axis=0)
+    side = _side(np.array(truth.corners))
+    assert len(found) == 1, describe(found)
+    assert math.dist(found[0].center, centre) < 0.2 * side, (tuple(centre), describe(found))
+    assert found[0].text in (None, PAYLOADS[1])
+
+
 # ---------------------------------------------------------------------------------------------
 # codes close together, codes from other encoders
 
