@@ -636,6 +636,12 @@ def _stretch(image: np.ndarray) -> np.ndarray:
     return np.clip((image.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
 
 
+#: the deblurring crop's unsharp mask (px of the 360-640 px crop, about half a module of a
+#: typical posting's code): out of focus by half a module and more, the plain sharpening is
+#: too narrow to restore the modules' edges
+DEBLUR = 4.0
+
+
 def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     """Preprocessed versions of a rectified crop, in the order worth trying."""
     yield "", crop
@@ -656,6 +662,8 @@ def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     )
     blurred = cv2.GaussianBlur(stretched, (0, 0), 2.0)
     yield "sharpen", cv2.addWeighted(stretched, 2.2, blurred, -1.2, 0)
+    wide = cv2.GaussianBlur(stretched, (0, 0), DEBLUR)
+    yield "deblur", cv2.addWeighted(stretched, 3.0, wide, -2.0, 0)
     # glare: blown-out areas far wider than a module (paper and light modules are white too)
     saturated = (crop >= 245).astype(np.uint8)
     blob = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
