@@ -13,7 +13,8 @@ grayscale pixels (the machines here are shared and noisy: the ratios matter, not
   perspective (tilt 40-60 degrees), blurred (Gaussian sigma 0.3-0.6 module, a blur of about
   2 modules), curved paper, bright_spots (several small blown-out reflections), glare (one
   large one), damaged (blots over 8-30% of the modules), high_version (versions 15-40), multiple
-  (4 to 9 codes with quiet zones touching, under a common tilt), encoders, and blank (boards of
+  (4 to 9 codes of varied sizes, quiet zones touching or 1-2 modules apart, every third
+  one damaged, under a common tilt), encoders, and blank (boards of
   text, checkerboards, blank paper: any symbol is false).
 
 A code is located when a reported symbol's centre is within max(10 px, 25% of its side) of the
@@ -140,23 +141,28 @@ def _phone(gray: np.ndarray, rng, blur: float = 0.6) -> np.ndarray:
 
 
 def multiple(n: int, seed: int, gap: float = 0.0, tilt: float = 20.0, module: float = MODULE):
-    """`n` codes in a grid, their quiet zones `gap` modules apart (0: touching), under a common
-    tilt, with varied small distortions each."""
+    """`n` codes of varied sizes in a grid, their quiet zones `gap` modules apart (0: touching),
+    under a common tilt, with varied small distortions each; every third one is damaged."""
     rng = np.random.default_rng(seed)
     payloads = catalog_like_payloads(n, rng=seed + 100)
     tiles, truths = [], []
-    for i, payload in enumerate(payloads):
+    for i, link in enumerate(payloads):
+        # small codes (short texts) beside large ones, and every third code damaged past what
+        # its error correction restores (located, not decoded, next to codes that decode)
+        payload = f"QR-{seed}-{i}" if i % 4 == 3 else link
+        size = module * float(rng.uniform(0.7, 1.3))
         image, truth = code_image(
             payload,
-            module_px=module,
+            module_px=size,
             rng=seed * 31 + i,
             tilt_deg=float(rng.uniform(0, 15)),
             rotate_deg=float(rng.uniform(0, 360)),
+            damage=0.2 if i % 3 == 1 else 0.0,
         )
         g = _gray(image)
         c = np.array(truth.corners)
         # crop to the quiet zone (4 modules) plus half the gap around the symbol
-        reach = (4 + gap / 2) * module
+        reach = (4 + gap / 2) * size
         x0, y0 = np.maximum(c.min(axis=0) - reach, 0).astype(int)
         x1, y1 = np.minimum(c.max(axis=0) + reach, g.shape[::-1]).astype(int)
         tiles.append((g[y0:y1, x0:x1], c - (x0, y0)))

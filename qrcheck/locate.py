@@ -20,12 +20,17 @@ The reader stack, cheapest first:
    (codes faded past their last finder pattern, while the card, header and title still show).
 
 Results for the same symbol are merged (a decoded reading wins over a located-only one, and the
-readers that decoded it are all recorded). A symbol is reported undecoded only when it shows QR
-structure: zxing-cpp's own detector found it, or at least two finder patterns sit at its corners,
-or one finder pattern sits at a corner with its separator, a quiet zone on its two outer sides,
-a timing pattern running from it and module texture in the square it implies, or it sits where
-one of our postings prints its code and QR-like module texture is left there (blank paper,
-text and other notices never pass).
+readers that decoded it are all recorded). A reading made in a candidate's crop counts as that
+candidate's only at its place and size (a small neighbour inside the crop is reported as itself,
+and the candidate stays), and a located-only symbol is dropped only when shown false: its
+finder patterns belong to a code decoded beside it, or its centre lies inside another symbol
+that is decoded or located by more detectors (printed codes do not overlap).
+
+A symbol is reported undecoded only when it shows QR structure: zxing-cpp's own detector found
+it, or at least two finder patterns sit at its corners, or one finder pattern sits at a corner
+with its separator, a quiet zone on its two outer sides, a timing pattern running from it and
+module texture in the square it implies, or it sits where one of our postings prints its code
+and QR-like module texture is left there (blank paper, text and other notices never pass).
 """
 
 from __future__ import annotations
@@ -874,7 +879,28 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
         merged = _faint_pass(gray, reduced, finders, merged, options)
     if options.use_faint and options.use_layout:
         merged = _layout_pass(gray, reduced, merged)
+    merged = _without_overlaps(merged)
     return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+
+
+def _without_overlaps(found: Sequence[Located]) -> list[Located]:
+    """Without the located-only symbols shown false by a better one: printed codes do not
+    overlap, so a located-only symbol whose centre lies inside another symbol that is decoded,
+    or located by more detectors, is a false position (zxing-cpp, with `return_errors`, now and
+    then reports a square spanning parts of two codes)."""
+
+    def better(other: Located, item: Located) -> bool:
+        return other.decoded or len(other.located_by) > len(item.located_by)
+
+    return [
+        item
+        for item in found
+        if item.decoded
+        or not any(
+            other is not item and better(other, item) and _holds(other, item.center)
+            for other in found
+        )
+    ]
 
 
 def _faint_pass(
