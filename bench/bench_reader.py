@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from qrcheck.grade import grade_code  # noqa: E402
 from qrcheck.locate import Located, locate_codes  # noqa: E402
 from qrcheck.photos import load_photo  # noqa: E402
-from qrcheck.simulate import catalog_like_payloads, code_image  # noqa: E402
+from qrcheck.simulate import catalog_like_payloads, close_codes_board, code_image  # noqa: E402
 from qrcheck.testing.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
 
 FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
@@ -144,41 +144,9 @@ def multiple(n: int, seed: int, gap: float = 0.0, tilt: float = 20.0, module: fl
     """`n` codes of varied sizes in a grid, their quiet zones `gap` modules apart (0: touching),
     under a common tilt, with varied small distortions each; every third one is damaged."""
     rng = np.random.default_rng(seed)
-    payloads = catalog_like_payloads(n, rng=seed + 100)
-    tiles, truths = [], []
-    for i, link in enumerate(payloads):
-        # small codes (short texts) beside large ones, and every third code damaged past what
-        # its error correction restores (located, not decoded, next to codes that decode)
-        payload = f"QR-{seed}-{i}" if i % 4 == 3 else link
-        size = module * float(rng.uniform(0.7, 1.3))
-        image, truth = code_image(
-            payload,
-            module_px=size,
-            rng=seed * 31 + i,
-            tilt_deg=float(rng.uniform(0, 15)),
-            rotate_deg=float(rng.uniform(0, 360)),
-            damage=0.2 if i % 3 == 1 else 0.0,
-        )
-        g = _gray(image)
-        c = np.array(truth.corners)
-        # crop to the quiet zone (4 modules) plus half the gap around the symbol
-        reach = (4 + gap / 2) * size
-        x0, y0 = np.maximum(c.min(axis=0) - reach, 0).astype(int)
-        x1, y1 = np.minimum(c.max(axis=0) + reach, g.shape[::-1]).astype(int)
-        tiles.append((g[y0:y1, x0:x1], c - (x0, y0)))
-        truths.append(payload)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    cell_w = max(t.shape[1] for t, _ in tiles)
-    cell_h = max(t.shape[0] for t, _ in tiles)
-    margin = 60
-    paper = int(np.median(tiles[0][0][:3]))
-    canvas = np.full((rows * cell_h + 2 * margin, cols * cell_w + 2 * margin), paper, np.uint8)
-    placed = []
-    for i, (tile, c) in enumerate(tiles):
-        x, y = margin + (i % cols) * cell_w, margin + (i // cols) * cell_h
-        canvas[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
-        placed.append(c + np.array([x, y]))
+    canvas, codes = close_codes_board(n, seed, rng, gap, module)
+    truths = [text for text, _ in codes]
+    placed = [corners for _, corners in codes]
     warped, moved = _tilted(canvas, placed, tilt, rng)
     return _phone(warped, rng, 0.5), [Truth(t, c) for t, c in zip(truths, moved, strict=True)]
 

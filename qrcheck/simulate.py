@@ -1050,3 +1050,44 @@ def board_with_codes(
         cards.append((card, box, Condition(encoder=encoder), code, payload))
     options = {"perspective_deg": 8.0, **photo_options}
     return photograph(cards, size, rng, px_per_mm=px_mm, fill=fill, gap_mm=gap, **options)
+
+
+def close_codes_board(
+    n: int, seed: int, rng: np.random.Generator, gap: float = 0.0, module_px: float = 5.0
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """`n` codes side by side on flat paper (grayscale, untilted), for the reader's hardest
+    neighbourhood: sizes `module_px` give or take 30%, quiet zones `gap` modules apart (0:
+    touching), each slightly tilted and turned, every fourth a short text (a small code), every
+    third damaged past what its error correction restores. Returns the board and each code's
+    (text, corners); `rng` is drawn from for the sizes (callers go on drawing from it)."""
+    tiles, texts = [], []
+    for i, link in enumerate(catalog_like_payloads(n, rng=seed + 100)):
+        text = f"QR-{seed}-{i}" if i % 4 == 3 else link
+        size = module_px * float(rng.uniform(0.7, 1.3))
+        image, truth = code_image(
+            text,
+            module_px=size,
+            rng=seed * 31 + i,
+            tilt_deg=float(rng.uniform(0, 15)),
+            rotate_deg=float(rng.uniform(0, 360)),
+            damage=0.2 if i % 3 == 1 else 0.0,
+        )
+        gray, corners = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), np.array(truth.corners)
+        # crop to the quiet zone (4 modules) plus half the gap around the symbol
+        reach = (4 + gap / 2) * size
+        x0, y0 = np.maximum(corners.min(axis=0) - reach, 0).astype(int)
+        x1, y1 = np.minimum(corners.max(axis=0) + reach, gray.shape[::-1]).astype(int)
+        tiles.append((gray[y0:y1, x0:x1], corners - np.array([x0, y0])))
+        texts.append(text)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    cell_w, cell_h = max(t.shape[1] for t, _ in tiles), max(t.shape[0] for t, _ in tiles)
+    margin = 60
+    paper = int(np.median(tiles[0][0][:3]))
+    board = np.full((rows * cell_h + 2 * margin, cols * cell_w + 2 * margin), paper, np.uint8)
+    placed = []
+    for i, (tile, corners) in enumerate(tiles):
+        x, y = margin + (i % cols) * cell_w, margin + (i // cols) * cell_h
+        board[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+        placed.append((texts[i], corners + np.array([x, y])))
+    return board, placed

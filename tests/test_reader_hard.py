@@ -24,7 +24,7 @@ import zxingcpp
 
 from qrcheck.locate import Located, locate_codes
 from qrcheck.photos import load_photo
-from qrcheck.simulate import catalog_like_payloads, code_image
+from qrcheck.simulate import catalog_like_payloads, close_codes_board, code_image
 from qrcheck.testing.encoders import ENCODERS, PAPER, capture, filling, render
 
 FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
@@ -269,36 +269,11 @@ def close_codes(n: int, seed: int, gap: float, degrees: float) -> tuple[np.ndarr
     """`n` codes of varied sizes (5 px modules give or take 30%) in a grid, quiet zones `gap`
     modules apart, every third one damaged past its error correction, every fourth a short
     text (a small code), the whole tilted by about `degrees` and photographed. Returns the
-    photo and each code's (text, corners). (The same board as bench_reader's `multiple`.)"""
+    photo and each code's (text, corners). (`simulate.close_codes_board`, as bench_reader's.)"""
     rng = np.random.default_rng(seed)
-    tiles, texts = [], []
-    for i, link in enumerate(catalog_like_payloads(n, rng=seed + 100)):
-        text = f"QR-{seed}-{i}" if i % 4 == 3 else link
-        size = 5.0 * float(rng.uniform(0.7, 1.3))
-        image, truth = code_image(
-            text,
-            module_px=size,
-            rng=seed * 31 + i,
-            tilt_deg=float(rng.uniform(0, 15)),
-            rotate_deg=float(rng.uniform(0, 360)),
-            damage=0.2 if i % 3 == 1 else 0.0,
-        )
-        image, corners = gray(image), np.array(truth.corners)
-        reach = (4 + gap / 2) * size
-        x0, y0 = np.maximum(corners.min(axis=0) - reach, 0).astype(int)
-        x1, y1 = np.minimum(corners.max(axis=0) + reach, image.shape[::-1]).astype(int)
-        tiles.append((image[y0:y1, x0:x1], corners - np.array([x0, y0])))
-        texts.append(text)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    cell_w, cell_h = max(t.shape[1] for t, _ in tiles), max(t.shape[0] for t, _ in tiles)
-    paper = int(np.median(tiles[0][0][:3]))
-    board = np.full((rows * cell_h + 120, cols * cell_w + 120), paper, np.uint8)
-    placed = []
-    for i, (tile, corners) in enumerate(tiles):
-        x, y = 60 + (i % cols) * cell_w, 60 + (i // cols) * cell_h
-        board[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
-        placed.append(corners + np.array([x, y]))
+    board, codes = close_codes_board(n, seed, rng, gap)
+    texts = [text for text, _ in codes]
+    placed = [corners for _, corners in codes]
     h, w = board.shape
     src = np.float32([(0, 0), (w, 0), (w, h), (0, h)])
     k = math.tan(math.radians(degrees)) * 0.25
