@@ -17,7 +17,6 @@ import json
 import shutil
 import sqlite3
 import threading
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,8 +27,8 @@ import pytest
 from ada_url import URL
 from conftest import board_image, run_cli, save_photo
 from test_links_portal import PortalServer, tls_portal
+from test_links_verdict import BIRTH, CENTER, REPO, TODAY, VIEW
 
-from qrcheck.catalog import load_catalog
 from qrcheck.check import CheckReport, check_photo, decide
 from qrcheck.grade import Grade
 from qrcheck.i18n import t
@@ -44,12 +43,6 @@ from qrcheck.links.live import (
 )
 from qrcheck.links.verdict import describe, judge, parse_link
 
-REPO = Path(__file__).resolve().parent.parent
-CATALOG = load_catalog(REPO / "catalog")
-CENTER = CATALOG.center
-TODAY = date(2026, 11, 27)
-VIEW = CATALOG.as_of(TODAY)
-BIRTH = VIEW.procedures["1.001193"]
 ID = "019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7"  # the formalityId of 1.001193 (khai sinh)
 P = f"/thu-tuc-hanh-chinh/{ID}"
 TAG = BIRTH.tag
