@@ -36,6 +36,8 @@ class CenterSettings:
     #: postings speak to citizens: Vietnamese whatever language the operator's CLI uses
     posting_language: str = "vi"
     announce_days: int = 30
+    #: photos of one board checked within this many minutes of each other are one round
+    round_minutes: int = 60
     source: Path | None = field(default=None, compare=False)
 
     def host_is_official(self, host: str) -> bool:
@@ -82,13 +84,14 @@ def load_center(path: Path) -> CenterSettings:
     except OSError as exc:  # not readable (permissions), a folder, a device...
         raise CatalogError("center.unreadable", path=str(path), reason=os_reason(exc)) from exc
 
-    for section in ("center", "links", "domains", "posting"):
+    for section in ("center", "links", "domains", "posting", "boards"):
         if not isinstance(data.get(section, {}), dict):  # `center = "x"` instead of [center]
             raise CatalogError("center.not_a_table", path=str(path), key=section)
     center = data.get("center", {})
     links = data.get("links", {})
     domains = data.get("domains", {})
     posting = data.get("posting", {})
+    boards = data.get("boards", {})
     name = center.get("name")
     if not isinstance(name, str) or not name.strip():
         raise CatalogError("center.missing_name", path=str(path))
@@ -111,6 +114,7 @@ def load_center(path: Path) -> CenterSettings:
         announce_days=_whole_number(
             posting.get("announce_days", 30), "posting.announce_days", path
         ),
+        round_minutes=_whole_number(boards.get("round_minutes", 60), "boards.round_minutes", path),
         source=path,
     )
     for key, value, allowed in (

@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +24,17 @@ from qrcheck.errors import QrcheckError
 from qrcheck.grade import Grade, grade_code, unmeasured_grade
 from qrcheck.links.verdict import Verdict, judge
 from qrcheck.locate import Located, LocateOptions, locate_codes
-from qrcheck.photos import PhotoError, find_photos, load_photo
+from qrcheck.photos import PhotoError, find_photos, load_photo, posting_crop
+from qrcheck.rounds import Sighting, group_postings
 from qrcheck.workers import worker_pool
 
 if TYPE_CHECKING:
+    from qrcheck.identify import Identification
     from qrcheck.links.live import LiveResult
+
+#: names the posting of an undecoded code from its printed text: (photo gray, corners,
+#: procedures) -> Identification (`qrcheck.identify.identify_posting`; tests pass others)
+Identifier = Callable[[np.ndarray, Sequence[tuple[float, float]], dict], "Identification"]
 
 _log = logging.getLogger("qrcheck")
 
@@ -47,6 +53,10 @@ class CodeResult:
     reason: str | None = None
     #: the live check of the link (None offline or when the code holds no link)
     live: LiveResult | None = None
+    #: an undecoded code: the procedure its posting's printed text names (None: not tried)
+    identified: Identification | None = None
+    #: an undecoded code: a small JPEG of the posting around it, for staff to look at
+    crop: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -123,11 +133,13 @@ def check_photo(
     options: LocateOptions = LocateOptions(),  # noqa: B008
     history: Sequence[Row] = (),
     locator: Callable[[np.ndarray, LocateOptions], list[Located]] = locate_codes,
+    identifier: Identifier | None = None,
 ) -> PhotoResult:
     """Check one photo; an unreadable photo gives a result with `error` set, never an exception.
 
     With `annotate_to`, a copy of the photo with every code outlined is written there.
-    `locator` is `locate_codes` (tests pass others).
+    `locator` is `locate_codes` (tests pass others); `identifier` names the posting of a code
+    that no longer decodes from its printed text (default `qrcheck.identify.identify_posting`).
     `history`: catalog rows of earlier versions too, so an outdated posting can say what changed.
     """
     place = location or path.parent.name
@@ -138,6 +150,12 @@ def check_photo(
     codes = [
         code_result(located, photo.gray, view, center, history, where=str(path))
         for located in _locate(photo.gray, options, locator, where=str(path))
+    ]
+    codes = [
+        code
+        if code.located.decoded
+        else _undecoded(code, photo.rgb, photo.gray, view, identifier, where=str(path))
+        for code in codes
     ]
     result = PhotoResult(path, photo.width, photo.height, photo.sha256, place, tuple(codes))
     if annotate_to is not None:
@@ -200,6 +218,61 @@ def code_result(
         verdict = Verdict("unknown", detail_key="links.not_judged", link=located.text)
     action, reason = decide(grade, verdict)
     return CodeResult(located, grade, verdict, action, reason or note)
+
+
+#: the sentence for an undecoded code named from its posting, by what the name rests on
+IDENTIFIED_KEYS = {
+    "printed_code": "verdict.identified_printed_code",
+    "name": "verdict.identified_name",
+    "link": "verdict.identified_link",
+}
+
+
+def _default_identifier() -> Identifier:
+    from qrcheck.identify import identify_posting
+
+    return identify_posting
+
+
+def _undecoded(
+    code: CodeResult,
+    rgb: np.ndarray,
+    gray: np.ndarray,
+    view: CatalogView,
+    identifier: Identifier | None,
+    where: str = "",
+) -> CodeResult:
+    """An undecoded code with its posting's crop and, when its printed text names it, the
+    procedure (kept as the verdict's procedure, status still `unreadable`). A failure here
+    costs only the name or the crop (logged)."""
+    try:
+        crop = posting_crop(rgb, code.located.corners)
+    except Exception as exc:
+        _log.warning("cropping the code at %s in %s failed", code.located.center, where,
+                     exc_info=exc)  # fmt: skip
+        crop = None
+    try:
+        identify = identifier or _default_identifier()
+        found = identify(gray, code.located.corners, dict(view.procedures))
+    except Exception as exc:
+        _log.warning("reading the posting around the code at %s in %s failed",
+                     code.located.center, where, exc_info=exc)  # fmt: skip
+        return replace(code, crop=crop)
+    verdict = code.verdict
+    if found is not None and found.code and verdict.status == "unreadable":
+        verdict = replace(
+            verdict,
+            procedure=found.code,
+            detail_key=IDENTIFIED_KEYS.get(found.basis, "verdict.identified_printed_code"),
+            detail_params={"code": found.code, "read": found.read, "basis": found.basis},
+        )
+    return replace(code, verdict=verdict, identified=found, crop=crop)
+
+
+def sighting(code: CodeResult) -> Sighting:
+    """A code as `rounds.group_postings` matches it across the photos of a round."""
+    named = code.identified.code if code.identified is not None else None
+    return Sighting(tuple(map(tuple, code.located.corners)), code.located.text, named)
 
 
 def _check_one(args: tuple) -> PhotoResult:
@@ -269,76 +342,41 @@ def check_photos(
     return CheckReport(tuple(keep_best(results)))
 
 
-#: two codes in photos of one location are at the same place when their centres (as shares of
-#: the photo's width and height) are this close and their sizes within SAME_SIZE of each other
-SAME_PLACE = 0.05
-SAME_SIZE = 1.3
-
-
 def keep_best(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
     """The best grade for every posting seen in several photos, as verifiers keep the best of
     several scans: a glare spot or a blurred shot in one photo does not condemn a posting that
     another photo of the same location shows sound.
 
-    Codes are the same posting when they are in different photos of the same location and hold
-    the same text (a text shown twice in one photo is two postings and is left alone), or sit at
-    the same place in the frame with about the same size (photos taken from the same spot; an
-    undecoded code is matched this way). Every decoded code of such a group takes the best grade
-    and the action it calls for with its link verdict; `metrics["best_of"]` records
-    which photo gave it and what this photo alone showed. An undecoded code keeps its F (the
-    JSON contract grades every undecoded code F); `metrics["better_in"]` names the photo where
-    the same place reads better.
+    The photos of one location are a round (`rounds.py`): codes are the same posting when they
+    hold the same text, or when the photos are registered to each other by the decoded codes
+    they share and one code lands on the other (an undecoded code is matched this way), or when
+    two undecoded codes were identified as the same procedure from their printed text. Every
+    decoded code of such a group takes the best grade and the action it calls for with its link
+    verdict; `metrics["best_of"]` records which photo gave it and what this photo alone showed.
+    An undecoded code keeps its F (the JSON contract grades every undecoded code F);
+    `metrics["better_in"]` names the photo where the same posting reads better, and
+    `metrics["same_as"]` the photo and code index of its first sighting in the round.
     """
-    entries = [
-        (p_index, c_index, photo, code)
-        for p_index, photo in enumerate(photos)
-        if photo.error is None
-        for c_index, code in enumerate(photo.codes)
-    ]
-    if len({photo.path for _, _, photo, _ in entries}) < 2:
+    readable = [(i, photo) for i, photo in enumerate(photos) if photo.error is None]
+    if len({photo.path for _, photo in readable}) < 2:
         return list(photos)
-    texts = Counter((i, code.located.text) for i, _, _, code in entries if code.located.decoded)
-
-    def place(photo: PhotoResult, code: CodeResult) -> tuple[float, float, float]:
-        x, y = code.located.center
-        return x / max(photo.width, 1), y / max(photo.height, 1), code.located.side
-
-    def same(a: tuple, b: tuple) -> bool:
-        (ia, _, pa, ca), (ib, _, pb, cb) = a, b
-        if ia == ib or pa.location != pb.location:
-            return False
-        ta, tb = ca.located.text, cb.located.text
-        if ta is not None and ta == tb:
-            return texts[(ia, ta)] == 1 and texts[(ib, tb)] == 1
-        if ta is not None and tb is not None:
-            return False  # two different texts: two postings
-        xa, ya, sa = place(pa, ca)
-        xb, yb, sb = place(pb, cb)
-        return (
-            abs(xa - xb) <= SAME_PLACE
-            and abs(ya - yb) <= SAME_PLACE
-            and max(sa, sb) <= SAME_SIZE * max(min(sa, sb), 1.0)
-        )
-
-    # groups: union-find over the pairs that are the same posting
-    parent = list(range(len(entries)))
-
-    def root(k: int) -> int:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    for a in range(len(entries)):
-        for b in range(a + 1, len(entries)):
-            if same(entries[a], entries[b]):
-                parent[root(a)] = root(b)
-    groups: dict[int, list[int]] = {}
-    for k in range(len(entries)):
-        groups.setdefault(root(k), []).append(k)
+    entries: list[tuple[int, int, PhotoResult, CodeResult]] = []
+    groups: list[list[int]] = []
+    by_location: dict[str, list[tuple[int, PhotoResult]]] = {}
+    for i, photo in readable:
+        by_location.setdefault(photo.location, []).append((i, photo))
+    for members in by_location.values():
+        sightings = [[sighting(code) for code in photo.codes] for _, photo in members]
+        for group in group_postings(sightings):
+            keys = []
+            for p, c in group:
+                p_index, photo = members[p]
+                keys.append(len(entries))
+                entries.append((p_index, c, photo, photo.codes[c]))
+            groups.append(keys)
 
     updated = {(p, c): code for p, c, _, code in entries}
-    for members in groups.values():
+    for members in groups:
         if len(members) < 2:
             continue
 
@@ -348,8 +386,15 @@ def keep_best(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
 
         best_index = max(members, key=rank)
         _, _, best_photo, best = entries[best_index]
-        for k in members:
+        _, first_c, first_photo, _ = entries[members[0]]
+        for k in members[1:]:  # later sightings point at the first: one posting, counted once
             p_index, c_index, _, code = entries[k]
+            same_as = {"photo": str(first_photo.path), "index": first_c}
+            metrics = {**code.grade.metrics, "same_as": same_as}
+            updated[(p_index, c_index)] = replace(code, grade=replace(code.grade, metrics=metrics))
+        for k in members:
+            p_index, c_index, _, _ = entries[k]
+            code = updated[(p_index, c_index)]
             if k == best_index or rank(k) >= rank(best_index):
                 continue
             note = {
@@ -358,10 +403,17 @@ def keep_best(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
                 "this_photo": {"grade": code.grade.grade, "score": code.grade.score},
             }
             if not code.located.decoded or not best.located.decoded:
-                # the contract grades an undecoded code F: only say where it reads better
+                # the contract grades an undecoded code F: only say where it reads better; when
+                # another photo of the round decodes it, this photo (not the posting) failed
                 metrics = {**code.grade.metrics, "better_in": {**note, "grade": best.grade.grade}}
                 grade = replace(code.grade, metrics=metrics)
-                updated[(p_index, c_index)] = replace(code, grade=grade)
+                if best.located.decoded and not code.located.decoded:
+                    updated[(p_index, c_index)] = replace(
+                        code, grade=grade, action="retake",
+                        reason="round.read_in_other",
+                    )  # fmt: skip
+                else:
+                    updated[(p_index, c_index)] = replace(code, grade=grade)
                 continue
             grade = replace(best.grade, metrics={**best.grade.metrics, "best_of": note})
             action, reason = decide(grade, code.verdict)

@@ -49,6 +49,10 @@ class Context:
     lang = "vi"
 
 
+#: the width of a procedure code ("1.001193"): table columns holding one never get narrower
+CODE_WIDTH = 8
+
+
 def tr(key: str, **params: object) -> str:
     """The message in the current language, escaped so rich prints it as written."""
     return escape(t(key, Context.lang, **params))
@@ -210,7 +214,7 @@ def print_upcoming(changes: Sequence, when: date, days: int | None = None) -> No
     )
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column(tr("cli.col_date"), no_wrap=True)
-    table.add_column(tr("cli.col_code"), no_wrap=True)
+    table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
     table.add_column(tr("cli.col_change"))
     for change in changes:
         table.add_row(
@@ -249,7 +253,7 @@ def print_diff(result: CatalogDiff, new: Catalog, when: date) -> None:
         title=tr("diff.title", date=fmt_date(when)), title_justify="left", header_style="bold"
     )
     table.add_column(tr("cli.col_change"), no_wrap=True)
-    table.add_column(tr("cli.col_code"), no_wrap=True)
+    table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
     table.add_column(tr("cli.col_detail"), overflow="fold")
     for proc in result.added:
         table.add_row(f"[green]{tr('diff.added')}[/]", proc.code, escape(proc.name))
@@ -441,10 +445,10 @@ def print_generate(result: "GenerateResult", options: "GenerateOptions") -> None
             title_justify="left",
             header_style="bold",
         )
-        table.add_column(tr("cli.col_code"), no_wrap=True)
-        table.add_column(tr("cli.col_reason"), no_wrap=True)
-        table.add_column(tr("cli.col_version"), no_wrap=True)
-        table.add_column(tr("cli.col_name"), overflow="ellipsis", no_wrap=True, max_width=60)
+        table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
+        table.add_column(tr("cli.col_reason"), overflow="fold")
+        table.add_column(tr("cli.col_version"), no_wrap=True, min_width=6)
+        table.add_column(tr("cli.col_name"), overflow="fold", ratio=1)
         for entry in result.generated:
             table.add_row(
                 entry.code,
@@ -457,7 +461,7 @@ def print_generate(result: "GenerateResult", options: "GenerateOptions") -> None
         table = Table(
             title=tr("generate.takedown_title"), title_justify="left", header_style="bold red"
         )
-        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
         table.add_column(tr("cli.col_detail"), overflow="fold")
         for item in result.take_down:
             key = f"takedown.{item.state}" + ("" if item.printed_here else "_catalog")
@@ -480,7 +484,7 @@ def print_generate(result: "GenerateResult", options: "GenerateOptions") -> None
             header_style="bold cyan",
         )
         table.add_column(tr("cli.col_date"), no_wrap=True)
-        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
         table.add_column(tr("cli.col_detail"), overflow="fold")
         for change in result.announce:
             table.add_row(
@@ -657,7 +661,9 @@ def unreadable_note(report, strict: bool, console: Console) -> None:  # type: ig
 def print_check(report, strict: bool = False) -> None:  # type: ignore[no-untyped-def]
     table = Table(header_style="bold")
     for key in ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"):
-        table.add_column(tr(f"cli.{key}"), overflow="fold")
+        # a procedure code is never cut (other columns wrap first)
+        width = CODE_WIDTH if key == "col_code" else None
+        table.add_column(tr(f"cli.{key}"), overflow="fold", min_width=width)
     styles = {
         "ok": "green",
         "monitor": "yellow",
@@ -844,7 +850,7 @@ def cmd_links(
 
 
 def reason_sentence(reasons) -> str:  # type: ignore[no-untyped-def]
-    return " ".join(tr(r.key, **r.params) for r in reasons)
+    return " ".join(r.text(Context.lang) for r in reasons)
 
 
 def cmd_reprint(
@@ -902,9 +908,7 @@ def cmd_reprint(
                 "text": i.text,
                 "last_seen": i.last_seen or None,
                 "due": i.due.isoformat() if i.due else None,
-                "reasons": [
-                    {"kind": r.kind, "text": t(r.key, Context.lang, **r.params)} for r in i.reasons
-                ],
+                "reasons": [{"kind": r.kind, "text": r.text(Context.lang)} for r in i.reasons],
             }
             for i in items
         ]
@@ -916,7 +920,7 @@ def cmd_reprint(
             header_style="bold",
         )
         table.add_column(tr("store.col_location"), overflow="fold")
-        table.add_column(tr("cli.col_code"), no_wrap=True)
+        table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
         table.add_column(tr("cli.col_reason"), overflow="fold")
         for item in items:
             table.add_row(

@@ -24,6 +24,7 @@ from qrcheck.check import ACTIONS
 from qrcheck.fading import GRADE_D_CONTRAST, project_grade_d
 from qrcheck.i18n import t
 from qrcheck.links.verdict import Verdict, describe, judge
+from qrcheck.reprint import lost_postings, lost_reason
 from qrcheck.store import Store
 
 #: side of a thumbnail, pixels
@@ -223,6 +224,7 @@ td.verdict { overflow-wrap: anywhere; width: 36%; }
 th { background: #f2f2f2; }
 td.thumb { width: 104px; text-align: center; }
 td.thumb img { display: block; margin: auto; }
+img.crop { display: block; max-width: 100%; max-height: 14rem; margin-top: .4rem; }
 .missing { color: #a00; font-style: italic; font-size: 8.5pt; }
 .name { color: #444; font-size: 8.5pt; }
 .projection { color: #a04000; font-weight: bold; font-size: 9pt; }
@@ -292,7 +294,9 @@ def history_html(
 
     # summary
     by_action = Counter(s.action for s in states)
-    unreadable = {u.location: u for u in store.unreadable_codes()}
+    unreadable: dict[str, list] = {}
+    for lost in lost_postings(store, center.round_minutes):
+        unreadable.setdefault(lost.location, []).append(lost)
     locations = sorted({s.location for s in states} | set(unreadable))
     out.append(f'<section class="summary"><h2>{tr("history.summary")}</h2>')
     out.append(
@@ -311,13 +315,16 @@ def history_html(
         )
         name = escape(location) or tr("history.no_location")
         out.append(f'<section class="board"><h2>{name}</h2>')
-        lost = unreadable.get(location)
-        if lost is not None:  # codes of its latest check that no reader could decode
-            photo = Path(lost.photo).name
-            out.append(
-                f'<p class="unreadable">{tr("store.why_unreadable", count=lost.count, photo=photo)}'
-                "</p>"
-            )
+        # postings of its latest round whose code no reader decodes any more
+        for lost in unreadable.get(location, []):
+            out.append(f'<p class="unreadable">{escape(lost_reason(lost).text(lang))}')
+            crop = store.crop(lost.code_id) if lost.code is None else None
+            if crop:
+                data = base64.b64encode(crop).decode("ascii")
+                alt = tr("web_pages.crop_alt")
+                src = f"data:image/jpeg;base64,{data}"
+                out.append(f'<br><img class="crop" src="{src}" alt="{alt}">')
+            out.append("</p>")
         rows = []
         for state in here:
             key = (state.location, state.text)

@@ -14,6 +14,7 @@ becomes a `PhotoError` with a message key, and nothing global (such as
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import stat
@@ -471,3 +472,31 @@ def _pair(base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _megapixels(pixels: int) -> int:
     return round(pixels / 1_000_000)
+
+
+#: a posting's crop: the code and what is printed around it, in code sides (left, top, right,
+#: bottom); qrcheck's own postings print the title and code above the code, the link below
+CROP_MARGINS = (0.6, 1.4, 0.6, 0.6)
+#: the longer side of a crop, in pixels (a thumbnail staff recognise the posting by)
+CROP_SIDE = 360
+
+
+def posting_crop(rgb: np.ndarray, corners: Sequence[tuple[float, float]]) -> bytes:
+    """A small JPEG of the posting around a code (corners in photo pixels), for staff to find
+    a posting qrcheck could not name; the photo's own orientation is kept."""
+    xs = [float(x) for x, _ in corners]
+    ys = [float(y) for _, y in corners]
+    side = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    left, top, right, bottom = CROP_MARGINS
+    height, width = rgb.shape[:2]
+    x0 = max(0, int(min(xs) - left * side))
+    y0 = max(0, int(min(ys) - top * side))
+    x1 = min(width, int(max(xs) + right * side) + 1)
+    y1 = min(height, int(max(ys) + bottom * side) + 1)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"the code at {corners} lies outside the {width}x{height} photo")
+    image = Image.fromarray(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+    image.thumbnail((CROP_SIDE, CROP_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()

@@ -44,6 +44,8 @@ def code_json(code: CodeResult, lang: str) -> dict:
     }
     if code.reason:
         entry["advice"] = t(code.reason, lang)
+    if code.identified is not None:
+        entry["identified"] = code.identified.as_json()
     return entry
 
 

@@ -7,10 +7,12 @@ From the history (`store.py`) and the catalog as of a date:
   the link is judged again against today's catalog, so a catalog update is reflected at once;
 - scheduled changes (new, amended, replaced) due within N days, at every board where the
   procedure was seen (a new procedure: at no board yet);
-- codes that no reader could decode any more, per board as its latest check saw them: their
-  procedure is unknown until someone reads the posting's printed code, so they are listed (with
-  the photo) but cannot be on the print sheet. They leave the list when a later check of the
-  board no longer shows them.
+- postings whose code no reader decodes any more, in each board's latest round of photos
+  (`rounds.py`: a posting seen in several photos of the round is one posting). The posting's
+  printed text usually names its procedure (`identify.py`): then it is printed like any other
+  item, and the reason says on what the name rests. A posting nobody could name is listed with
+  the photo, where in it, and a crop of the posting, but cannot be on the print sheet. Both
+  leave the list when a later round of the board no longer shows them.
 
 A posting leaves the list when a print of it (or of its successor) is recorded at its location
 after it was last seen (`qrcheck reprint --done CODE --location NAME`), or when a newer posting
@@ -22,13 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 
 from qrcheck.catalog import Catalog, CatalogView, Procedure
 from qrcheck.center import CenterSettings
 from qrcheck.generate import posting_content
 from qrcheck.links.verdict import judge
 from qrcheck.posting import PostingContent
+from qrcheck.rounds import Sighting, group_postings
 from qrcheck.store import Posting, PrintRecord, Store, latest_state, now
 
 #: the message key of each reason (literal keys: tests/test_i18n.py checks that they exist)
@@ -43,6 +45,12 @@ REASON_KEYS = {
     "scheduled_replaced": "store.why_scheduled_replaced",
     "unreadable": "store.why_unreadable",
 }
+#: an unreadable posting named from its printed text: the sentence says on what the name rests
+NAMED_KEYS = {
+    "printed_code": "store.why_unreadable_printed_code",
+    "name": "store.why_unreadable_name",
+    "link": "store.why_unreadable_link",
+}
 LINK_REASONS = ("outdated", "legacy", "replaced", "dead")
 SCHEDULED_KINDS = ("new", "amended", "replaced")
 
@@ -52,8 +60,20 @@ class Reason:
     kind: str  # a key of REASON_KEYS
     params: dict[str, object] = field(default_factory=dict)
 
+    def text(self, lang: str) -> str:
+        """The reason as a sentence in `lang`."""
+        from qrcheck.i18n import t
+
+        params = dict(self.params)
+        if isinstance(params.get("spot"), (list, tuple)):
+            x, y = params["spot"]  # type: ignore[misc]
+            params["spot"] = spot_words((float(x), float(y)), lang)
+        return t(self.key, lang, **params)
+
     @property
     def key(self) -> str:
+        if self.kind == "unreadable" and self.params.get("code"):
+            return NAMED_KEYS.get(str(self.params.get("basis")), NAMED_KEYS["printed_code"])
         return REASON_KEYS[self.kind]
 
 
@@ -72,6 +92,102 @@ class ReprintItem:
     last_seen: str = ""
     #: for a scheduled change: the date it takes effect (print the version in force then)
     due: date | None = None
+    #: for a posting nobody could name: the stored code whose crop shows it (`Store.crop`)
+    crop: int | None = None
+
+
+@dataclass(frozen=True)
+class LostPosting:
+    """A posting of a board's latest round whose code no reader decodes any more."""
+
+    location: str
+    #: the procedure its printed text names (None: nobody could name it)
+    code: str | None
+    basis: str
+    read: str
+    confidence: float
+    #: the photo that shows it first, for staff, and where in it (shares of width and height)
+    photo: str
+    spot: tuple[float, float]
+    #: the stored code of that sighting (its crop: `Store.crop`)
+    code_id: int
+    checked_at: str
+    #: how many photos of the round show it
+    photos: int
+
+
+def lost_postings(store: Store, minutes: int) -> list[LostPosting]:
+    """The postings of each board's latest round that no reader decodes: one per posting,
+    however many photos of the round show it. A posting the round decodes in some photo is not
+    lost; one whose every sighting asks for a retake (glare, blur: the photo's fault) is not
+    listed either."""
+    found = []
+    for location, photos in sorted(store.latest_rounds(minutes).items()):
+        sightings = [
+            [Sighting(c.corners, c.text, (c.identified or {}).get("code")) for c in photo.codes]
+            for photo in photos
+        ]
+        for group in group_postings(sightings):
+            members = [(photos[p], photos[p].codes[c]) for p, c in group]
+            if any(code.text is not None for _, code in members):
+                continue
+            if not any(code.action == "reprint" for _, code in members):
+                continue
+            named = [
+                code.identified
+                for _, code in members
+                if code.identified and code.identified.get("code")
+            ]
+            best = max(named, key=lambda i: float(i.get("confidence") or 0.0), default=None)
+            photo, first = members[0]
+            xs, ys = zip(*first.corners, strict=True)
+            spot = (
+                sum(xs) / 4 / max(photo.width, 1),
+                sum(ys) / 4 / max(photo.height, 1),
+            )
+            found.append(
+                LostPosting(
+                    location,
+                    str(best["code"]) if best else None,
+                    str(best.get("basis", "")) if best else "",
+                    str(best.get("read", "")) if best else "",
+                    float(best.get("confidence") or 0.0) if best else 0.0,
+                    photo.name,
+                    spot,
+                    first.id,
+                    photo.checked_at,
+                    len({p.check_id for p, _ in members}),
+                )
+            )
+    return found
+
+
+def lost_reason(lost: LostPosting) -> Reason:
+    """Why a lost posting is listed: on what its name rests, or where to find it unnamed."""
+    if lost.code is None:
+        return Reason("unreadable", {"count": 1, "photo": lost.photo, "spot": list(lost.spot)})
+    return Reason(
+        "unreadable",
+        {"code": lost.code, "basis": lost.basis, "read": lost.read, "photo": lost.photo},
+    )
+
+
+def spot_words(spot: tuple[float, float], lang: str) -> str:
+    """Where in a photo a point is, in words ("phía trên, bên trái")."""
+    from qrcheck.i18n import t
+
+    x, y = spot
+    row = 0 if y < 1 / 3 else 1 if y < 2 / 3 else 2
+    column = 0 if x < 1 / 3 else 1 if x < 2 / 3 else 2
+    return t(SPOT_KEYS[row][column], lang)
+
+
+#: where in a photo, by thirds of its height (rows) and width (columns)
+SPOT_KEYS = (
+    ("store.spot_top_left", "store.spot_top", "store.spot_top_right"),
+    ("store.spot_left", "store.spot_centre", "store.spot_right"),
+    ("store.spot_bottom_left", "store.spot_bottom", "store.spot_bottom_right"),
+)
 
 
 def _target(procedure: str | None, view: CatalogView) -> str | None:
@@ -197,15 +313,33 @@ def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: 
                     seen,
                     change.when,
                 )
-    # codes nobody can read any more: which procedure they were is unknown (the posting's
-    # printed code tells), so they are listed for staff to look at but not on the print sheet
-    for lost in store.unreadable_codes():
-        reason = Reason(
-            "unreadable", {"count": lost.count, "photo": Path(lost.photo).name or lost.photo}
-        )
-        items[(lost.location, None, "")] = ReprintItem(
-            lost.location, "", None, (reason,), None, lost.checked_at
-        )
+    # postings whose code nobody can read any more: printed again when their text names them
+    for lost in lost_postings(store, center.round_minutes):
+        reason = lost_reason(lost)
+        if lost.code is None:
+            items[(lost.location, None, f"~{lost.code_id}")] = ReprintItem(
+                lost.location, "", None, (reason,), None, lost.checked_at, crop=lost.code_id
+            )
+            continue
+        target = _target(lost.code, view)
+        if target is None:
+            continue  # abolished or unknown: nothing to print
+        if _printed_after(prints, lost.location, {target, lost.code}, lost.checked_at):
+            continue
+        if target != lost.code:
+            successor = view.procedures[lost.code].replaced_by or target
+            replaced = Reason("replaced", {"code": lost.code, "successor": successor})
+            reasons: tuple[Reason, ...] = (reason, replaced)
+        else:
+            reasons = (reason,)
+        key = (lost.location, lost.code, target)
+        held = items.get(key)
+        if held is not None:
+            items[key] = replace(held, reasons=(*held.reasons, *reasons))
+        else:
+            items[key] = ReprintItem(
+                lost.location, target, lost.code, reasons, None, lost.checked_at
+            )
     return sorted(items.values(), key=lambda i: (i.location == "", i.location, i.code))
 
 

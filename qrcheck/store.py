@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qrcheck.errors import QrcheckError
+from qrcheck.rounds import ROUND_MINUTES, split_rounds
 
 if TYPE_CHECKING:
     from qrcheck.check import CheckReport, PhotoResult
@@ -230,6 +231,20 @@ def _v6(db: sqlite3.Connection) -> None:
     )
 
 
+def _v7(db: sqlite3.Connection) -> None:
+    """Undecoded codes keep what their posting's printed text named (`identified`, JSON) and a
+    small crop of the posting; a check keeps the photo's own name (the phone's file name for an
+    upload, whose stored file name means nothing to staff)."""
+    _script(
+        db,
+        """
+        ALTER TABLE codes ADD COLUMN identified TEXT;
+        ALTER TABLE codes ADD COLUMN crop BLOB;
+        ALTER TABLE checks ADD COLUMN name TEXT NOT NULL DEFAULT '';
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -237,6 +252,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v4,
     _v5,
     _v6,
+    _v7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -263,6 +279,8 @@ class Observation:
     run: str
     checked_at: str
     photo: str
+    #: the round of photos (`rounds.py`) this sighting belongs to, e.g. "board-1#3"
+    round: str = ""
 
 
 @dataclass(frozen=True)
@@ -283,13 +301,34 @@ class User:
 
 
 @dataclass(frozen=True)
-class Unreadable:
-    """Codes at a location that could not be read, as its latest check saw them."""
+class StoredCode:
+    """One code of a stored check, as rounds of photos match them."""
 
-    location: str
-    count: int
+    id: int
+    idx: int
+    corners: tuple[tuple[float, float], ...]
+    text: str | None
+    procedure: str | None
+    grade: str
+    score: float
+    action: str
+    #: for an undecoded code: what its posting's printed text named (Identification.as_json)
+    identified: dict | None
+
+
+@dataclass(frozen=True)
+class RoundPhoto:
+    """One photo of a round, with its codes."""
+
+    check_id: int
     photo: str
+    #: the photo's name for staff (the file name the phone sent for an upload)
+    name: str
     checked_at: str
+    run: str
+    codes: tuple[StoredCode, ...]
+    width: int = 0
+    height: int = 0
 
 
 @dataclass(frozen=True)
@@ -380,9 +419,12 @@ class Store:
         row = self.db.execute("SELECT 1 FROM checks WHERE sha256 = ?", (sha256,)).fetchone()
         return row is not None
 
-    def record_photo(self, photo: PhotoResult, run: str, checker: str) -> int | None:
+    def record_photo(
+        self, photo: PhotoResult, run: str, checker: str, name: str = ""
+    ) -> int | None:
         """Store one checked photo and its codes in one transaction; the check's id, or None
-        when the photo was recorded before (same SHA-256) or could not be read."""
+        when the photo was recorded before (same SHA-256) or could not be read. `name` is the
+        photo's name for staff (default: its file name)."""
         if photo.error is not None or not photo.sha256:
             return None
         when = now()
@@ -391,7 +433,7 @@ class Store:
                 return None
             cursor = db.execute(
                 "INSERT INTO checks (run, photo, sha256, checked_at, location, checker, width,"
-                " height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " height, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run,
                     str(photo.path),
@@ -401,6 +443,7 @@ class Store:
                     checker,
                     photo.width,
                     photo.height,
+                    name or photo.path.name,
                 ),
             )
             check_id = int(cursor.lastrowid or 0)
@@ -418,8 +461,8 @@ class Store:
                     ).fetchone()[0]
                 db.execute(
                     "INSERT INTO codes (check_id, idx, posting_id, procedure, text, corners, grade,"
-                    " score, metrics, status, detail_key, detail_params, action, reason)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " score, metrics, status, detail_key, detail_params, action, reason,"
+                    " identified, crop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         check_id,
                         index,
@@ -435,6 +478,10 @@ class Store:
                         json.dumps(verdict.detail_params, ensure_ascii=False, default=str),
                         code.action,
                         code.reason,
+                        json.dumps(code.identified.as_json(), ensure_ascii=False)
+                        if code.identified is not None
+                        else None,
+                        code.crop,
                     ),
                 )
         return check_id
@@ -467,25 +514,76 @@ class Store:
                     changed += cursor.rowcount
         return changed
 
-    def unreadable_codes(self) -> list[Unreadable]:
-        """Codes no reader could decode and that are to be reprinted (faded or damaged past
-        reading: no text, so no posting), per location as its latest run saw them: the most
-        that one photo of that run showed (two photos of one board show the same codes)."""
-        latest = self.db.execute(
-            "SELECT location, run, max(checked_at) FROM checks GROUP BY location"
+    def round_numbers(self, minutes: int = ROUND_MINUTES) -> dict[int, str]:
+        """Each check's round (`rounds.split_rounds`), as "LOCATION#N"."""
+        rows = self.db.execute(
+            "SELECT id, location, run, checked_at FROM checks ORDER BY location, checked_at, id"
         ).fetchall()
-        found = []
-        for location, run, _ in latest:
-            row = self.db.execute(
-                "SELECT c.photo, c.checked_at, count(k.id) AS n FROM checks c JOIN codes k"
-                " ON k.check_id = c.id WHERE c.location = ? AND c.run = ? AND k.text IS NULL"
-                " AND k.action = 'reprint' GROUP BY c.id ORDER BY n DESC, c.checked_at DESC"
-                " LIMIT 1",
-                (location, run),
-            ).fetchone()
-            if row is not None:
-                found.append(Unreadable(location, int(row[2]), row[0], row[1]))
-        return sorted(found, key=lambda u: u.location)
+        by_location: dict[str, list[tuple[int, str, str]]] = {}
+        for check_id, location, run, checked_at in rows:
+            by_location.setdefault(location, []).append((check_id, run, checked_at))
+        numbers: dict[int, str] = {}
+        for location, checks in by_location.items():
+            found = split_rounds([(run, at) for _, run, at in checks], minutes)
+            for (check_id, _, _), number in zip(checks, found, strict=True):
+                numbers[check_id] = f"{location}#{number}"
+        return numbers
+
+    def latest_rounds(self, minutes: int = ROUND_MINUTES) -> dict[str, list[RoundPhoto]]:
+        """Each location's latest round of photos, with their codes, oldest photo first."""
+        numbers = self.round_numbers(minutes)
+        latest: dict[str, str] = {}
+        for check_id in sorted(numbers):
+            location, _, number = numbers[check_id].rpartition("#")
+            held = latest.get(location)
+            if held is None or int(number) > int(held):
+                latest[location] = number
+        wanted = [
+            check_id
+            for check_id, name in numbers.items()
+            if name.rpartition("#")[2] == latest[name.rpartition("#")[0]]
+        ]
+        rounds: dict[str, list[RoundPhoto]] = {}
+        for chunk in range(0, len(wanted), 500):
+            ids = sorted(wanted[chunk : chunk + 500])
+            marks = ",".join("?" * len(ids))
+            checks = self.db.execute(
+                "SELECT id, location, photo, name, checked_at, run, width, height FROM checks"
+                f" WHERE id IN ({marks}) ORDER BY checked_at, id",
+                ids,
+            ).fetchall()
+            codes: dict[int, list[StoredCode]] = {}
+            for row in self.db.execute(
+                "SELECT check_id, id, idx, corners, text, procedure, grade, score, action,"
+                f" identified FROM codes WHERE check_id IN ({marks}) ORDER BY check_id, idx",
+                ids,
+            ):
+                corners = tuple(tuple(float(v) for v in p) for p in json.loads(row[3]))
+                identified = json.loads(row[9]) if row[9] else None
+                codes.setdefault(row[0], []).append(
+                    StoredCode(*row[1:3], corners, *row[4:9], identified)
+                )
+            for check_id, location, photo, name, checked_at, run, width, height in checks:
+                rounds.setdefault(location, []).append(
+                    RoundPhoto(
+                        check_id,
+                        photo,
+                        name or Path(photo).name,
+                        checked_at,
+                        run,
+                        tuple(codes.get(check_id, ())),
+                        width,
+                        height,
+                    )
+                )
+        for photos in rounds.values():
+            photos.sort(key=lambda p: (p.checked_at, p.check_id))
+        return rounds
+
+    def crop(self, code_id: int) -> bytes | None:
+        """The stored crop of an undecoded code's posting (None when there is none)."""
+        row = self.db.execute("SELECT crop FROM codes WHERE id = ?", (code_id,)).fetchone()
+        return bytes(row[0]) if row is not None and row[0] is not None else None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -671,12 +769,15 @@ class Store:
         rows = self.db.execute("SELECT procedure, sum(count) FROM scans GROUP BY procedure")
         return {procedure: int(count) for procedure, count in rows.fetchall()}
 
-    def observations(self, posting_ids: Sequence[int] | None = None) -> list[Observation]:
-        """Every code seen (decoded or not), oldest first."""
+    def observations(
+        self, posting_ids: Sequence[int] | None = None, minutes: int = ROUND_MINUTES
+    ) -> list[Observation]:
+        """Every code seen (decoded or not), oldest first, with its round of photos."""
+        numbers = self.round_numbers(minutes)
         rows = self.db.execute(
             "SELECT c.posting_id, k.location, c.text, c.procedure, c.grade, c.score, c.status,"
-            " c.detail_key, c.detail_params, c.action, c.reason, k.run, k.checked_at, k.photo"
-            " FROM codes c JOIN checks k ON k.id = c.check_id ORDER BY k.checked_at, c.idx"
+            " c.detail_key, c.detail_params, c.action, c.reason, k.run, k.checked_at, k.photo,"
+            " k.id FROM codes c JOIN checks k ON k.id = c.check_id ORDER BY k.checked_at, c.idx"
         ).fetchall()
         wanted = set(posting_ids) if posting_ids is not None else None
         result = []
@@ -685,20 +786,26 @@ class Store:
                 continue
             values = list(row)
             values[8] = json.loads(values[8] or "{}")
+            values[-1] = numbers.get(values[-1], "")
             result.append(Observation(*values))
         return result
 
 
 def latest_state(observations: Iterable[Observation]) -> dict[int, Observation]:
-    """Each posting's state: its best-graded sighting in the latest run that saw it (as the
-    check keeps the best of several photos of one board)."""
+    """Each posting's state: its best-graded sighting in the latest round of photos that saw
+    it (as the check keeps the best of several photos of one board)."""
     latest: dict[int, Observation] = {}
     for obs in observations:
         if obs.posting_id is None:
             continue
         held = latest.get(obs.posting_id)
-        newer_run = held is None or (obs.run != held.run and obs.checked_at > held.checked_at)
-        better_in_run = held is not None and obs.run == held.run and obs.score > held.score
+        visit = obs.round or obs.run
+        newer_run = held is None or (
+            visit != (held.round or held.run) and obs.checked_at > held.checked_at
+        )
+        better_in_run = (
+            held is not None and visit == (held.round or held.run) and obs.score > held.score
+        )
         if newer_run or better_in_run:
             latest[obs.posting_id] = obs
     return latest

@@ -184,3 +184,31 @@ def test_a_bad_proxy_is_said_before_any_work(
     err = capsys.readouterr().err
     assert f'The proxy address "{proxy}" cannot be used' in err
     assert "Traceback" not in err and not (tmp_path / "h.sqlite").exists()
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_tables_never_cut_a_procedure_code(tmp_path: Path, make_catalog, columns: int) -> None:
+    """In a narrow terminal the generate table wraps the reason and the name; the procedure
+    code stays whole (it used to show "1.0…" at 80 columns)."""
+    import os
+
+    from conftest import procedure_row
+
+    long_name = "Thủ tục đăng ký khai sinh kết hợp đăng ký nhận cha, mẹ, con có yếu tố nước ngoài"
+    rows = [
+        procedure_row("1.001193", long_name, formality_id=""),
+        procedure_row("2.000575", long_name + " (lần hai)", formality_id=""),
+    ]
+    folder = make_catalog(rows)
+    env = {**os.environ, "COLUMNS": str(columns), "QRCHECK_LANG": "vi"}
+    done = subprocess.run(
+        [sys.executable, "-m", "qrcheck", "generate", "--catalog", str(folder),
+         "--out", str(tmp_path / "out"), "--no-record"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    for code in ("1.001193", "2.000575"):
+        assert any(code in line for line in lines), done.stdout
+    assert "…" not in done.stdout

@@ -36,6 +36,7 @@ FILE_SUFFIXES = {
 SETTING_KEYS = {
     "links.mode",
     "links.version_tag",
+    "boards.round_minutes",
     "domains.official",
     "domains.legacy",
     "domains.legacy_paths",

@@ -244,13 +244,15 @@ def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view
         (None, ["unreadable"])
     ]
     assert "IMG_0001.png" in lost[0]["reasons"][0]["text"]
-    assert lost[0]["reasons"][0]["text"].startswith("1 QR code(s) can no longer be read")
+    assert lost[0]["reasons"][0]["text"].startswith(
+        "A QR code can no longer be read, nor the text printed around it (photo IMG_0001.png, "
+    )
     # the terminal list says it in Vietnamese; the sheet leaves it out (nothing to print)
     capsys.readouterr()
     sheet = tmp_path / "sheet.pdf"
     assert run_cli(["reprint", *common(db), "--sheet", str(sheet)]) == 0
     out = capsys.readouterr().out
-    assert "không đọc được" in out and "1 mã QR không đọc được nữa" in " ".join(out.split())
+    assert "Một mã QR" in out and "IMG_0001.png" in out
     printable = [i for i in items if i["code"]]  # the scheduled changes of the catalog
     assert printable and len(printable) == len(items) - 1
     assert f"({len(printable)} bản niêm yết)" in " ".join(out.split())  # not the unreadable one
@@ -260,7 +262,8 @@ def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view
     assert run_cli(["report", *common(db), "--out", str(page)]) == 0
     html = " ".join(page.read_text(encoding="utf-8").split())
     assert "<h2>Quầy 5</h2>" in html
-    assert "1 mã QR không đọc được nữa (đã phai hoặc hỏng, xem ảnh IMG_0001.png)" in html
+    assert "Một mã QR không đọc được nữa, và chữ in quanh nó cũng không đọc được (ảnh IMG_0001.png" in html
+    assert 'img class="crop" src="data:image/jpeg;base64,' in html
     # the board photographed again after the reprint: both codes read, the item is gone
     fresh = board_image([view.procedures[SOUND].payload, view.procedures[FADED].payload])
     again = save_photo(fresh, tmp_path / "Quầy 5" / "IMG_0002.png")

@@ -601,6 +601,17 @@ def create_app(config: WebConfig) -> Starlette:
             },
         )
 
+    async def crop_image(request: Request) -> Response:
+        """The crop of a posting nobody could name (a thumbnail on the reprint and boards
+        pages)."""
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        data = await run_in_threadpool(pages.crop, int(request.path_params["code"]))
+        if data is None:
+            return error_page(request, session, "web.not_found", 404)
+        return Response(data, media_type="image/jpeg", headers={"cache-control": "no-store"})
+
     async def catalog_page(request: Request) -> Response:
         session = await guarded(request)
         if not isinstance(session, Session):
@@ -799,6 +810,7 @@ def create_app(config: WebConfig) -> Starlette:
             Route("/boards", boards_page),
             Route("/reprint", reprint_page),
             Route("/reprint/sheet.pdf", reprint_sheet),
+            Route("/crop/{code:int}.jpg", crop_image),
             Route("/catalog", catalog_page),
             Route("/catalog/import", by_method(import_page, import_post), methods=["GET", "POST"]),
             Route("/catalog/import/apply", import_apply, methods=["POST"]),

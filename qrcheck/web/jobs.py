@@ -264,7 +264,10 @@ class Checker:
                 with Store(self.db) as store:
                     recorded = (
                         store.record_photo(
-                            result, batch.run, f"qrcheck {__version__} web:{batch.owner}"
+                            result,
+                            batch.run,
+                            f"qrcheck {__version__} web:{batch.owner}",
+                            name=job.name,
                         )
                         is not None
                     )

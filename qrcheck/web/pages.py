@@ -23,7 +23,13 @@ from qrcheck.catalog import Catalog, catalog_fingerprint, group_issues, load_cat
 from qrcheck.i18n import t
 from qrcheck.importer import PreparedImport, apply_import, prepare_import
 from qrcheck.posting import print_sheet_pdf
-from qrcheck.reprint import posting_states, reprint_list, sheet_contents
+from qrcheck.reprint import (
+    lost_postings,
+    lost_reason,
+    posting_states,
+    reprint_list,
+    sheet_contents,
+)
 from qrcheck.store import Store
 
 if TYPE_CHECKING:
@@ -64,7 +70,20 @@ class StatusPages:
         with Store(self.config.db) as store:
             states = posting_states(store, view, catalog.center)
             scans = store.scan_counts()
-            unreadable = {u.location: u for u in store.unreadable_codes()}
+            lost = lost_postings(store, catalog.center.round_minutes)
+        unreadable: dict[str, list[dict]] = {}
+        for posting in lost:
+            reason = lost_reason(posting)
+            unreadable.setdefault(posting.location, []).append(
+                {
+                    "procedure": posting.code or t("status.unreadable", lang),
+                    "name": view.procedures[posting.code].name
+                    if posting.code in view.procedures
+                    else "",
+                    "sentence": reason.text(lang),
+                    "crop": None if posting.code else f"/crop/{posting.code_id}.jpg",
+                }
+            )
         boards: dict[str, list[dict]] = {name: [] for name in unreadable}
         for state in states:
             boards.setdefault(state.location, []).append(
@@ -83,15 +102,8 @@ class StatusPages:
             {
                 "location": name or t("history.no_location", lang),
                 "postings": postings,
-                # codes of the board's latest check that no reader could decode (no posting)
-                "unreadable": t(
-                    "store.why_unreadable",
-                    lang,
-                    count=unreadable[name].count,
-                    photo=Path(unreadable[name].photo).name,
-                )
-                if name in unreadable
-                else "",
+                # postings of the board's latest round whose code no reader decodes any more
+                "unreadable": unreadable.get(name, []),
             }
             for name, postings in sorted(boards.items(), key=lambda kv: (kv[0] == "", kv[0]))
         ]
@@ -123,12 +135,17 @@ class StatusPages:
                 "location": item.location or t("store.nowhere", lang),
                 "code": item.code or t("status.unreadable", lang),
                 "name": view.procedures[item.code].name if item.code in view.procedures else "",
-                "reason": " ".join(t(r.key, lang, **r.params) for r in item.reasons),
+                "reason": " ".join(r.text(lang) for r in item.reasons),
                 "last_seen": day(item.last_seen) if item.last_seen else "",
                 "due": item.due.strftime("%d/%m/%Y") if item.due else "",
+                "crop": f"/crop/{item.crop}.jpg" if item.crop is not None else None,
             }
             for item in items
         ]
+
+    def crop(self, code_id: int) -> bytes | None:
+        with Store(self.config.db) as store:
+            return store.crop(code_id)
 
     def sheet(self) -> tuple[bytes, str] | None:
         """The print sheet of the list as `qrcheck reprint --sheet` makes it, and a file name."""
