@@ -262,7 +262,8 @@ def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view
     assert run_cli(["report", *common(db), "--out", str(page)]) == 0
     html = " ".join(page.read_text(encoding="utf-8").split())
     assert "<h2>Quầy 5</h2>" in html
-    assert "Một mã QR không đọc được nữa, và chữ in quanh nó cũng không đọc được (ảnh IMG_0001.png" in html
+    said = "Một mã QR không đọc được nữa, và chữ in quanh nó cũng không đọc được (ảnh IMG_0001.png"
+    assert said in html
     assert 'img class="crop" src="data:image/jpeg;base64,' in html
     # the board photographed again after the reprint: both codes read, the item is gone
     fresh = board_image([view.procedures[SOUND].payload, view.procedures[FADED].payload])

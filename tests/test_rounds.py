@@ -164,6 +164,7 @@ def test_photos_that_share_no_code_are_not_merged_by_frame_position() -> None:
 def test_registration_from_decoded_neighbours_moves_with_the_camera() -> None:
     """Photo b is photo a shifted by (-300, +20) and scaled by 1.1: the undecoded code is one
     posting though it sits elsewhere in the frame; a code landing between two others is not."""
+
     def moved(corners, dx=-300.0, dy=20.0, s=1.1):
         return tuple(((x + dx) * s, (y + dy) * s) for x, y in corners)
 
