@@ -339,7 +339,34 @@ def check_photos(
             except Exception as exc:
                 finish(index, _failed(job, exc))
     results += [done[i] for i in range(total)]
-    return CheckReport(tuple(keep_best(results)))
+    return CheckReport(tuple(successors_on_board(keep_best(results))))
+
+
+#: actions of a posting that hangs sound on its board
+SOUND = ("ok", "monitor")
+
+
+def successors_on_board(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
+    """A replaced procedure's posting whose successor already hangs, sound and current, on the
+    same board (in a photo of the same location): the task is to take the old posting down,
+    not to print the successor again (action `remove`, reason `round.successor_on_board`)."""
+    sound: dict[str, set[str]] = {}
+    for photo in photos:
+        for code in photo.codes:
+            if code.located.decoded and code.verdict.procedure and code.action in SOUND:
+                sound.setdefault(photo.location, set()).add(code.verdict.procedure)
+    result = []
+    for photo in photos:
+        here = sound.get(photo.location, set())
+        codes = tuple(
+            replace(code, action="remove", reason="round.successor_on_board")
+            if code.verdict.status == "replaced"
+            and str(code.verdict.detail_params.get("successor", "")) in here
+            else code
+            for code in photo.codes
+        )
+        result.append(replace(photo, codes=codes) if codes != photo.codes else photo)
+    return result
 
 
 def keep_best(photos: Sequence[PhotoResult]) -> list[PhotoResult]:

@@ -24,7 +24,7 @@ from qrcheck.check import ACTIONS
 from qrcheck.fading import GRADE_D_CONTRAST, project_grade_d
 from qrcheck.i18n import t
 from qrcheck.links.verdict import Verdict, describe, judge
-from qrcheck.reprint import lost_postings, lost_reason
+from qrcheck.reprint import lost_postings, lost_reason, reprint_list
 from qrcheck.store import Store
 
 #: side of a thumbnail, pixels
@@ -299,12 +299,19 @@ def history_html(
         unreadable.setdefault(lost.location, []).append(lost)
     locations = sorted({s.location for s in states} | set(unreadable))
     out.append(f'<section class="summary"><h2>{tr("history.summary")}</h2>')
+    lost_count = sum(len(v) for v in unreadable.values())
+    by_action["reprint"] += lost_count  # postings whose code no reader decodes: to reprint
     out.append(
-        f"<p>{tr('history.summary_counts', postings=len(states), locations=len(locations))}</p>"
+        "<p>"
+        + tr("history.summary_counts", postings=len(states) + lost_count, locations=len(locations))
+        + "</p>"
     )
     rows = [[_action(a, lang), str(by_action[a])] for a in ACTIONS if by_action[a]]
     if rows:
         out.append(_table([t("history.col_action", lang), t("history.col_count", lang)], rows))
+    # the same count as the reprint list (which adds changes that take effect soon)
+    to_print = reprint_list(store, view, center, center.announce_days)
+    out.append(f'<p class="to-print">{tr("history.to_print", count=len(to_print))}</p>')
     out.append("</section>")
 
     # per board

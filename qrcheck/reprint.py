@@ -214,11 +214,38 @@ def _printed_after(
     )
 
 
+def _sound_here(
+    postings: dict[int, Posting], states: dict, view: CatalogView, center: CenterSettings
+) -> dict[tuple[str, str], str]:
+    """(location, procedure) -> when last seen, for postings that hang sound and current."""
+    sound: dict[tuple[str, str], str] = {}
+    for posting_id, obs in states.items():
+        posting = postings[posting_id]
+        if obs.grade in ("D", "F") or obs.status == "dead":
+            continue
+        verdict = judge(posting.text, view, center)
+        if verdict.status == "current" and verdict.procedure:
+            key = (posting.location, verdict.procedure)
+            sound[key] = max(sound.get(key, ""), posting.last_seen)
+    return sound
+
+
+def successor_hangs(posting: Posting, successor: str, sound: dict[tuple[str, str], str]) -> bool:
+    """The successor of a replaced posting hangs sound at the same place, seen no earlier than
+    the day the old one was last seen: the task is to take the old one down, not to print the
+    successor again."""
+    if not successor:
+        return False
+    seen = sound.get((posting.location, successor))
+    return seen is not None and seen >= posting.last_seen[:10]
+
+
 def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: int) -> list:
     """Everything that needs printing now (see the module docstring), sorted by location."""
     postings = {p.id: p for p in store.postings()}
     states = latest_state(store.observations())
     prints = store.prints()
+    sound = _sound_here(postings, states, view, center)
     items: dict[tuple[str, str | None, str], ReprintItem] = {}
 
     def superseded(posting: Posting) -> bool:
@@ -248,6 +275,8 @@ def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: 
             proc = view.procedures.get(procedure or "")
             if proc is not None and proc.replaced_by:
                 successor = proc.replaced_by
+            if status == "replaced" and successor and successor_hangs(posting, successor, sound):
+                continue  # take the old one down (the boards page says so); nothing to print
             reasons.append(Reason(status, {"code": procedure or "", "successor": successor}))
         if not reasons:
             continue
@@ -370,8 +399,10 @@ def posting_states(store: Store, view: CatalogView, center: CenterSettings) -> l
         if obs.posting_id is not None:
             sightings[obs.posting_id] = sightings.get(obs.posting_id, 0) + 1
     states = latest_state(observations)
+    postings = {p.id: p for p in store.postings()}
+    sound = _sound_here(postings, states, view, center)
     result = []
-    for posting in store.postings():
+    for posting in postings.values():
         obs = states.get(posting.id)
         if obs is None:
             continue
@@ -380,6 +411,9 @@ def posting_states(store: Store, view: CatalogView, center: CenterSettings) -> l
             verdict = replace(verdict, status="dead")
         retake = obs.reason if obs.action == "retake" else None
         action, _ = decide(Grade(obs.grade, obs.score, {}, retake), verdict)
+        successor = str(verdict.detail_params.get("successor", ""))
+        if verdict.status == "replaced" and successor_hangs(posting, successor, sound):
+            action = "remove"
         result.append(
             PostingState(
                 posting.location,

@@ -271,3 +271,22 @@ def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view
     (tmp_path / "Quầy 5" / "IMG_0001.png").rename(tmp_path / "IMG_0001.png")
     assert run_cli(["check", str(again.parent), "--offline", *common(db)]) == 0
     assert [i for i in reprint_json(db) if i["location"] == "Quầy 5"] == []
+
+
+def test_the_report_counts_what_the_reprint_list_counts(tmp_path: Path, history: Path) -> None:
+    """The report used to say "in lại 5" where the reprint list said 7: it now adds the
+    postings no reader decodes to its counts and says how many the reprint list holds."""
+    photo = save_photo(unreadable_board_for_history(), tmp_path / "boards" / "Quầy 4" / "x.png")
+    assert run_cli(["check", str(photo.parent), "--offline", *common(history)]) == 1
+    items = reprint_json(history)
+    page = tmp_path / "report.html"
+    assert run_cli(["report", *common(history), "--out", str(page), "--lang", "en"]) == 0
+    html = " ".join(page.read_text(encoding="utf-8").split())
+    assert f"The reprint list holds {len(items)} postings to print" in html
+    assert any(i["location"] == "Quầy 4" and i["code"] is None for i in items)
+
+
+def unreadable_board_for_history() -> np.ndarray:
+    from qrcheck.catalog import load_catalog
+
+    return unreadable_board(load_catalog(BUNDLED_CATALOG).as_of(TODAY), seed=4)

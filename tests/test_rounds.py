@@ -305,3 +305,36 @@ def test_a_named_unreadable_posting_is_printed_once_and_leaves_when_done(
         assert [c.code for c in sheet_contents(catalog, items, TODAY)] == [code]
         assert record_done(store, view_, code, "Bảng 2", TODAY)
         assert [i for i in reprint_list(store, view_, catalog.center, 0) if i.location] == []
+
+
+@pytest.mark.parametrize("successor_hangs", [True, False])
+def test_a_successor_already_on_the_board_means_take_the_old_one_down(
+    tmp_path: Path, catalog, payloads, successor_hangs: bool
+) -> None:
+    """Board 3 of the issue: the replaced 1.001731 beside a sound 1.116910. The task is "take
+    the old one down" (action remove), not "print 1.116910" again; without the successor on the
+    board, the successor is what to print."""
+    from qrcheck.reprint import posting_states
+
+    view_ = catalog.as_of(TODAY)
+    old, new = view_.procedures["1.001731"], view_.procedures["1.116910"]
+    texts = [old.payload, payloads[0]] + ([new.payload] if successor_hangs else [payloads[2]])
+    save_photo(board(texts, scrambled=set(), columns=3), tmp_path / "Bảng 3" / "IMG_1.png")
+    report = check_photos([tmp_path / "Bảng 3"], view_, catalog.center)
+    by_procedure = {c.verdict.procedure: c for c in report.codes}
+    replaced = by_procedure["1.001731"]
+    assert replaced.verdict.status == "replaced"
+    db = tmp_path / "h.sqlite"
+    record(report, db)
+    with Store(db) as store:
+        items = reprint_list(store, view_, catalog.center, 0)
+        states = {s.procedure: s for s in posting_states(store, view_, catalog.center)}
+    here = [(i.code, i.posting) for i in items if i.location == "Bảng 3"]
+    if successor_hangs:
+        assert (replaced.action, replaced.reason) == ("remove", "round.successor_on_board")
+        assert here == []
+        assert states["1.001731"].action == "remove"
+    else:
+        assert replaced.action == "reprint"
+        assert here == [("1.116910", "1.001731")]
+        assert states["1.001731"].action == "reprint"
