@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import zxingcpp
@@ -28,6 +29,8 @@ from reportlab.pdfbase import pdfmetrics
 from qrcheck.catalog import load_catalog
 from qrcheck.center import CenterSettings
 from qrcheck.generate import posting_content
+from qrcheck.locate import LocateOptions, locate_codes
+from qrcheck.locate_layout import LAYOUT, symbol_square_mm
 from qrcheck.posting import (
     BOLD,
     MARGIN_MM,
@@ -39,6 +42,7 @@ from qrcheck.posting import (
     qr_square_mm,
     register_fonts,
 )
+from qrcheck.simulate import Condition, age_print, photograph
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 27)
@@ -70,7 +74,7 @@ def _worst(content: PostingContent) -> PostingContent:
     )
 
 
-def rasterise(pdf: bytes, tmp_path: Path, page: int = 1, dpi: int = DPI) -> np.ndarray:
+def rasterise(pdf: bytes, tmp_path: Path, page: int = 1, dpi: float = DPI) -> np.ndarray:
     source = tmp_path / "in.pdf"
     source.write_bytes(pdf)
     prefix = tmp_path / f"page{page}"
@@ -353,3 +357,36 @@ def test_nothing_overlaps_nor_leaves_the_page(contents, paper, which) -> None:
             assert x0 >= 0 and x1 <= width * mm and y0 >= 0 and y1 <= page_h * mm, run
         for x, y in drawn_points(pdf):
             assert -0.01 <= x <= width * mm + 0.01 and -0.01 <= y <= page_h * mm + 0.01
+
+
+def test_a_reprint_cut_from_the_sheet_faded_past_its_finders_is_found_by_the_layout(
+    catalog, tmp_path: Path
+) -> None:
+    """The left half of a sheet page, cut off and aged until no finder pattern of its code is
+    left (seed 61, as in test_posting_layout), is found where the posting's layout prints the
+    code: the sheet keeps the original's layout, and the large code above the QR code does not
+    throw the layout locator off."""
+    proc = catalog.as_of(TODAY).procedures["1.001193"]
+    content = posting_content(proc, catalog.center, TODAY)
+    other = posting_content(catalog.as_of(TODAY).procedures["1.013962"], catalog.center, TODAY)
+    sheet = print_sheet_pdf([SheetEntry(content, "Quầy 1"), SheetEntry(other, "Quầy 2")], "x")
+    px_mm = 6.0
+    page = rasterise(sheet, tmp_path, dpi=px_mm * 25.4)  # exactly 6 px a mm
+    left_px = round(0.5 * px_mm)
+    card = np.stack([page[:, left_px : left_px + round(148 * px_mm)]] * 3, axis=-1)
+    x, y, side = (v * px_mm for v in symbol_square_mm(content.symbol.version))
+    box = (x, y, x + side, y + side)
+    faded = Condition(fade=0.97)
+    aged = age_print(card, box, faded, rng=61)
+    image, placed = photograph(
+        [(aged, box, faded, content.code, content.symbol.payload)],
+        size=(2000, 1500),
+        rng=61,
+        fill=0.6,
+    )
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    assert locate_codes(gray, LocateOptions(use_layout=False)) == []  # no finder left
+    (found,) = locate_codes(gray)
+    assert found.located_by == (LAYOUT,)
+    error = np.abs(np.array(found.corners) - np.array(placed[0].corners)).max()
+    assert error < 4 * placed[0].module_px
