@@ -55,6 +55,25 @@ def qr_square_mm(page_mm: tuple[float, float] = A5_MM) -> tuple[float, float, fl
     return (page_mm[0] - side) / 2, page_mm[1] - (MARGIN_MM + FOOTER_MM) * s - side, side
 
 
+#: the procedure code printed large right above the QR code (what a reader of the text still
+#: reads when the code has faded): its size on an A5 posting, and its baseline's height above
+#: the code's square
+CODE_LABEL_PT = 20.0
+CODE_LABEL_GAP_MM = 2.5
+
+
+def code_label_mm(page_mm: tuple[float, float] = A5_MM) -> tuple[float, float, float, float]:
+    """Where a posting of `page_mm` prints its procedure code in large type: (left, top, width,
+    height) of a band across the content width, in mm from the page's top-left corner, that
+    holds the code's digits and nothing else (the name ends above it, the QR code starts
+    below)."""
+    s = page_mm[0] / A5_MM[0]
+    _, qr_top, _ = qr_square_mm(page_mm)
+    bottom = qr_top - (CODE_LABEL_GAP_MM - 1.0) * s
+    height = (CODE_LABEL_PT * 25.4 / 72 + 2.0) * s
+    return MARGIN_MM * s, bottom - height, page_mm[0] - 2 * MARGIN_MM * s, height
+
+
 @dataclass(frozen=True)
 class PostingContent:
     """What one posting shows."""
@@ -222,9 +241,9 @@ def draw_posting(
     qr_top = y + margin + footer_room + qr_size
     # the procedure code, large, centred right above the QR code
     code_text = check_glyphs(content.code, BOLD)
-    code_size = _fitting_size(code_text, BOLD, 20 * s, inner)
-    code_baseline = qr_top + 2.5 * mm * s
-    code_room = code_size * 1.2 + 2.5 * mm * s
+    code_size = _fitting_size(code_text, BOLD, CODE_LABEL_PT * s, inner)
+    code_baseline = qr_top + CODE_LABEL_GAP_MM * mm * s
+    code_room = code_size * 1.2 + CODE_LABEL_GAP_MM * mm * s
 
     name_room = cursor - (qr_top + code_room + 3 * mm * s)
     name = check_glyphs(content.name, BOLD)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytesseract
 import pytest
 import zxingcpp
 from PIL import Image
@@ -37,6 +38,7 @@ from qrcheck.posting import (
     REGULAR,
     PostingContent,
     SheetEntry,
+    code_label_mm,
     posting_pdf,
     print_sheet_pdf,
     qr_square_mm,
@@ -303,7 +305,8 @@ def test_official_host_is_the_host_the_code_leads_to_when_official(catalog) -> N
 
 @pytest.mark.parametrize("paper", ["A5", "A4"])
 def test_the_procedure_code_is_printed_large_right_above_the_code(contents, paper) -> None:
-    content = contents[0]  # the longest name of the catalog: it still leaves the code its room
+    """Alone in the band `code_label_mm` names, between the name and the QR code."""
+    content = _worst(contents[0])  # the longest name of the catalog: it still leaves the room
     pdf = posting_pdf(content, paper)
     page_w, page_h = (148, 210) if paper == "A5" else (210, 297)
     scale = page_w / 148
@@ -315,10 +318,37 @@ def test_the_procedure_code_is_printed_large_right_above_the_code(contents, pape
     _, font, size, _, y = big[0]
     assert font == BOLD and size >= 18 * scale
     assert qr_top < y < qr_top + 8 * mm * scale
-    left, _, right, _ = ink_box(big[0])
+    left, bottom, right, upper = ink_box(big[0], 0.0, 0.75)  # digits: no descender
     assert (left + right) / 2 == pytest.approx(page_w * mm / 2, abs=0.5)
-    # every other line is smaller
-    assert all(r[2] < size for r in runs if r[0] != content.code)
+    band_left, band_top, band_w, band_h = code_label_mm((page_w, page_h))
+    band = (
+        band_left * mm,
+        (page_h - band_top - band_h) * mm,
+        (band_left + band_w) * mm,
+        (page_h - band_top) * mm,
+    )
+    assert band[0] <= left and right <= band[2] and band[1] <= bottom and upper <= band[3]
+    for run in runs:
+        if run[0] != content.code:
+            assert run[2] < size  # every other line is smaller
+            x0, y0, x1, y1 = ink_box(run)
+            assert x1 <= band[0] or band[2] <= x0 or y1 <= band[1] or band[3] <= y0, run
+
+
+@pytest.mark.parametrize("code", ["1.001193", "1.013962", "2.001035"])
+def test_ocr_reads_the_large_code_from_a_posting_photographed_from_afar(
+    catalog, tmp_path: Path, code
+) -> None:
+    """At 1.5 pixels a millimetre (an A5 posting 220 pixels wide, as on a photo of a whole
+    board) tesseract reads the procedure code from its band, where the code-and-field line is
+    too small to read."""
+    content = posting_content(catalog.as_of(TODAY).procedures[code], catalog.center, TODAY)
+    px_mm = 1.5
+    page = rasterise(posting_pdf(content), tmp_path, dpi=px_mm * 25.4)
+    left, top, width, height = (round(v * px_mm) for v in code_label_mm())
+    band = Image.fromarray(page[top : top + height, left : left + width])
+    read = pytesseract.image_to_string(band, config="--psm 7")
+    assert "".join(ch for ch in read if ch.isdigit() or ch == ".").strip(".") == code
 
 
 @pytest.mark.parametrize("paper", ["A5", "A4"])
