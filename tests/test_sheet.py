@@ -29,7 +29,7 @@ from reportlab.pdfbase import pdfmetrics
 
 from qrcheck.catalog import load_catalog
 from qrcheck.center import CenterSettings
-from qrcheck.generate import posting_content
+from qrcheck.generate import posting_content, render_key
 from qrcheck.locate import LocateOptions, locate_codes
 from qrcheck.locate_layout import LAYOUT, symbol_square_mm
 from qrcheck.posting import (
@@ -301,6 +301,18 @@ def test_official_host_is_the_host_the_code_leads_to_when_official(catalog) -> N
     assert posting_content(proc, stranger, TODAY).official_host == ""
     sub = CenterSettings(name="Trung tâm", official_domains=("gov.vn",))
     assert posting_content(proc, sub, TODAY).official_host == "dichvucong.gov.vn"
+    # stable links: the codes lead to the center's own domain, and the posting names it
+    stable = CenterSettings(
+        name="Trung tâm", link_mode="stable", stable_template="https://qr.hcc.example.vn/t/{code}"
+    )
+    own = replace(proc, payload=f"https://QR.hcc.example.vn/t/{proc.code}#v={proc.tag}")
+    assert posting_content(own, stable, TODAY).official_host == "qr.hcc.example.vn"
+    # a posting is made again when the host it names changes
+    elsewhere = replace(catalog.center, official_domains=("example.gov.vn",))
+    assert render_key(proc, catalog.center, "A5") != render_key(proc, elsewhere, "A5")
+    assert render_key(proc, catalog.center, "A5") == render_key(
+        proc, replace(catalog.center, legacy_paths=("/x",)), "A5"
+    )
 
 
 @pytest.mark.parametrize("paper", ["A5", "A4"])
