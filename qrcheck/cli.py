@@ -512,7 +512,7 @@ def print_generate(result: "GenerateResult", options: "GenerateOptions") -> None
             )
         )
     if result.sheet:
-        out.print(tr("generate.sheet", path=str(result.sheet)))
+        out.print(tr("posting_sheet.generated", path=str(result.sheet)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from qrcheck import __version__
 from qrcheck.catalog import Catalog, CatalogView, Change, Procedure
@@ -54,7 +55,7 @@ MANIFEST = "manifest.json"
 LOCK_FILE = ".qrcheck.lock"
 MANIFEST_FORMAT = 1
 #: Bump when the look of postings changes, so that every posting is regenerated once.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 PNG_DPI = 600
 QR_PRINT_MM = 70.0
 SAVE_EVERY = 25
@@ -204,6 +205,7 @@ def render_key(proc: Procedure, center: CenterSettings, paper: str) -> str:
         proc.tag,
         center.name,
         center.posting_language,
+        official_host(proc, center),
         paper,
         str(LAYOUT_VERSION),
         ERROR_CORRECTION,
@@ -239,6 +241,7 @@ class _Job:
     decision: str
     center_name: str
     language: str
+    official_host: str
     paper: str
     print_date: date
     render_key: str
@@ -257,7 +260,15 @@ def _content(job: _Job, symbol: Symbol | None = None) -> PostingContent:
         print_date=job.print_date,
         symbol=symbol or make_symbol(job.payload),
         language=job.language,
+        official_host=job.official_host,
     )
+
+
+def official_host(proc: Procedure, center: CenterSettings) -> str:
+    """The host `proc`'s code leads to when it is official (the posting names it as the only
+    one to trust), else ""."""
+    host = (urlsplit(proc.payload).hostname or "").lower()
+    return host if host and center.host_is_official(host) else ""
 
 
 def posting_content(proc: Procedure, center: CenterSettings, print_date: date) -> PostingContent:
@@ -273,6 +284,7 @@ def posting_content(proc: Procedure, center: CenterSettings, print_date: date) -
         print_date=print_date,
         symbol=make_symbol(proc.payload),
         language=center.posting_language,
+        official_host=official_host(proc, center),
     )
 
 
@@ -564,6 +576,7 @@ def _generate(
             decision=p.decision,
             center_name=center.name,
             language=center.posting_language,
+            official_host=official_host(p, center),
             paper=options.paper,
             print_date=print_date,
             render_key=render_key(p, center, options.paper),
@@ -753,7 +766,7 @@ def _write_sheet(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = out / "sheets" / f"print-sheet-{stamp}.pdf"
     title = f"{contents[0].center_name} · {print_date.strftime('%d/%m/%Y')}"
-    atomic_write_bytes(path, print_sheet_pdf(contents, title))
+    atomic_write_bytes(path, print_sheet_pdf(contents, title, paper=jobs[0].paper))
     return path
 
 

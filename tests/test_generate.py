@@ -183,21 +183,24 @@ def test_pdf_postings_scan_and_carry_the_vietnamese_text(bundled) -> None:
         assert proc.code in text and proc.field in text
         assert "Quét mã QR" in text
         assert f"Phiên bản {proc.tag}" in text
+        assert "Chỉ quét mã dẫn tới dichvucong.gov.vn" in text  # against fake stickers
         fonts = {str(f["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()}
         assert all("BeVietnamPro" in f for f in fonts), fonts
         # the printed code (vector squares) scans back to the payload
         assert decode(rasterise_pdf(pdf, 150)) == [entry.payload]
 
 
-def test_print_sheet_holds_four_postings_per_page_that_scan(bundled) -> None:
+def test_print_sheet_holds_two_a5_postings_per_a4_page_that_scan(bundled) -> None:
     result = bundled[2]
     sheet = result.sheet
     assert sheet is not None and sheet.exists()
     reader = PdfReader(sheet)
-    assert len(reader.pages) == -(-91 // 4)
+    assert len(reader.pages) == -(-91 // 2)
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (297, 210)
     page = rasterise_pdf(sheet, 200, page=1)
-    first_four = sorted(e.payload for e in sorted(result.generated, key=lambda e: e.code)[:4])
-    assert sorted(decode(page)) == first_four
+    first_two = sorted(e.payload for e in sorted(result.generated, key=lambda e: e.code)[:2])
+    assert sorted(decode(page)) == first_two
 
 
 def test_take_down_and_announcements_from_the_bundled_catalog(bundled) -> None:
@@ -312,6 +315,9 @@ def test_a4_postings(small) -> None:
     result = run(catalog_dir, out, paper="A4")
     reader = PdfReader(out / result.generated[0].files["pdf"].path)
     assert round(float(reader.pages[0].mediabox.width) / 72 * 25.4) == 210
+    sheet = PdfReader(result.sheet)  # A4 postings print one to an A4 page, at their size
+    assert len(sheet.pages) == 6
+    assert round(float(sheet.pages[0].mediabox.width) / 72 * 25.4) == 210
 
 
 def test_scheduled_amendment_changes_the_posting_from_its_date(tmp_path: Path) -> None:

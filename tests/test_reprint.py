@@ -169,7 +169,7 @@ def test_the_sheet_holds_one_posting_per_item(history: Path, tmp_path: Path, cap
     assert run_cli(["reprint", *common(history), "--sheet", str(sheet), "--lang", "en"]) == 0
     assert "(7 postings)" in " ".join(capsys.readouterr().out.split())
     reader = PdfReader(sheet)
-    assert len(reader.pages) == 2  # four postings to an A4 page
+    assert len(reader.pages) == 4  # A5 postings, two to a landscape A4 page
     text = "".join(page.extract_text() for page in reader.pages)
     for code in (FADED, OUTDATED, LEGACY, "1.116910", DEAD):
         assert text.count(code) >= 1, code
