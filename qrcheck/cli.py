@@ -879,7 +879,7 @@ def cmd_reprint(
 ) -> None:
     import json
 
-    from qrcheck.reprint import record_done, reprint_list, sheet_contents
+    from qrcheck.reprint import record_done, reprint_list, sheet_pdf
 
     _setup(lang)
     when = parse_day(as_of)
@@ -932,21 +932,19 @@ def cmd_reprint(
     else:
         out.print(tr("store.reprint_none"))
     if sheet is not None:
-        from qrcheck.posting import print_sheet_pdf
         from qrcheck.table import atomic_write_bytes
 
         say = err if json_ else out
 
-        contents = sheet_contents(cat, items, when)
-        if not contents:
+        pdf, count = sheet_pdf(cat, items, when)
+        if not count:
             say.print(tr("store.sheet_empty"))
         else:
-            title = f"{cat.center.name} · {fmt_date(when)}"
             try:
-                atomic_write_bytes(sheet, print_sheet_pdf(contents, title))
+                atomic_write_bytes(sheet, pdf)
             except OSError as exc:
                 fail(tr("generate.write_failed", path=str(sheet), reason=exc.strerror))
-            say.print(tr("store.sheet", path=str(sheet), count=len(contents)))
+            say.print(tr("store.sheet", path=str(sheet), count=count))
 
 
 def cmd_report(

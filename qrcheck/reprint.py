@@ -29,7 +29,7 @@ from qrcheck.catalog import Catalog, CatalogView, Procedure
 from qrcheck.center import CenterSettings
 from qrcheck.generate import posting_content
 from qrcheck.links.verdict import judge
-from qrcheck.posting import PostingContent
+from qrcheck.posting import SheetEntry, print_sheet_pdf
 from qrcheck.rounds import Sighting, group_postings
 from qrcheck.store import Posting, PrintRecord, Store, latest_state, now
 
@@ -449,15 +449,30 @@ def posting_for(catalog: Catalog, item: ReprintItem, when: date) -> Procedure | 
     return proc if proc is not None and proc.in_force else None
 
 
-def sheet_contents(
-    catalog: Catalog, items: Sequence[ReprintItem], when: date
-) -> list[PostingContent]:
-    """The postings of a print sheet for `items` (one per item; the generator's layout)."""
+def sheet_contents(catalog: Catalog, items: Sequence[ReprintItem], when: date) -> list[SheetEntry]:
+    """The postings of a print sheet for `items` (one per item; the generator's layout), each
+    with the board it goes to; a posting printed ahead of its change says from when it applies."""
     center = catalog.center
-    contents = []
+    entries = []
     for item in items:
         proc = posting_for(catalog, item, when)
         if proc is None:
             continue
-        contents.append(posting_content(proc, center, when))
-    return contents
+        content = posting_content(proc, center, when)
+        starts = proc.effective_from
+        if item.due is not None and item.due > when:
+            starts = max(starts or item.due, item.due)
+        if starts is not None and starts > when:
+            content = replace(content, applies_from=starts)
+        entries.append(SheetEntry(content, item.location))
+    return entries
+
+
+def sheet_pdf(catalog: Catalog, items: Sequence[ReprintItem], when: date) -> tuple[bytes, int]:
+    """The print sheet of `items` (`qrcheck reprint --sheet`, the web page's sheet): the PDF
+    and how many postings it holds (0: nothing to print, no PDF)."""
+    entries = sheet_contents(catalog, items, when)
+    if not entries:
+        return b"", 0
+    title = f"{catalog.center.name} · {when:%d/%m/%Y}"
+    return print_sheet_pdf(entries, title, paper=catalog.center.paper), len(entries)

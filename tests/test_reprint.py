@@ -290,3 +290,20 @@ def unreadable_board_for_history() -> np.ndarray:
     from qrcheck.catalog import load_catalog
 
     return unreadable_board(load_catalog(BUNDLED_CATALOG).as_of(TODAY), seed=4)
+
+
+def test_the_sheet_names_each_board_and_marks_what_is_not_yet_in_force(
+    history: Path, catalog, view
+) -> None:
+    """Each posting of the sheet carries its board; a posting printed ahead of a change that
+    takes effect later says from when it applies (issue 16)."""
+    from qrcheck.reprint import reprint_list, sheet_contents
+
+    with Store(history) as store:
+        items = reprint_list(store, view, catalog.center, 30)
+    entries = sheet_contents(catalog, items, TODAY)
+    by_code = {(e.content.code, e.location): e for e in entries}
+    ahead = by_code[("1.116907", "Quầy 1")]  # replaces 2.000286 on 15/12/2026
+    assert ahead.content.applies_from == date(2026, 12, 15)
+    now_ = [e for e in entries if e.content.code == FADED]
+    assert now_ and all(e.content.applies_from is None and e.location for e in now_)

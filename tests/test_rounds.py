@@ -302,7 +302,9 @@ def test_a_named_unreadable_posting_is_printed_once_and_leaves_when_done(
         sentence = items[0].reasons[0].text("vi")
         assert f"đọc được mã {named.read} in trên bản niêm yết" in sentence
         assert "IMG_0001.png" in sentence
-        assert [c.code for c in sheet_contents(catalog, items, TODAY)] == [code]
+        assert [(e.content.code, e.location) for e in sheet_contents(catalog, items, TODAY)] == [
+            (code, "Bảng 2")
+        ]
         assert record_done(store, view_, code, "Bảng 2", TODAY)
         assert [i for i in reprint_list(store, view_, catalog.center, 0) if i.location] == []
 

@@ -2,8 +2,8 @@
 
 - boards: `reprint.posting_states` (latest grade, verdict, action, last seen) and the stable-link
   scans of `store.scan_counts`;
-- reprint list and print sheet: `reprint.reprint_list` and `reprint.sheet_contents` with
-  `posting.print_sheet_pdf`, exactly as `qrcheck reprint --sheet` does;
+- reprint list and print sheet: `reprint.reprint_list` and `reprint.sheet_pdf`, exactly as
+  `qrcheck reprint --sheet` does;
 - catalog: the upcoming changes of the catalog view and the versions recorded in the store;
 - catalog import (admins): `importer.prepare_import`, then `importer.apply_import`.
 
@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Protocol
 from qrcheck.catalog import Catalog, catalog_fingerprint, group_issues, load_catalog
 from qrcheck.i18n import t
 from qrcheck.importer import PreparedImport, apply_import, prepare_import
-from qrcheck.posting import print_sheet_pdf
 from qrcheck.reprint import (
     lost_postings,
     lost_reason,
     posting_states,
     reprint_list,
-    sheet_contents,
+    sheet_pdf,
 )
 from qrcheck.store import Store
 
@@ -151,11 +150,10 @@ class StatusPages:
         """The print sheet of the list as `qrcheck reprint --sheet` makes it, and a file name."""
         catalog, items = self._items()
         when = self.today()
-        contents = sheet_contents(catalog, items, when)
-        if not contents:
+        pdf, count = sheet_pdf(catalog, items, when)
+        if not count:
             return None
-        title = f"{catalog.center.name} · {when:%d/%m/%Y}"
-        return print_sheet_pdf(contents, title), f"reprint-{when.isoformat()}.pdf"
+        return pdf, f"reprint-{when.isoformat()}.pdf"
 
     # -----------------------------------------------------------------------------------------
     # catalog
