@@ -28,7 +28,14 @@ from pathlib import Path
 
 from qrcheck.center import CenterSettings, load_center
 from qrcheck.errors import CatalogError, CatalogInvalid
-from qrcheck.payload import VERSION_FIELDS, build_payload, canonical_link, clean_text, version_tag
+from qrcheck.payload import (
+    VERSION_FIELDS,
+    build_payload,
+    canonical_link,
+    clean_text,
+    legacy_version_tag,
+    version_tag,
+)
 from qrcheck.table import (
     CsvDamaged,
     RawRow,
@@ -138,6 +145,11 @@ class Row:
     def tag(self) -> str:
         return version_tag(self.values)
 
+    @property
+    def tags(self) -> tuple[str, str]:
+        """The row's tag and the tag earlier qrcheck versions gave it (`legacy_version_tag`)."""
+        return version_tag(self.values), legacy_version_tag(self.values)
+
 
 @dataclass(frozen=True)
 class Procedure:
@@ -177,6 +189,9 @@ class Change:
     successor: str = ""
     decision: str = ""
     line: int = 0
+    #: False for an amendment that changes nothing a posting shows or links to (VERSION_FIELDS):
+    #: no posting needs printing for it
+    printed: bool = True
 
 
 @dataclass(frozen=True)
@@ -194,7 +209,8 @@ class CatalogView:
         return [p for p in self.procedures.values() if not p.in_force]
 
     def upcoming_within(self, days: int) -> list[Change]:
-        return [c for c in self.upcoming if (c.when - self.as_of).days <= days]
+        """The changes within `days` that change what postings show (to print ahead)."""
+        return [c for c in self.upcoming if c.printed and (c.when - self.as_of).days <= days]
 
     @cached_property
     def by_link(self) -> dict[str, Procedure]:
@@ -719,6 +735,7 @@ def resolve(rows: Iterable[Row], center: CenterSettings, when: date) -> CatalogV
             procedures[code] = _procedure(current, state, center)
 
         had_version = current is not None
+        before = current
         for row in future:
             kind = {"abolished": "abolished"}.get(row.status, "amended" if had_version else "new")
             takes_effect = row.effective or when
@@ -730,6 +747,11 @@ def resolve(rows: Iterable[Row], center: CenterSettings, when: date) -> CatalogV
                 begins = start.get(row.get("replaced_by"))
                 if begins is not None and when < begins < takes_effect:
                     takes_effect = begins
+            printed = (
+                kind != "amended"
+                or before is None
+                or any(row.get(f) != before.get(f) for f in VERSION_FIELDS)
+            )
             upcoming.append(
                 Change(
                     takes_effect,
@@ -738,9 +760,11 @@ def resolve(rows: Iterable[Row], center: CenterSettings, when: date) -> CatalogV
                     row.get("replaced_by"),
                     row.get("decision"),
                     row.line,
+                    printed,
                 )
             )
             had_version = True
+            before = row
         if current is not None and state == "active":
             successor = current.get("replaced_by")
             already = any(c.code == code and c.kind == "replaced" for c in upcoming)

@@ -43,9 +43,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from qrcheck import __version__
-from qrcheck.catalog import Catalog, CatalogView, Change, Procedure
+from qrcheck.catalog import Catalog, CatalogView, Change, Procedure, Row, history_rows
 from qrcheck.center import CenterSettings
 from qrcheck.errors import GenerationError, QrcheckError
+from qrcheck.payload import VERSION_FIELDS, legacy_version_tag, split_payload
 from qrcheck.posting import PostingContent, posting_pdf, print_sheet_pdf
 from qrcheck.symbol import ERROR_CORRECTION, Symbol, make_symbol, png_bytes, svg_text, verify_symbol
 from qrcheck.table import atomic_write_bytes, atomic_writer
@@ -201,7 +202,6 @@ def render_key(proc: Procedure, center: CenterSettings, paper: str) -> str:
         proc.code,
         proc.name,
         proc.field,
-        proc.decision,
         proc.tag,
         center.name,
         center.posting_language,
@@ -346,10 +346,30 @@ def _retire(out: Path, code: str, entry: ManifestEntry | None) -> None:
             os.replace(source, target)
 
 
+def _shows_other(entry: ManifestEntry, proc: Procedure, history: Sequence[Row] = ()) -> bool:
+    """The posting made for `entry` shows or links to something else than `proc` now does.
+    Not a change: a tag of the earlier formula over the same record (see payload.py), or the
+    tag of an earlier version of the record that differs only in what no posting prints."""
+    if split_payload(entry.payload)[0] != split_payload(proc.payload)[0]:
+        return True
+    if entry.tag in (proc.tag, legacy_version_tag(proc.values)):
+        return False
+    for row in history:
+        if row.code == proc.code and entry.tag in row.tags:
+            return any(row.get(f) != proc.values.get(f, "") for f in VERSION_FIELDS)
+    return True
+
+
 def plan(
-    view: CatalogView, manifest: Manifest, options: GenerateOptions, center: CenterSettings
+    view: CatalogView,
+    manifest: Manifest,
+    options: GenerateOptions,
+    center: CenterSettings,
+    history: Sequence[Row] = (),
 ) -> tuple[list[tuple[Procedure, str]], list[str]]:
-    """(procedures to (re)generate with the reason, codes that are up to date)."""
+    """(procedures to (re)generate with the reason, codes that are up to date); `history`
+    (the catalog's rows and those of its earlier versions) tells a change of what a posting
+    shows from one of what it does not."""
     wanted = set(options.only)
     todo: list[tuple[Procedure, str]] = []
     unchanged: list[str] = []
@@ -366,9 +386,7 @@ def plan(
             todo.append(
                 (
                     proc,
-                    "changed"
-                    if entry.tag != proc.tag or entry.payload != proc.payload
-                    else "layout",
+                    "changed" if _shows_other(entry, proc, history) else "layout",
                 )
             )
         elif not _files_intact(options.out, entry):
@@ -563,7 +581,7 @@ def _generate(
     # writes one, and this run holds it now)
     interrupted = int(manifest.running.get("pid", 0) or 0) if manifest.running else took_over
 
-    todo, unchanged = plan(view, manifest, options, center)
+    todo, unchanged = plan(view, manifest, options, center, history_rows(catalog))
     print_date = options.print_date or date.today()
     jobs = [
         _Job(

@@ -17,9 +17,16 @@ from urllib.parse import quote
 
 from qrcheck.center import CenterSettings
 
-#: The record fields that make up a posting's version. Provenance columns (source, note,
-#: confidence) and the status are left out: re-labelling a row does not change what is printed.
-VERSION_FIELDS = (
+#: The record fields that make up a posting's version: what the posting shows (code, name,
+#: field) or links to (formalityId, url). The level, the decision that announced the record and
+#: its date of effect are not printed: when the province re-announces a list under a new
+#: decision without changing what a posting shows, the postings on the walls stay current.
+#: Provenance columns (source, note, confidence) and the status are left out too.
+VERSION_FIELDS = ("code", "name", "field", "formality_id", "url")
+#: The fields the tag covered until qrcheck 0.x of December 2026. Postings printed then carry
+#: such tags: `legacy_version_tag` recognises them (a tag is current when the record it was
+#: made from shows what the current record shows).
+LEGACY_VERSION_FIELDS = (
     "code",
     "name",
     "field",
@@ -37,15 +44,20 @@ def clean_text(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
-def version_tag(fields: Mapping[str, str]) -> str:
+def version_tag(fields: Mapping[str, str], names: tuple[str, ...] = VERSION_FIELDS) -> str:
     """A 6-character tag (base32, 30 bits) that changes whenever a versioned field changes."""
     canonical = json.dumps(
-        {name: clean_text(fields.get(name, "") or "") for name in VERSION_FIELDS},
+        {name: clean_text(fields.get(name, "") or "") for name in names},
         ensure_ascii=False,
         sort_keys=True,
     )
     digest = hashlib.sha256(canonical.encode("utf-8")).digest()
     return base64.b32encode(digest).decode("ascii")[:TAG_LENGTH]
+
+
+def legacy_version_tag(fields: Mapping[str, str]) -> str:
+    """The tag the same record got before the tag covered printed fields only."""
+    return version_tag(fields, LEGACY_VERSION_FIELDS)
 
 
 def canonical_link(code: str, formality_id: str, url: str, center: CenterSettings) -> str:

@@ -273,8 +273,8 @@ def draw_posting(
         date=content.print_date.strftime("%d/%m/%Y"),
         tag=content.tag or "—",
     )
-    if content.decision:
-        footer += " · " + t("posting.decision", lang, decision=content.decision)
+    # the decision that announced the record is not printed: a re-announcement that changes
+    # nothing a posting shows must not make every posting on the walls out of date
     footer_lines = simpleSplit(check_glyphs(footer), REGULAR, small, inner)
     # the link takes the room left above the print line; a long one is set smaller to fit it
     footer_top = y + margin + (len(footer_lines) - 1) * small * 1.2 + small + 1 * mm * s

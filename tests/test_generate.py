@@ -320,8 +320,31 @@ def test_a4_postings(small) -> None:
     assert round(float(sheet.pages[0].mediabox.width) / 72 * 25.4) == 210
 
 
+def test_an_amendment_that_changes_nothing_printed_needs_no_posting(tmp_path: Path) -> None:
+    """The bundled catalog's scheduled row of 1.001193 changes only its date of effect: nothing
+    a posting shows or links to, so nothing is announced for printing and nothing regenerated
+    (issue 16: "reprints for changes nobody can see")."""
+    catalog_dir = copy_catalog(tmp_path / "catalog")
+    out = tmp_path / "out"
+    before = run(catalog_dir, out, only=("1.001193",))
+    near = run(catalog_dir, out, only=("1.001193",), as_of=date(2027, 2, 15))
+    assert near.announce == () and near.generated == ()
+    after = run(catalog_dir, out, only=("1.001193",), as_of=date(2027, 3, 1))
+    assert after.generated == ()
+    assert (
+        before.generated[0].tag
+        == load_catalog(catalog_dir).as_of(date(2027, 3, 1)).procedures["1.001193"].tag
+    )
+
+
 def test_scheduled_amendment_changes_the_posting_from_its_date(tmp_path: Path) -> None:
     catalog_dir = copy_catalog(tmp_path / "catalog")
+    rows = read_rows(catalog_dir / "procedures.csv")
+    header = rows[0]
+    for row in rows[1:]:  # the scheduled version of 1.001193 gets a new name (printed)
+        if row[0] == "1.001193" and row[header.index("status")] == "scheduled":
+            row[header.index("name")] = "Thủ tục đăng ký khai sinh (sửa đổi)"
+    write_rows(catalog_dir / "procedures.csv", rows)
     out = tmp_path / "out"
     before = run(catalog_dir, out, only=("1.001193",))
     assert [(c.code, c.kind) for c in before.announce] == []  # 01/03/2027 is beyond 30 days
@@ -339,8 +362,8 @@ def test_a_crash_mid_run_leaves_consistent_outputs_and_the_next_run_finishes(sma
     catalog_dir, out = small
     old_tags = {e.code: e.tag for e in run(catalog_dir, out).generated}
     rows = read_rows(catalog_dir / "procedures.csv")
-    for row in rows[1:]:
-        row[rows[0].index("decision")] = "99/QĐ-UBND ngày 20/11/2026"
+    for row in rows[1:]:  # a change every posting shows
+        row[rows[0].index("name")] += " (sửa đổi)"
     write_rows(catalog_dir / "procedures.csv", rows)
 
     class Crash(Exception):

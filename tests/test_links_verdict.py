@@ -112,15 +112,42 @@ def test_outdated_says_what_changed_and_since_when() -> None:
     verdict = judge(f"{proc.link}#v={printed.tag}", VIEW, CENTER, history=[*rows, printed])
     assert verdict.status == "outdated"
     assert verdict.detail_key.startswith("links.outdated_fields_decision")
-    assert "tên thủ tục, quyết định công bố" in describe(verdict, "vi")
-    assert "procedure name, announcing decision" in describe(verdict, "en")
+    # the decision differs too, but no posting prints it: only the name is said
+    assert "(khác ở: tên thủ tục)" in describe(verdict, "vi")
+    assert "quyết định công bố" not in describe(verdict, "vi")
+    assert "(differs in: procedure name)" in describe(verdict, "en")
+
+
+def test_a_re_announcement_that_changes_nothing_printed_keeps_postings_current() -> None:
+    """Issue 16: the province re-announces the list under a new decision (and level, date)
+    without changing what is printed. Postings printed before, with today's tag formula or the
+    earlier one (which covered the decision), stay current; a changed name is still outdated,
+    and the sentence names the printed field that changed."""
+    from qrcheck.payload import legacy_version_tag
+
+    rows = list(CATALOG.rows)
+    now = next(r for r in rows if r.code == "2.002913")
+    proc = VIEW.procedures["2.002913"]
+    announced = {"decision": "1/QĐ-UBND ngày 01/01/2026", "level": "Cấp tỉnh",
+                 "effective_from": "2026-01-01"}  # fmt: skip
+    earlier = replace(now, values={**now.values, **announced})
+    history = [*rows, earlier]
+    for tag in (earlier.tag, legacy_version_tag(earlier.values), legacy_version_tag(now.values)):
+        verdict = judge(f"{proc.link}#v={tag}", VIEW, CENTER, history=history)
+        assert verdict.status == "current", tag
+    renamed = replace(earlier, values={**earlier.values, "name": "Tên cũ"})
+    old_tag = legacy_version_tag(renamed.values)
+    verdict = judge(f"{proc.link}#v={old_tag}", VIEW, CENTER, history=[*rows, renamed])
+    assert verdict.status == "outdated"
+    assert "(khác ở: tên thủ tục)" in describe(verdict, "vi")
+    unknown = judge(f"{proc.link}#v=AAAAAA", VIEW, CENTER, history=history)
+    assert unknown.status == "outdated"
 
 
 @pytest.mark.parametrize(
     ("as_of", "code", "key", "date_text"),
     [
         (date(2026, 12, 1), "2.000286", "links.changing_replaced", "15/12/2026"),
-        (date(2027, 2, 10), "1.001193", "links.changing_amended", "01/03/2027"),
     ],
 )
 def test_changes_within_30_days_are_announced(as_of, code, key, date_text) -> None:
@@ -132,6 +159,15 @@ def test_changes_within_30_days_are_announced(as_of, code, key, date_text) -> No
     assert describe(verdict, "en") == t(key, "en", **verdict.detail_params)
     far = CATALOG.as_of(date(2026, 10, 1))
     assert judge(far.procedures[code].payload, far, CENTER).detail_key == "verdict.current"
+
+
+def test_an_amendment_of_nothing_printed_is_not_announced() -> None:
+    """1.001193's scheduled row (01/03/2027) changes only its date of effect: no posting needs
+    printing for it, so the check does not say "chuẩn bị in lại"."""
+    view = CATALOG.as_of(date(2027, 2, 10))
+    verdict = judge(view.procedures["1.001193"].payload, view, CENTER)
+    assert (verdict.status, verdict.detail_key) == ("current", "verdict.current")
+    assert [c.printed for c in view.upcoming if c.code == "1.001193"] == [False]
 
 
 def test_stable_links_of_the_center() -> None:

@@ -19,6 +19,7 @@ from qrcheck.payload import (
     build_payload,
     canonical_link,
     clean_text,
+    legacy_version_tag,
     split_payload,
     version_tag,
 )
@@ -175,9 +176,19 @@ def test_payload_round_trip_without_tags(link, tag):
 
 
 def test_version_tag_is_stable_across_releases():
-    # printed postings carry this tag: changing the fingerprint would mark every one outdated
-    assert version_tag(KHAI_SINH) == "LSTNIU"
-    assert version_tag({}) == "57QXD5"
+    # printed postings carry these tags: changing the fingerprint would mark every one outdated
+    assert version_tag(KHAI_SINH) == "KLCXJZ"
+    # the formula until December 2026 (it also covered level, decision and date of effect):
+    # postings printed then carry it, and it must keep being recognised
+    assert legacy_version_tag(KHAI_SINH) == "LSTNIU"
+    assert legacy_version_tag({}) == "57QXD5"
+
+
+def test_the_tag_covers_only_what_a_posting_shows_or_links_to():
+    unprinted = {"level": "Cấp tỉnh", "decision": "99/QĐ-UBND", "effective_from": "2027-01-01"}
+    assert version_tag({**KHAI_SINH, **unprinted}) == version_tag(KHAI_SINH)
+    for field in ("code", "name", "field", "formality_id", "url"):
+        assert version_tag({**KHAI_SINH, field: "khác"}) != version_tag(KHAI_SINH), field
 
 
 def test_version_tag_missing_fields_count_as_empty():
@@ -187,7 +198,8 @@ def test_version_tag_missing_fields_count_as_empty():
 
 def test_row_tag_is_the_version_tag_of_its_values():
     row = Row(2, {**KHAI_SINH, "status": "active", "note": "x"})
-    assert row.tag == version_tag(KHAI_SINH) == "LSTNIU"
+    assert row.tag == version_tag(KHAI_SINH) == "KLCXJZ"
+    assert row.tags == ("KLCXJZ", "LSTNIU")
 
 
 @given(record=records)

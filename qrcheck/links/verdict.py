@@ -40,7 +40,7 @@ from ada_url import URL as WhatwgURL
 
 from qrcheck.catalog import CatalogView, Procedure, Row
 from qrcheck.center import CenterSettings
-from qrcheck.payload import TAG_LENGTH, VERSION_FIELDS, split_payload
+from qrcheck.payload import TAG_LENGTH, VERSION_FIELDS, legacy_version_tag, split_payload
 
 STATUSES = (
     "current",
@@ -665,7 +665,7 @@ def judge(
         )
     if form in ("legacy_domain", "old_page"):
         return verdict("legacy", "verdict.legacy", code=code, link=proc.link)
-    if tag is not None and tag != proc.tag:
+    if tag is not None and tag != proc.tag and not _shows_the_same(proc, tag, history):
         decision, day = proc.decision, fmt_day(proc.effective_from)
         params: dict[str, str] = {
             "code": code,
@@ -708,13 +708,30 @@ def _first(entry: tuple[int, Procedure]) -> int:
     return entry[0]
 
 
-def _changed_fields(proc: Procedure, tag: str, history: Iterable[Row]) -> str:
-    """The versioned fields that differ from the row the posting was printed from ('' unknown)."""
+def _printed_row(proc: Procedure, tag: str, history: Iterable[Row]) -> Row | None:
+    """The catalog row (current or earlier version) a posting with `tag` was printed from,
+    by today's tag or the tag earlier qrcheck versions made (None when unknown)."""
     for row in history:
-        if row.code == proc.code and row.tag == tag:
-            names = [f for f in VERSION_FIELDS if row.get(f) != proc.values.get(f, "")]
-            return ", ".join(f for f in names)
-    return ""
+        if row.code == proc.code and tag in row.tags:
+            return row
+    return None
+
+
+def _shows_the_same(proc: Procedure, tag: str, history: Iterable[Row]) -> bool:
+    """A posting with an older tag that shows and links to what the current record does (the
+    record changed only in what no posting prints, or the tag is of an earlier formula)."""
+    if tag == legacy_version_tag(proc.values):
+        return True
+    row = _printed_row(proc, tag, history)
+    return row is not None and all(row.get(f) == proc.values.get(f, "") for f in VERSION_FIELDS)
+
+
+def _changed_fields(proc: Procedure, tag: str, history: Iterable[Row]) -> str:
+    """The printed fields that differ from the row the posting was printed from ('' unknown)."""
+    row = _printed_row(proc, tag, history)
+    if row is None:
+        return ""
+    return ", ".join(f for f in VERSION_FIELDS if row.get(f) != proc.values.get(f, ""))
 
 
 def find_procedure(
