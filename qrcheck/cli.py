@@ -49,6 +49,16 @@ class Context:
     lang = "vi"
 
 
+def _system_user() -> str:
+    """Who runs the command, for the history ("" when the system cannot tell)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
+
+
 #: the width of a procedure code ("1.001193"): table columns holding one never get narrower
 CODE_WIDTH = 8
 
@@ -889,7 +899,7 @@ def cmd_reprint(
     try:
         if done is not None:
             code = done.strip()
-            if not record_done(store, view, code, location.strip(), when):
+            if not record_done(store, view, code, location.strip(), when, who=_system_user()):
                 fail(tr("store.unknown_code", code=code))
             # stdout carries only the JSON document with --json
             (err if json_ else out).print(

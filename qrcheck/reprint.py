@@ -214,7 +214,7 @@ def _printed_after(
     )
 
 
-def _sound_here(
+def sound_postings(
     postings: dict[int, Posting], states: dict, view: CatalogView, center: CenterSettings
 ) -> dict[tuple[str, str], str]:
     """(location, procedure) -> when last seen, for postings that hang sound and current."""
@@ -245,7 +245,7 @@ def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: 
     postings = {p.id: p for p in store.postings()}
     states = latest_state(store.observations())
     prints = store.prints()
-    sound = _sound_here(postings, states, view, center)
+    sound = sound_postings(postings, states, view, center)
     items: dict[tuple[str, str | None, str], ReprintItem] = {}
 
     def superseded(posting: Posting) -> bool:
@@ -400,7 +400,7 @@ def posting_states(store: Store, view: CatalogView, center: CenterSettings) -> l
             sightings[obs.posting_id] = sightings.get(obs.posting_id, 0) + 1
     states = latest_state(observations)
     postings = {p.id: p for p in store.postings()}
-    sound = _sound_here(postings, states, view, center)
+    sound = sound_postings(postings, states, view, center)
     result = []
     for posting in postings.values():
         obs = states.get(posting.id)
@@ -431,13 +431,16 @@ def posting_states(store: Store, view: CatalogView, center: CenterSettings) -> l
     return result
 
 
-def record_done(store: Store, view: CatalogView, code: str, location: str, when: date) -> bool:
-    """Record that a new posting of `code` was put up at `location`; False for an unknown code."""
+def record_done(
+    store: Store, view: CatalogView, code: str, location: str, when: date, who: str = ""
+) -> bool:
+    """Record that a new posting of `code` was put up at `location` (by `who`); False for an
+    unknown code."""
     proc = view.procedures.get(code)
     if proc is None:
         return False
     store.record_prints(
-        [PrintRecord(code, proc.tag, proc.payload, when.isoformat(), now(), location, "done")]
+        [PrintRecord(code, proc.tag, proc.payload, when.isoformat(), now(), location, "done", who)]
     )
     return True
 

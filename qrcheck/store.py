@@ -245,6 +245,26 @@ def _v7(db: sqlite3.Connection) -> None:
     )
 
 
+def _v8(db: sqlite3.Connection) -> None:
+    """Who closed a task of a board's to-do list, and when: a print put up (`prints.who`), a
+    posting taken down or a suspect sticker checked (`tasks_done`)."""
+    _script(
+        db,
+        """
+        ALTER TABLE prints ADD COLUMN who TEXT NOT NULL DEFAULT '';
+        CREATE TABLE tasks_done (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            location TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            who TEXT NOT NULL DEFAULT '',
+            done_at TEXT NOT NULL
+        );
+        CREATE INDEX tasks_done_place ON tasks_done (location, kind, subject);
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -253,6 +273,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v5,
     _v6,
     _v7,
+    _v8,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -350,6 +371,19 @@ class PrintRecord:
     recorded_at: str
     location: str
     source: str
+    #: who recorded it (a staff account on the web page, the system user for the CLI)
+    who: str = ""
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A task of a board's to-do list that someone closed."""
+
+    kind: str
+    location: str
+    subject: str
+    who: str
+    done_at: str
 
 
 class Store:
@@ -601,7 +635,7 @@ class Store:
             for entry in entries:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO prints (procedure, tag, payload, printed_on,"
-                    " recorded_at, location, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " recorded_at, location, source, who) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         entry.procedure,
                         entry.tag,
@@ -610,10 +644,26 @@ class Store:
                         entry.recorded_at or now(),
                         entry.location,
                         entry.source,
+                        entry.who,
                     ),
                 )
                 added += cursor.rowcount
         return added
+
+    def record_task_done(self, kind: str, location: str, subject: str, who: str) -> None:
+        """Record that a task (take down, check a sticker) at `location` was done by `who`."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO tasks_done (kind, location, subject, who, done_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (kind, location, subject, who, now()),
+            )
+
+    def tasks_done(self) -> list[TaskDone]:
+        rows = self.db.execute(
+            "SELECT kind, location, subject, who, done_at FROM tasks_done ORDER BY done_at"
+        ).fetchall()
+        return [TaskDone(*row) for row in rows]
 
     def record_catalog(
         self, fingerprint: str, path: str, rows: int, source: str = "", changes: dict | None = None
@@ -637,8 +687,8 @@ class Store:
 
     def prints(self) -> list[PrintRecord]:
         rows = self.db.execute(
-            "SELECT procedure, tag, payload, printed_on, recorded_at, location, source FROM prints"
-            " ORDER BY recorded_at"
+            "SELECT procedure, tag, payload, printed_on, recorded_at, location, source, who"
+            " FROM prints ORDER BY recorded_at"
         ).fetchall()
         return [PrintRecord(*row) for row in rows]
 

@@ -43,6 +43,7 @@ from qrcheck.photos import probe_photo
 from qrcheck.report import legend_height
 from qrcheck.store import Account, Store
 from qrcheck.table import atomic_write_bytes
+from qrcheck.todo import KIND_KEYS
 from qrcheck.web.jobs import Batch, Checker
 from qrcheck.web.pages import IMPORT_SUFFIXES, StatusPages
 from qrcheck.web.security import (
@@ -601,6 +602,47 @@ def create_app(config: WebConfig) -> Starlette:
             },
         )
 
+    async def todo_page(request: Request) -> Response:
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        boards = await run_in_threadpool(pages.todo, language(request))
+        notice = session.data.pop("todo_notice", None)
+        return render(request, "todo.html", session, boards=boards, notice=notice)
+
+    async def todo_done(request: Request) -> Response:
+        """Close one task from the phone ("Đã thay xong", "Đã gỡ", "Đã kiểm tra")."""
+        session = logged_in(request)
+        if session is None:
+            return login_redirect(request)
+        form = await posted_form(request, session)
+        if form is None:
+            return error_page(request, session, "web.csrf_failed", 403)
+        kind = str(form.get("kind", ""))
+        location = str(form.get("location", ""))[:200]
+        subject = str(form.get("subject", ""))[:4096]
+        lang = language(request)
+        closed = await run_in_threadpool(pages.close_task, kind, location, subject, session.user)
+        if not closed:
+            return error_page(request, session, "todo.not_closed", 400)
+        word = t(KIND_KEYS.get(kind, "todo.kind_print"), lang)
+        session.data["todo_notice"] = t("todo.closed", lang, task=word, board=location)
+        return RedirectResponse("/todo", status_code=303)
+
+    async def todo_download(request: Request) -> Response:
+        session = await guarded(request)
+        if not isinstance(session, Session):
+            return session
+        data, name = await run_in_threadpool(pages.todo_xlsx, language(request))
+        return Response(
+            data,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={
+                "content-disposition": f'attachment; filename="{name}"',
+                "cache-control": "no-store",
+            },
+        )
+
     async def crop_image(request: Request) -> Response:
         """The crop of a posting nobody could name (a thumbnail on the reprint and boards
         pages)."""
@@ -811,6 +853,9 @@ def create_app(config: WebConfig) -> Starlette:
             Route("/reprint", reprint_page),
             Route("/reprint/sheet.pdf", reprint_sheet),
             Route("/crop/{code:int}.jpg", crop_image),
+            Route("/todo", todo_page),
+            Route("/todo/done", todo_done, methods=["POST"]),
+            Route("/todo.xlsx", todo_download),
             Route("/catalog", catalog_page),
             Route("/catalog/import", by_method(import_page, import_post), methods=["GET", "POST"]),
             Route("/catalog/import/apply", import_apply, methods=["POST"]),

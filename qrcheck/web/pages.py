@@ -30,6 +30,7 @@ from qrcheck.reprint import (
     sheet_pdf,
 )
 from qrcheck.store import Store
+from qrcheck.todo import DONE_KEYS, KIND_KEYS, board_todo, close_task, todo_xlsx
 
 if TYPE_CHECKING:
     from qrcheck.web.app import WebConfig
@@ -47,6 +48,14 @@ def day(stamp: str) -> str:
         return date.fromisoformat(stamp[:10]).strftime("%d/%m/%Y")
     except ValueError:
         return stamp or "—"
+
+
+#: what a task without a procedure code shows instead (a strange code; a posting nobody named)
+NO_CODE_KEYS = {
+    "investigate": "todo.strange_code",
+    "take_down": "todo.strange_code",
+    "print": "status.unreadable",
+}
 
 
 class StatusPages:
@@ -141,6 +150,51 @@ class StatusPages:
             }
             for item in items
         ]
+
+    # -----------------------------------------------------------------------------------------
+    # to-do list
+
+    def todo(self, lang: str) -> list[dict]:
+        """Each board's open tasks (`todo.board_todo`), boards in order, tasks most urgent first."""
+        catalog, _ = self.source.get()
+        view = catalog.as_of(self.today())
+        with Store(self.config.db) as store:
+            tasks = board_todo(store, view, catalog.center, lang)
+        boards: dict[str, list[dict]] = {}
+        for task in tasks:
+            boards.setdefault(task.location, []).append(
+                {
+                    "kind": task.kind,
+                    "kind_word": t(KIND_KEYS[task.kind], lang),
+                    "done_word": t(DONE_KEYS[task.kind], lang),
+                    "code": task.code or t(NO_CODE_KEYS[task.kind], lang),
+                    "name": task.name,
+                    "sentence": task.sentence,
+                    "subject": task.subject,
+                    "location": task.location,
+                    "crop": f"/crop/{task.crop}.jpg" if task.crop is not None else None,
+                    "due": task.due.strftime("%d/%m/%Y") if task.due else "",
+                }
+            )
+        return [
+            {"location": name or t("store.nowhere", lang), "tasks": items}
+            for name, items in boards.items()
+        ]
+
+    def close_task(self, kind: str, location: str, subject: str, who: str) -> bool:
+        catalog, _ = self.source.get()
+        view = catalog.as_of(self.today())
+        with Store(self.config.db) as store:
+            return close_task(store, view, kind, location, subject, who, self.today())
+
+    def todo_xlsx(self, lang: str) -> tuple[bytes, str]:
+        catalog, _ = self.source.get()
+        when = self.today()
+        view = catalog.as_of(when)
+        with Store(self.config.db) as store:
+            tasks = board_todo(store, view, catalog.center, lang)
+        title = f"{catalog.center.name} · {t('todo.title', lang)} · {when:%d/%m/%Y}"
+        return todo_xlsx(tasks, lang, title), f"viec-can-lam-{when.isoformat()}.xlsx"
 
     def crop(self, code_id: int) -> bytes | None:
         with Store(self.config.db) as store:
