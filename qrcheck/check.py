@@ -244,7 +244,9 @@ def _undecoded(
 ) -> CodeResult:
     """An undecoded code with its posting's crop and, when its printed text names it, the
     procedure (kept as the verdict's procedure, status still `unreadable`). A failure here
-    costs only the name or the crop (logged)."""
+    costs only the name or the crop (logged). A code cut by the photo's edge is a retake."""
+    if cut_by_edge(code.located, gray.shape):
+        code = replace(code, action="retake", reason="grade.retake_cut")
     try:
         crop = posting_crop(rgb, code.located.corners)
     except Exception as exc:
@@ -267,6 +269,26 @@ def _undecoded(
             detail_params={"code": found.code, "read": found.read, "basis": found.basis},
         )
     return replace(code, verdict=verdict, identified=found, crop=crop)
+
+
+#: an undecoded code closer than this share of its side to the photo's edge has its quiet zone
+#: cut by the frame: 4 modules of the smallest code (21 modules), the most a code needs
+EDGE_SHARE = 4 / 21
+
+
+def cut_by_edge(located: Located, shape: tuple[int, ...]) -> bool:
+    """The code runs into (or past) the edge of the photo: the photo, not the print, is why it
+    does not decode (boards are photographed in overlapping shots; the next shot shows it)."""
+    height, width = shape[:2]
+    xs = [float(x) for x, _ in located.corners]
+    ys = [float(y) for _, y in located.corners]
+    margin = EDGE_SHARE * max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    return (
+        min(xs) < margin
+        or min(ys) < margin
+        or max(xs) > width - 1 - margin
+        or max(ys) > height - 1 - margin
+    )
 
 
 def sighting(code: CodeResult) -> Sighting:

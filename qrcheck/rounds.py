@@ -12,7 +12,9 @@ Two sightings in different photos are the same posting when:
    two photos comes from the corners of the decoded codes both show (a board is flat, so the
    corners of one shared code fix it near that code; two or more codes, fitted with RANSAC,
    fix it across the photo), and a code lands on another when its centre maps to within
-   `SAME_SPOT` of that code's side and its size agrees within `SAME_SIZE`;
+   `SAME_SPOT` of that code's side and its size agrees within `SAME_SIZE`, or when its centre
+   maps inside the other code (postings never overlap; a code cut by the frame is located
+   smaller than it is);
 3. neither holds a text, the photos cannot be registered, and both were identified from their
    printed text as the same procedure (shown once in each photo).
 
@@ -119,7 +121,12 @@ def lands_on(registration: Registration, code: Sighting, other: Sighting) -> boo
     centre = mapped.mean(axis=0)
     side = float(np.mean(np.linalg.norm(mapped - np.roll(mapped, -1, axis=0), axis=1)))
     near = float(np.hypot(*(centre - other.center))) <= SAME_SPOT * other.side
-    return near and max(side, other.side) <= SAME_SIZE * max(min(side, other.side), 1.0)
+    if near and max(side, other.side) <= SAME_SIZE * max(min(side, other.side), 1.0):
+        return True
+    # two postings never overlap: a code whose centre lies inside the other's square (a part
+    # of a code cut by the frame, located smaller than it is) is that code
+    inside = np.asarray(other.corners, dtype=np.float32).reshape(-1, 1, 2)
+    return cv2.pointPolygonTest(inside, (float(centre[0]), float(centre[1])), False) > 0
 
 
 def group_postings(photos: Sequence[Sequence[Sighting]]) -> list[list[tuple[int, int]]]:

@@ -340,3 +340,20 @@ def test_a_successor_already_on_the_board_means_take_the_old_one_down(
         assert replaced.action == "reprint"
         assert here == [("1.116910", "1.001731")]
         assert states["1.001731"].action == "reprint"
+
+
+def test_codes_cut_by_the_frame_are_retakes_not_reprints(tmp_path: Path, catalog, payloads) -> None:
+    """Overlapping photos whose edges cut through codes (as real board photos do; here the
+    overlap holds only cut codes, so the photos share no decoded code to register them by): a
+    code whose quiet zone the frame cuts is the photo's fault (retake), and the round has no
+    lost posting."""
+    image = board(payloads[:8], scrambled=set())
+    folder = photos_of(tmp_path, image, [(0.0, 0.65, 0.04), (0.35, 1.0, -0.05)])
+    report = check_photos([folder], catalog.as_of(TODAY), catalog.center)
+    cut = [c for p in report.photos for c in p.codes if not c.located.decoded]
+    assert cut and all(c.action == "retake" for c in cut)
+    assert any(c.reason == "grade.retake_cut" for c in cut)
+    db = tmp_path / "h.sqlite"
+    record(report, db)
+    with Store(db) as store:
+        assert lost_postings(store, 60) == []
