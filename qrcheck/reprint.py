@@ -367,7 +367,13 @@ def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: 
             items[key] = replace(held, reasons=(*held.reasons, *reasons))
         else:
             items[key] = ReprintItem(
-                lost.location, target, lost.code, reasons, None, lost.checked_at
+                # `text`: what the name rests on, as read off the posting (the JSON contract)
+                lost.location,
+                target,
+                lost.code,
+                reasons,
+                lost.read or None,
+                lost.checked_at,
             )
     return sorted(items.values(), key=lambda i: (i.location == "", i.location, i.code))
 

@@ -299,6 +299,7 @@ def test_a_named_unreadable_posting_is_printed_once_and_leaves_when_done(
             store.record_photo(photo, "run-1", "test")
         items = [i for i in reprint_list(store, view_, catalog.center, 0) if i.location]
         assert [(i.code, [r.kind for r in i.reasons]) for i in items] == [(code, ["unreadable"])]
+        assert items[0].text == named.read  # what the name rests on
         sentence = items[0].reasons[0].text("vi")
         assert f"đọc được mã {named.read} in trên bản niêm yết" in sentence
         assert "IMG_0001.png" in sentence
