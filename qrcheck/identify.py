@@ -1,0 +1,482 @@
+"""Name a posting whose code no longer decodes, from the text printed around the code (OCR).
+
+`identify_posting` rectifies the neighbourhood of the code with the homography of its corners
+(the code upright and square), keeps the sheet of paper the code is printed on (the bright
+region round its quiet zone: a neighbouring posting or the cork is not read), blanks the code
+itself, evens out the light and stretches faint print, and reads the rest with Tesseract
+(Vietnamese + English). If the text does not read upright, the other three quarter turns are
+tried; if nothing matches, a thresholded and an enlarged variant.
+
+What was read is matched against the catalog (`match_text`), in this order of trust:
+
+1. a procedure code printed on the posting (the catalog's form `d.dddddd`), tolerant of OCR
+   confusions (O/0, l/I/1, S/5, B/8, Z/2, a dropped, doubled or misread dot, spaces), accepted
+   only when it is exactly a catalog code after normalisation and the only one read;
+2. the procedure name, fuzzy (rapidfuzz) on the NFC text and on the text without diacritics,
+   with a clear margin over the runner-up;
+3. the `ma_thu_tuc=` (or `keyword=`) of a printed link.
+
+A code and a name that point to different procedures are a conflict, and the posting is
+unknown. Below `MIN_CONFIDENCE` the answer is unknown (`code` None), never a guess.
+
+Failures never raise: a bad crop, an OCR error or a missing Tesseract binary give an unknown
+identification (a missing binary logs one warning per process, on the "qrcheck" logger).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from rapidfuzz import fuzz
+
+if TYPE_CHECKING:
+    from qrcheck.catalog import Procedure
+
+_log = logging.getLogger("qrcheck")
+
+#: below this confidence the posting is unknown
+MIN_CONFIDENCE = 0.8
+#: a name matches when its score (0..100) reaches this, `NAME_MARGIN` above any other name's
+NAME_SCORE = 86.0
+NAME_MARGIN = 8.0
+#: a name read this well that points elsewhere than the printed code is a conflict
+NAME_CONFLICT = 92.0
+#: Tesseract languages and options (LSTM engine, automatic page segmentation)
+TESS_LANG = "vie+eng"
+TESS_CONFIG = "--oem 1 --psm 3"
+#: how far the window reaches round the symbol, in symbol sides, on every side
+REACH = 2.2
+#: the rectified window is scaled so that the symbol side is at least this many pixels
+#: (text printed at a posting's scale then reads well) and the window at most MAX_PIXELS
+MIN_SIDE_PX = 360.0
+MAX_SIDE_PX = 900.0
+MAX_PIXELS = 4.0e6
+
+Ocr = Callable[[np.ndarray], str]
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Which procedure an unreadable posting is, how sure, and on what it rests."""
+
+    code: str | None  # catalog procedure code, None = unknown (below the threshold)
+    confidence: float  # 0..1, how sure
+    basis: str  # "printed_code" | "name" | "link" | "" (unknown)
+    read: str  # the text the match rests on, as OCR read it (e.g. "1.0004l9")
+
+    def as_json(self) -> dict:
+        return {
+            "code": self.code,
+            "confidence": round(self.confidence, 3),
+            "basis": self.basis,
+            "read": self.read,
+        }
+
+
+UNKNOWN = Identification(None, 0.0, "", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching text against the catalog
+
+#: characters OCR reads for a digit
+_DIGIT_LIKE = {
+    **{d: d for d in "0123456789"},
+    **dict.fromkeys("OoQD", "0"),
+    **dict.fromkeys("IlL|i!íìỉ", "1"),
+    **dict.fromkeys("Zz", "2"),
+    **dict.fromkeys("Ss$", "5"),
+    "b": "6",
+    "G": "6",
+    "T": "7",
+    "B": "8",
+    "g": "9",
+    "q": "9",
+}
+_DIGIT_CLASS = "".join(re.escape(c) for c in _DIGIT_LIKE)
+#: a code as OCR may read it: one digit, a separator (or none), six digits, spaces between
+_SEP = "[.,·:;'`˙•‧*-]"
+_CODE_RE = re.compile(
+    rf"(?<![0-9A-Za-z])([{_DIGIT_CLASS}])( ?{_SEP}{{0,2}} ?)"
+    rf"((?:[{_DIGIT_CLASS}] ?){{5}}[{_DIGIT_CLASS}])(?![0-9A-Za-z])"
+)
+#: a code that follows one of these is in a link, not printed as the posting's code
+_LINK_BEFORE = re.compile(
+    r"(ma[_ ]?thu[_ ]?tuc|keyword|tu[_ ]?khoa|chinh/?|thu-tuc)\s*[=/]?\s*$", re.I
+)
+
+
+def _strip(text: str) -> str:
+    """Lower case, NFC, without diacritics (đ -> d) and with single spaces."""
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return " ".join(text.replace("đ", "d").split())
+
+
+def _nfc(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text.lower()).split())
+
+
+@dataclass(frozen=True)
+class _CodeRead:
+    code: str
+    raw: str
+    in_link: bool
+
+
+def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
+    """Every catalog code in `text`, as OCR may have read it (confusable characters, a dropped
+    or doubled dot, spaces); a digit string that is no catalog code is ignored."""
+    found: list[_CodeRead] = []
+    for m in _CODE_RE.finditer(text):
+        head, tail = m.group(1), m.group(3)
+        digits = _DIGIT_LIKE[head] + "".join(_DIGIT_LIKE[c] for c in tail if c != " ")
+        raw = m.group(0)
+        # a run read entirely as letters is a word, not a misread number
+        if sum(c.isdigit() for c in raw) < 4:
+            continue
+        code = f"{digits[0]}.{digits[1:]}"
+        if code not in codes:
+            continue
+        before = _strip(text[max(0, m.start() - 24) : m.start()])
+        found.append(_CodeRead(code, raw, bool(_LINK_BEFORE.search(before))))
+    return found
+
+
+@dataclass(frozen=True)
+class _NameRead:
+    code: str
+    score: float
+    margin: float
+    raw: str
+
+
+def _name_index(procedures: Mapping[str, Procedure]) -> list[tuple[str, str, str]]:
+    """(code, NFC name, stripped name) of every procedure, with "Thủ tục" dropped from the
+    start (postings of other makers often leave it out)."""
+    out = []
+    for code, proc in procedures.items():
+        nfc = _nfc(proc.name)
+        nfc = re.sub(r"^thủ tục\s+", "", nfc)
+        if len(nfc) >= 6:
+            out.append((code, nfc, _strip(nfc)))
+    return out
+
+
+def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | None:
+    """The procedure whose name the text holds best, with its score (0..100, the NFC and
+    diacritics-free comparisons averaged) and its margin over the next different name; None
+    when nothing was read. A name contained in a longer one that reads as well is the longer
+    one (the text shows the longer name whole)."""
+    nfc_text, plain_text = _nfc(text), _strip(text)
+    if len(plain_text) < 6:
+        return None
+    scored: list[tuple[float, str, str, str]] = []
+    for code, nfc, plain in _name_index(procedures):
+        a = fuzz.partial_ratio_alignment(nfc, nfc_text)
+        b = fuzz.partial_ratio(plain, plain_text)
+        score = (a.score + b) / 2 if a is not None else b / 2
+        # short names match a part of anything: weigh the score by how much name there is
+        score *= min(1.0, 0.75 + len(plain) / 60)
+        raw = nfc_text[a.dest_start : a.dest_end] if a is not None else ""
+        scored.append((score, code, plain, raw))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    best = scored[0]
+    # a longer name that contains the best one and scores nearly as well is the one read
+    for other in scored[1:]:
+        if best[0] - other[0] > 3:
+            break
+        if best[2] in other[2] and other[2] != best[2]:
+            best = other
+    rest = [s for s in scored if s[2] != best[2] and best[2] not in s[2]]
+    same = [s for s in scored if s[2] == best[2] and s[1] != best[1]]
+    if same:  # two procedures of the same name: the name cannot tell them apart
+        return _NameRead(best[1], best[0], 0.0, best[3])
+    runner = max((s[0] for s in rest), default=0.0)
+    return _NameRead(best[1], best[0], best[0] - runner, best[3])
+
+
+def match_text(text: str, procedures: Mapping[str, Procedure]) -> Identification:
+    """The catalog procedure `text` (read around a code) names, or unknown."""
+    codes = set(procedures)
+    reads = codes_read(text, codes)
+    printed = {r.code for r in reads if not r.in_link}
+    linked = {r.code for r in reads if r.in_link}
+    name = name_read(text, procedures)
+    strong_name = name is not None and name.score >= NAME_SCORE and name.margin >= NAME_MARGIN
+    if len(printed) > 1:
+        _log.info("identify: several procedure codes read %s: unknown", sorted(printed))
+        return UNKNOWN
+    if printed:
+        (code,) = printed
+        raw = next(r.raw for r in reads if r.code == code and not r.in_link)
+        if (
+            name is not None
+            and name.code != code
+            and name.score >= NAME_CONFLICT
+            and name.margin >= NAME_MARGIN
+        ):
+            _log.info("identify: code %s read but the name reads as %s: unknown", code, name.code)
+            return UNKNOWN
+        if linked - {code}:
+            _log.info("identify: code %s read but a link holds %s: unknown", code, linked)
+            return UNKNOWN
+        agrees = (name is not None and name.code == code and strong_name) or code in linked
+        return Identification(code, 0.99 if agrees else 0.93, "printed_code", raw.strip())
+    if strong_name and name is not None:
+        if linked - {name.code}:
+            _log.info("identify: name reads %s but a link holds %s: unknown", name.code, linked)
+            return UNKNOWN
+        confidence = min(0.95, name.score / 100 * min(1.0, 0.6 + name.margin / 25))
+        if name.code in linked:
+            confidence = 0.97
+        if confidence >= MIN_CONFIDENCE:
+            return Identification(name.code, round(confidence, 3), "name", name.raw)
+    if len(linked) == 1:
+        (code,) = linked
+        raw = next(r.raw for r in reads if r.code == code)
+        return Identification(code, 0.9, "link", raw.strip())
+    if name is not None:
+        _log.info(
+            "identify: no code read; best name %s scores %.0f (margin %.0f): unknown",
+            name.code,
+            name.score,
+            name.margin,
+        )
+    return UNKNOWN
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3:
+        code = cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY
+        image = cv2.cvtColor(np.ascontiguousarray(image), code)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return image
+
+
+@dataclass(frozen=True)
+class _Window:
+    image: np.ndarray  # rectified gray window
+    box: tuple[int, int, int, int]  # the symbol (no quiet zone) in window px: x0, y0, x1, y1
+
+
+def _rectify(gray: np.ndarray, corners: np.ndarray, reach: float) -> _Window | None:
+    """The photo round the code, mapped so the code is an upright square `reach` symbol sides
+    from every edge of the window; None when the corners make no usable quadrilateral."""
+    sides = np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)
+    if not np.all(np.isfinite(corners)) or sides.min() < 8:
+        return None
+    area = cv2.contourArea(corners.astype(np.float32))
+    if area < 0.3 * sides.mean() ** 2 or not cv2.isContourConvex(corners.astype(np.float32)):
+        return None
+    side = float(np.clip(sides.mean(), MIN_SIDE_PX, MAX_SIDE_PX))
+    total = (2 * reach + 1) ** 2
+    side = min(side, math.sqrt(MAX_PIXELS / total))
+    off = reach * side
+    dst = np.array(
+        [(off, off), (off + side, off), (off + side, off + side), (off, off + side)], np.float32
+    )
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
+    size = round((2 * reach + 1) * side)
+    window = cv2.warpPerspective(
+        gray, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    box = (round(off), round(off), round(off + side), round(off + side))
+    return _Window(window, box)
+
+
+def _paper(window: _Window) -> tuple[np.ndarray, np.ndarray]:
+    """(levelled, mask): the window divided by its estimated paper brightness (1.0 = paper),
+    and the mask of the sheet the code is printed on (bright, connected to the code's
+    surroundings), with the code and its quiet zone left out."""
+    img = window.image.astype(np.float32)
+    x0, y0, x1, y1 = window.box
+    side = x1 - x0
+    k = max(15, round(side / 8)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    background = cv2.morphologyEx(img, cv2.MORPH_CLOSE, kernel)
+    background = cv2.GaussianBlur(background, (0, 0), k / 3)
+    levelled = img / np.maximum(background, 1.0)
+
+    # the sheet: bright and smooth, found at a coarse scale, grown from round the code
+    small = cv2.resize(img, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    blur = cv2.GaussianBlur(closed, (0, 0), 1.5)
+    texture = cv2.GaussianBlur(np.abs(small - cv2.GaussianBlur(small, (0, 0), 1.5)), (0, 0), 3)
+    ring = np.zeros(small.shape, bool)
+    q = 0.22 * side / 4
+    rx0, ry0, rx1, ry1 = (x0 / 4 - q, y0 / 4 - q, x1 / 4 + q, y1 / 4 + q)
+    ring[max(0, int(ry0)) : int(ry1) + 1, max(0, int(rx0)) : int(rx1) + 1] = True
+    inner = np.zeros_like(ring)
+    inner[int(ry0 + q / 2) : int(ry1 - q / 2), int(rx0 + q / 2) : int(rx1 - q / 2)] = True
+    ring &= ~inner
+    paper_level = float(np.median(blur[ring])) if ring.any() else float(blur.max())
+    bright = (blur > 0.72 * paper_level) & (texture < max(4.0, 0.06 * paper_level))
+    bright = cv2.morphologyEx(bright.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    _, labels = cv2.connectedComponents(bright)
+    seeds = np.unique(labels[ring & (bright > 0)])
+    seeds = seeds[seeds > 0]
+    if len(seeds) == 0:
+        sheet = np.ones(small.shape, np.uint8)
+    else:
+        # the largest component touching the ring round the code
+        sizes = [(int((labels == s).sum()), s) for s in seeds]
+        sheet = (labels == max(sizes)[1]).astype(np.uint8)
+        # holes (text, pins, the code) belong to the sheet
+        contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(sheet, contours, -1, 1, thickness=cv2.FILLED)
+        sheet = cv2.erode(sheet, np.ones((3, 3), np.uint8))
+    mask = cv2.resize(sheet, img.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+    quiet = round(0.1 * side)
+    mask[max(0, y0 - quiet) : y1 + quiet, max(0, x0 - quiet) : x1 + quiet] = False
+    return levelled, mask
+
+
+def _stretch(levelled: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """Ink darkness stretched so faint print reads black on white; outside `mask` white; None
+    when there is no paper or nothing darker than it."""
+    if mask.sum() < 500:
+        return None
+    dark = np.clip(1.0 - levelled, 0.0, 1.0)
+    values = dark[mask]
+    noise = float(np.percentile(values, 60))
+    top = float(np.percentile(values, 99.7))
+    if top - noise < 0.015:
+        return None
+    scaled = np.clip((dark - noise) / (top - noise), 0.0, 1.0) ** 0.8
+    out = (255 * (1.0 - 0.9 * scaled)).astype(np.uint8)
+    out[~mask] = 255
+    return out
+
+
+def _crop(image: np.ndarray, mask: np.ndarray, pad: int = 12) -> np.ndarray:
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return image
+    y0, y1 = max(0, ys.min() - pad), min(image.shape[0], ys.max() + pad)
+    x0, x1 = max(0, xs.min() - pad), min(image.shape[1], xs.max() + pad)
+    return image[y0:y1, x0:x1]
+
+
+def _binary(image: np.ndarray) -> np.ndarray:
+    _, out = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return out
+
+
+def _enlarge(image: np.ndarray) -> np.ndarray:
+    factor = min(2.0, math.sqrt(MAX_PIXELS / max(1, image.size)))
+    if factor <= 1.05:
+        return image
+    return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+
+
+# ---------------------------------------------------------------------------------------------
+# OCR
+
+
+class _TesseractMissing(RuntimeError):
+    pass
+
+
+_warned_missing = False
+
+
+def tesseract_ocr(image: np.ndarray) -> str:
+    """Tesseract (vie+eng) through pytesseract; _TesseractMissing when the binary is absent."""
+    import pytesseract
+
+    try:
+        return pytesseract.image_to_string(image, lang=TESS_LANG, config=TESS_CONFIG)
+    except pytesseract.TesseractNotFoundError as exc:
+        raise _TesseractMissing(str(exc)) from exc
+
+
+def _words(text: str) -> int:
+    """How many real words (three letters or more) the text holds: upright text reads many."""
+    return sum(1 for w in re.findall(r"[^\W\d_]{3,}", text))
+
+
+def identify_posting(
+    image: np.ndarray,
+    corners: Sequence[tuple[float, float]],
+    procedures: Mapping[str, Procedure],
+    ocr: Ocr | None = None,
+) -> Identification:
+    """Which catalog procedure the posting round the code at `corners` is, read from its
+    printed text (see the module docstring); unknown (`code` None) below `MIN_CONFIDENCE`.
+
+    `image` is the photo (gray uint8 (H, W), or RGB); `corners` the symbol's TL, TR, BR, BL
+    (no quiet zone) in photo pixels, in any rotation; `procedures` every catalog code
+    (`CatalogView.procedures`, ended and replaced ones included); `ocr` reads text from a gray
+    image (default Tesseract vie+eng through pytesseract). Never raises: a bad crop or an OCR
+    failure gives unknown, and so does a missing Tesseract binary (with one warning logged).
+    """
+    global _warned_missing
+    read = ocr or tesseract_ocr
+    try:
+        gray = _gray(np.asarray(image))
+        quad = np.asarray(corners, np.float64).reshape(4, 2)
+        window = _rectify(gray, quad, REACH)
+    except (ValueError, TypeError, cv2.error) as exc:
+        _log.info("identify: unusable corners %r: %s", corners, exc)
+        return UNKNOWN
+    if window is None:
+        _log.info("identify: corners %r make no usable square: unknown", corners)
+        return UNKNOWN
+    try:
+        levelled, mask = _paper(window)
+        page = _stretch(levelled, mask)
+    except (ValueError, cv2.error) as exc:
+        _log.info("identify: the crop round %r could not be prepared: %s", corners, exc)
+        return UNKNOWN
+    if page is None:
+        _log.info("identify: no printed text round the code at %r: unknown", corners)
+        return UNKNOWN
+    page = _crop(page, mask)
+    texts: list[str] = []
+    try:
+        upright_words = 0
+        for variant in (lambda p: p, _binary, _enlarge):
+            for turn in range(4):
+                if turn and upright_words >= 6:
+                    break  # the text reads upright: turning it will not read better
+                source = variant(np.ascontiguousarray(np.rot90(page, -turn)))
+                text = read(source)
+                texts.append(text)
+                found = match_text(text, procedures)
+                if found.code is not None:
+                    return found
+                if turn == 0:
+                    upright_words = max(upright_words, _words(text))
+            combined = match_text("\n".join(texts), procedures)
+            if combined.code is not None:
+                return combined
+    except _TesseractMissing as exc:
+        if not _warned_missing:
+            _warned_missing = True
+            _log.warning("identify: Tesseract is not installed (%s): postings stay unnamed", exc)
+        return UNKNOWN
+    except Exception as exc:  # an OCR engine's failure must not end a board check
+        _log.warning("identify: OCR failed round %r: %s", corners, exc)
+        return UNKNOWN
+    _log.info(
+        "identify: nothing in the text round %r names a procedure: %r",
+        corners,
+        " | ".join(t.strip().replace("\n", " ")[:120] for t in texts),
+    )
+    return UNKNOWN
