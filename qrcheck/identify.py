@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,8 @@ NAME_CONFLICT = 92.0
 #: Tesseract languages and options (LSTM engine, automatic page segmentation)
 TESS_LANG = "vie+eng"
 TESS_CONFIG = "--oem 1 --psm 3"
+#: seconds one Tesseract call may take
+TESS_TIMEOUT = 30
 #: how far the window reaches round the symbol, in symbol sides, on every side
 REACH = 2.2
 #: the rectified window is scaled so that the symbol side is at least this many pixels
@@ -307,14 +310,15 @@ def _paper(window: _Window) -> tuple[np.ndarray, np.ndarray]:
     img = window.image.astype(np.float32)
     x0, y0, x1, y1 = window.box
     side = x1 - x0
-    k = max(15, round(side / 8)) | 1
+    # the paper's brightness: a closing wider than any stroke, at a quarter of the size
+    small = cv2.resize(img, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    k = max(5, round(side / 32)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    background = cv2.morphologyEx(img, cv2.MORPH_CLOSE, kernel)
-    background = cv2.GaussianBlur(background, (0, 0), k / 3)
+    background = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (0, 0), k / 3)
+    background = cv2.resize(background, img.shape[::-1], interpolation=cv2.INTER_LINEAR)
     levelled = img / np.maximum(background, 1.0)
 
     # the sheet: bright and smooth, found at a coarse scale, grown from round the code
-    small = cv2.resize(img, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     blur = cv2.GaussianBlur(closed, (0, 0), 1.5)
     texture = cv2.GaussianBlur(np.abs(small - cv2.GaussianBlur(small, (0, 0), 1.5)), (0, 0), 3)
@@ -373,9 +377,13 @@ def _crop(image: np.ndarray, mask: np.ndarray, pad: int = 12) -> np.ndarray:
     return image[y0:y1, x0:x1]
 
 
-def _binary(image: np.ndarray) -> np.ndarray:
-    _, out = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return out
+def _adaptive(image: np.ndarray, block: int) -> np.ndarray:
+    """Black on white by a local threshold: print that fades unevenly across a line reads
+    whole (a global threshold keeps only its darker part)."""
+    smooth = cv2.GaussianBlur(image, (0, 0), 1.0)
+    return cv2.adaptiveThreshold(
+        smooth, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 8
+    )
 
 
 def _enlarge(image: np.ndarray) -> np.ndarray:
@@ -400,8 +408,13 @@ def tesseract_ocr(image: np.ndarray) -> str:
     """Tesseract (vie+eng) through pytesseract; _TesseractMissing when the binary is absent."""
     import pytesseract
 
+    # one thread per call: Tesseract's OpenMP threads cost more than they gain on small images,
+    # and a board check already runs one photo per core
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
-        return pytesseract.image_to_string(image, lang=TESS_LANG, config=TESS_CONFIG)
+        return pytesseract.image_to_string(
+            image, lang=TESS_LANG, config=TESS_CONFIG, timeout=TESS_TIMEOUT
+        )
     except pytesseract.TesseractNotFoundError as exc:
         raise _TesseractMissing(str(exc)) from exc
 
@@ -451,7 +464,13 @@ def identify_posting(
     texts: list[str] = []
     try:
         upright_words = 0
-        for variant in (lambda p: p, _binary, _enlarge):
+        block = max(15, round((window.box[2] - window.box[0]) / 9)) | 1
+        variants: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
+            lambda p: p,
+            lambda p: _adaptive(p, block),
+            _enlarge,
+        )
+        for variant in variants:
             for turn in range(4):
                 if turn and upright_words >= 6:
                     break  # the text reads upright: turning it will not read better
