@@ -143,8 +143,8 @@ def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
         head, tail = m.group(1), m.group(3)
         digits = _DIGIT_LIKE[head] + "".join(_DIGIT_LIKE[c] for c in tail if c != " ")
         raw = m.group(0)
-        # a run read entirely as letters is a word, not a misread number
-        if sum(c.isdigit() for c in raw) < 4:
+        # a run read mostly as letters is a word, not a misread number
+        if sum(c.isdigit() for c in raw) < (2 if m.group(2).strip() else 4):
             continue
         code = f"{digits[0]}.{digits[1:]}"
         if code not in codes:
@@ -176,9 +176,10 @@ def _name_index(procedures: Mapping[str, Procedure]) -> list[tuple[str, str, str
 
 def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | None:
     """The procedure whose name the text holds best, with its score (0..100, the NFC and
-    diacritics-free comparisons averaged) and its margin over the next different name; None
-    when nothing was read. A name contained in a longer one that reads as well is the longer
-    one (the text shows the longer name whole)."""
+    diacritics-free comparisons averaged) and its margin over the next different name (0 when
+    the name cannot tell procedures apart: two of the same name, or a name that is part of a
+    longer one); None when nothing was read. A name contained in a longer one that reads as
+    well is the longer one (the text shows the longer name whole)."""
     nfc_text, plain_text = _nfc(text), _strip(text)
     if len(plain_text) < 6:
         return None
@@ -201,11 +202,14 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
             break
         if best[2] in other[2] and other[2] != best[2]:
             best = other
-    rest = [s for s in scored if s[2] != best[2] and best[2] not in s[2]]
-    same = [s for s in scored if s[2] == best[2] and s[1] != best[1]]
-    if same:  # two procedures of the same name: the name cannot tell them apart
+    if any(s[2] == best[2] and s[1] != best[1] for s in scored):
+        return _NameRead(best[1], best[0], 0.0, best[3])  # two procedures of the same name
+    if any(best[2] in s[2] and s[2] != best[2] for s in scored):
+        # the name is part of a longer one ("… khai sinh" of "… khai sinh lưu động"): the rest
+        # of the longer name may have faded away, so the name alone cannot tell them apart
         return _NameRead(best[1], best[0], 0.0, best[3])
-    runner = max((s[0] for s in rest), default=0.0)
+    # names within the best one (read whole) are no rivals
+    runner = max((s[0] for s in scored if s[2] not in best[2]), default=0.0)
     return _NameRead(best[1], best[0], best[0] - runner, best[3])
 
 
@@ -287,6 +291,9 @@ def _rectify(gray: np.ndarray, corners: np.ndarray, reach: float) -> _Window | N
     area = cv2.contourArea(corners.astype(np.float32))
     if area < 0.3 * sides.mean() ** 2 or not cv2.isContourConvex(corners.astype(np.float32)):
         return None
+    cx, cy = corners.mean(axis=0)
+    if not (0 <= cx < gray.shape[1] and 0 <= cy < gray.shape[0]):
+        return None
     side = float(np.clip(sides.mean(), MIN_SIDE_PX, MAX_SIDE_PX))
     total = (2 * reach + 1) ** 2
     side = min(side, math.sqrt(MAX_PIXELS / total))
@@ -297,7 +304,12 @@ def _rectify(gray: np.ndarray, corners: np.ndarray, reach: float) -> _Window | N
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     size = round((2 * reach + 1) * side)
     window = cv2.warpPerspective(
-        gray, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        gray,
+        matrix,
+        (size, size),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
     )
     box = (round(off), round(off), round(off + side), round(off + side))
     return _Window(window, box)
@@ -351,18 +363,26 @@ def _paper(window: _Window) -> tuple[np.ndarray, np.ndarray]:
     return levelled, mask
 
 
-def _stretch(levelled: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
-    """Ink darkness stretched so faint print reads black on white; outside `mask` white; None
-    when there is no paper or nothing darker than it."""
+def _stretch(levelled: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray | None:
+    """Ink darkness stretched so faint print reads black on white, each part of the sheet
+    against the darkest ink within `reach` pixels (print fades unevenly: half a line may keep
+    twice the ink of the other half); outside `mask` white; None when there is no paper or
+    nothing darker than it."""
     if mask.sum() < 500:
         return None
     dark = np.clip(1.0 - levelled, 0.0, 1.0)
+    dark[~mask] = 0.0
     values = dark[mask]
     noise = float(np.percentile(values, 60))
     top = float(np.percentile(values, 99.7))
     if top - noise < 0.015:
         return None
-    scaled = np.clip((dark - noise) / (top - noise), 0.0, 1.0) ** 0.8
+    ink = np.clip(cv2.GaussianBlur(dark, (0, 0), 0.8) - noise, 0.0, None)
+    k = max(3, reach) | 1
+    local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    local = cv2.GaussianBlur(local, (0, 0), k / 2)
+    floor = max(0.35 * (top - noise), 0.01)
+    scaled = np.clip(ink / np.maximum(local, floor), 0.0, 1.0)
     out = (255 * (1.0 - 0.9 * scaled)).astype(np.uint8)
     out[~mask] = 255
     return out
@@ -419,9 +439,25 @@ def tesseract_ocr(image: np.ndarray) -> str:
         raise _TesseractMissing(str(exc)) from exc
 
 
-def _words(text: str) -> int:
-    """How many real words (three letters or more) the text holds: upright text reads many."""
-    return sum(1 for w in re.findall(r"[^\W\d_]{3,}", text))
+#: words postings print besides the procedure's name (qrcheck's layout, in both languages)
+_POSTING_WORDS = (
+    "mã thủ tục lĩnh vực quét qr để xem và nộp hồ sơ trực tuyến in ngày phiên bản trung tâm "
+    "phục vụ hành chính công phường xã ủy ban nhân dân procedure code field scan the to see "
+    "and apply online printed version"
+)
+
+
+def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
+    words = set(_POSTING_WORDS.split())
+    for proc in procedures.values():
+        words.update(re.findall(r"[^\W\d_]{2,}", _nfc(proc.name)))
+    return words
+
+
+def _words(text: str, vocabulary: set[str]) -> int:
+    """How many words of the catalog's names or a posting's wording the text holds: text read
+    upright holds many, text read sideways or upside down (letters guessed) hardly any."""
+    return sum(1 for w in re.findall(r"[^\W\d_]{2,}", _nfc(text)) if w in vocabulary)
 
 
 def identify_posting(
@@ -453,7 +489,7 @@ def identify_posting(
         return UNKNOWN
     try:
         levelled, mask = _paper(window)
-        page = _stretch(levelled, mask)
+        page = _stretch(levelled, mask, round((window.box[2] - window.box[0]) / 6))
     except (ValueError, cv2.error) as exc:
         _log.info("identify: the crop round %r could not be prepared: %s", corners, exc)
         return UNKNOWN
@@ -462,29 +498,31 @@ def identify_posting(
         return UNKNOWN
     page = _crop(page, mask)
     texts: list[str] = []
+    block = max(15, round((window.box[2] - window.box[0]) / 9)) | 1
     try:
-        upright_words = 0
-        block = max(15, round((window.box[2] - window.box[0]) / 9)) | 1
-        variants: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
-            lambda p: p,
-            lambda p: _adaptive(p, block),
-            _enlarge,
-        )
-        for variant in variants:
-            for turn in range(4):
-                if turn and upright_words >= 6:
-                    break  # the text reads upright: turning it will not read better
-                source = variant(np.ascontiguousarray(np.rot90(page, -turn)))
-                text = read(source)
-                texts.append(text)
-                found = match_text(text, procedures)
-                if found.code is not None:
-                    return found
-                if turn == 0:
-                    upright_words = max(upright_words, _words(text))
-            combined = match_text("\n".join(texts), procedures)
-            if combined.code is not None:
-                return combined
+        # the page as prepared, upright, then (when it does not read as text) turned
+        vocabulary = _vocabulary(procedures)
+        words = []
+        for turn in range(4):
+            text = read(np.ascontiguousarray(np.rot90(page, -turn)))
+            texts.append(text)
+            found = match_text(text, procedures)
+            if found.code is not None:
+                return found
+            words.append(_words(text, vocabulary))
+            if turn == 0 and words[0] >= 5:
+                break  # the text reads upright: turning it will not read better
+        turned = np.ascontiguousarray(np.rot90(page, -int(np.argmax(words))))
+        # then, the way it reads best, thresholded locally and enlarged
+        for variant in (_adaptive(turned, block), _enlarge(turned)):
+            text = read(variant)
+            texts.append(text)
+            found = match_text(text, procedures)
+            if found.code is not None:
+                return found
+        combined = match_text("\n".join(texts), procedures)
+        if combined.code is not None:
+            return combined
     except _TesseractMissing as exc:
         if not _warned_missing:
             _warned_missing = True
