@@ -75,6 +75,17 @@ class Identification:
     basis: str  # "printed_code" | "name" | "link" | "" (unknown)
     read: str  # the text the match rests on, as OCR read it (e.g. "1.0004l9")
 
+    def evidence(self) -> tuple[str, dict[str, object]]:
+        """The message key and parameters of the sentence saying what the match rests on
+        (e.g. "đọc được mã 1.000419 in trên bản niêm yết"), for `qrcheck.i18n.t`."""
+        if self.code is None:
+            return "identify.unknown", {}
+        key = {"printed_code": "identify.printed_code", "name": "identify.name"}.get(
+            self.basis, "identify.link"
+        )
+        percent = round(100 * self.confidence)
+        return key, {"code": self.code, "read": self.read, "percent": percent}
+
     def as_json(self) -> dict:
         return {
             "code": self.code,

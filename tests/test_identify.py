@@ -331,3 +331,18 @@ def test_without_tesseract_unknown_and_one_warning(
     assert first.code is None and second.code is None
     warnings = [r for r in caplog.records if "Tesseract" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_the_evidence_sentence_in_both_languages(procedures):
+    from qrcheck.i18n import t
+
+    found = match_text("Mã thủ tục: 1.0004l9", procedures)
+    key, params = found.evidence()
+    assert t(key, "vi", **params) == "đọc được mã 1.000419 in trên bản niêm yết (chắc chắn 93%)"
+    assert "1.000419" in t(key, "en", **params)
+    by_name = match_text("Đăng ký việc nuôi con nuôi trong nước", procedures)
+    key, params = by_name.evidence()
+    sentence = t(key, "vi", **params)
+    assert "việc nuôi con nuôi" in sentence and "2.001263" in sentence
+    unknown = match_text("", procedures).evidence()
+    assert t(unknown[0], "vi", **unknown[1]).startswith("không đọc được")
