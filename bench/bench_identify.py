@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=72)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--dump", type=Path, help="save the window of every posting not named")
     parser.add_argument("--only", type=int, nargs="*", help="run only these postings (index)")
     args = parser.parse_args()
     procedures = load_catalog(ROOT / "catalog").as_of(AS_OF).procedures
@@ -141,6 +143,12 @@ def main() -> None:
                 row.base_got = baseline(photo, code.corners, procedures)
                 row.base_seconds = time.perf_counter() - t0
             rows.append(row)
+            if args.dump and row.got != row.code:
+                args.dump.mkdir(parents=True, exist_ok=True)
+                window = _rectify(_gray(photo), np.asarray(code.corners, np.float64), REACH)
+                if window is not None:
+                    name = f"{len(rows):03d}-{row.layout}-{row.code}-{row.fade}.png"
+                    cv2.imwrite(str(args.dump / name), window.image)
             mark = "ok" if row.got == row.code else ("WRONG" if row.got else "unknown")
             print(
                 f"{row.layout:11} {row.code} fade {row.fade:.2f} turned {row.turned}: "

@@ -48,6 +48,8 @@ MIN_CONFIDENCE = 0.8
 #: a name matches when its score (0..100) reaches this, `NAME_MARGIN` above any other name's
 NAME_SCORE = 86.0
 NAME_MARGIN = 8.0
+#: names scoring within this of the best must each lack a word of it that was read
+RIVAL_RANGE = 20.0
 #: a name read this well that points elsewhere than the printed code is a conflict
 NAME_CONFLICT = 92.0
 #: Tesseract languages and options (LSTM engine, automatic page segmentation)
@@ -135,6 +137,9 @@ def _strip(text: str) -> str:
     return " ".join(text.replace("đ", "d").split())
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def _nfc(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text.lower()).split())
 
@@ -194,7 +199,7 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
     nfc_text, plain_text = _nfc(text), _strip(text)
     if len(plain_text) < 6:
         return None
-    scored: list[tuple[float, str, str, str]] = []
+    scored: list[tuple[float, str, str, str, str]] = []
     for code, nfc, plain in _name_index(procedures):
         a = fuzz.partial_ratio_alignment(nfc, nfc_text)
         b = fuzz.partial_ratio(plain, plain_text)
@@ -202,7 +207,7 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
         # short names match a part of anything: weigh the score by how much name there is
         score *= min(1.0, 0.75 + len(plain) / 60)
         raw = nfc_text[a.dest_start : a.dest_end] if a is not None else ""
-        scored.append((score, code, plain, raw))
+        scored.append((score, code, plain, raw, nfc))
     if not scored:
         return None
     scored.sort(reverse=True)
@@ -220,7 +225,18 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
         # of the longer name may have faded away, so the name alone cannot tell them apart
         return _NameRead(best[1], best[0], 0.0, best[3])
     # names within the best one (read whole) are no rivals
-    runner = max((s[0] for s in scored if s[2] not in best[2]), default=0.0)
+    rivals = [s for s in scored if s[2] not in best[2]]
+    read_nfc = set(_WORD.findall(nfc_text))
+    read_plain = set(_WORD.findall(plain_text))
+    for rival in rivals:
+        if rival[0] < best[0] - RIVAL_RANGE:
+            break
+        # a close rival is ruled out only by a word of the best name it lacks, read as such
+        # ("… lại khai sinh" against "… lại khai tử": "sinh" must be read, not guessed)
+        own = set(_WORD.findall(best[4])) - set(_WORD.findall(rival[4]))
+        if not any(w in read_nfc or (len(w) >= 4 and _strip(w) in read_plain) for w in own):
+            return _NameRead(best[1], best[0], 0.0, best[3])
+    runner = max((s[0] for s in rivals), default=0.0)
     return _NameRead(best[1], best[0], best[0] - runner, best[3])
 
 
