@@ -105,7 +105,7 @@ def make_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
 
 
 def baseline(image: np.ndarray, corners, procedures) -> str | None:
-    window = _rectify(_gray(image), np.asarray(corners, np.float64), REACH)
+    window = _rectify(_gray(image), np.asarray(corners, np.float64), (REACH,) * 4)
     if window is None:
         return None
     return match_text(tesseract_ocr(window.image), procedures).code
@@ -145,7 +145,7 @@ def main() -> None:
             rows.append(row)
             if args.dump and row.got != row.code:
                 args.dump.mkdir(parents=True, exist_ok=True)
-                window = _rectify(_gray(photo), np.asarray(code.corners, np.float64), REACH)
+                window = _rectify(_gray(photo), np.asarray(code.corners, np.float64), (REACH,) * 4)
                 if window is not None:
                     name = f"{len(rows):03d}-{row.layout}-{row.code}-{row.fade}.png"
                     cv2.imwrite(str(args.dump / name), window.image)

@@ -14,7 +14,9 @@ What was read is matched against the catalog (`match_text`), in this order of tr
    only when it is exactly a catalog code after normalisation and the only one read;
 2. the procedure name, fuzzy (rapidfuzz) on the NFC text and on the text without diacritics,
    with a clear margin over the runner-up;
-3. the `ma_thu_tuc=` (or `keyword=`) of a printed link.
+3. the `ma_thu_tuc=` (or `keyword=`) of a printed link;
+4. a printed number one digit off a catalog code ("1.010324") together with a name read in
+   part that points to that same code: two weaker readings that agree.
 
 A code and a name that point to different procedures are a conflict, and the posting is
 unknown. Below `MIN_CONFIDENCE` the answer is unknown (`code` None), never a guess.
@@ -48,6 +50,8 @@ MIN_CONFIDENCE = 0.8
 #: a name matches when its score (0..100) reaches this, `NAME_MARGIN` above any other name's
 NAME_SCORE = 86.0
 NAME_MARGIN = 8.0
+#: a name read this well (and NAME_MARGIN clear) confirms a printed number one digit off
+NEAR_NAME_SCORE = 65.0
 #: names scoring within this of the best must each lack a word of it that was read
 RIVAL_RANGE = 20.0
 #: a name read this well that points elsewhere than the printed code is a conflict
@@ -57,7 +61,8 @@ TESS_LANG = "vie+eng"
 TESS_CONFIG = "--oem 1 --psm 3"
 #: seconds one Tesseract call may take
 TESS_TIMEOUT = 30
-#: how far the window reaches round the symbol, in symbol sides, on every side
+#: how far the window reaches round the symbol, in symbol sides, on every side, when the
+#: sheet it is printed on does not stand out (see `_extent`)
 REACH = 2.2
 #: the rectified window is scaled so that the symbol side is at least this many pixels
 #: (text printed at a posting's scale then reads well) and the window at most MAX_PIXELS
@@ -151,10 +156,10 @@ class _CodeRead:
     in_link: bool
 
 
-def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
-    """Every catalog code in `text`, as OCR may have read it (confusable characters, a dropped
-    or doubled dot, spaces); a digit string that is no catalog code is ignored."""
-    found: list[_CodeRead] = []
+def _numbers(text: str) -> list[tuple[str, str, bool]]:
+    """(raw, code form d.dddddd, in a link) of every run in `text` that reads as a procedure
+    code (confusable characters, a dropped or doubled dot, spaces), catalog code or not."""
+    found = []
     for m in _CODE_RE.finditer(text):
         head, tail = m.group(1), m.group(3)
         digits = _DIGIT_LIKE[head] + "".join(_DIGIT_LIKE[c] for c in tail if c != " ")
@@ -162,12 +167,32 @@ def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
         # a run read mostly as letters is a word, not a misread number
         if sum(c.isdigit() for c in raw) < (2 if m.group(2).strip() else 4):
             continue
-        code = f"{digits[0]}.{digits[1:]}"
-        if code not in codes:
-            continue
         before = _strip(text[max(0, m.start() - 24) : m.start()])
-        found.append(_CodeRead(code, raw, bool(_LINK_BEFORE.search(before))))
+        found.append((raw, f"{digits[0]}.{digits[1:]}", bool(_LINK_BEFORE.search(before))))
     return found
+
+
+def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
+    """Every catalog code in `text`, as OCR may have read it (confusable characters, a dropped
+    or doubled dot, spaces); a digit string that is no catalog code is ignored."""
+    return [_CodeRead(code, raw, link) for raw, code, link in _numbers(text) if code in codes]
+
+
+def near_codes(text: str, codes: set[str]) -> list[tuple[str, set[str]]]:
+    """(raw, catalog codes one digit away) of every printed number in `text` that is no catalog
+    code itself: what a single misread digit ("1.010324" for 1.010824) may hide."""
+    out = []
+    for raw, code, link in _numbers(text):
+        if link or code in codes:
+            continue
+        near = {
+            c
+            for c in codes
+            if len(c) == len(code) and sum(a != b for a, b in zip(c, code, strict=True)) == 1
+        }
+        if near:
+            out.append((raw, near))
+    return out
 
 
 @dataclass(frozen=True)
@@ -280,6 +305,13 @@ def match_text(text: str, procedures: Mapping[str, Procedure]) -> Identification
         (code,) = linked
         raw = next(r.raw for r in reads if r.code == code)
         return Identification(code, 0.9, "link", raw.strip())
+    if name is not None and name.score >= NEAR_NAME_SCORE and name.margin >= NAME_MARGIN:
+        # two weaker readings that agree: a printed number one digit off a catalog code, and
+        # a name read in part that points to that same code (and clearly to no other)
+        near = near_codes(text, codes)
+        hits = [raw for raw, candidates in near if name.code in candidates]
+        if hits and all(name.code in candidates for _, candidates in near):
+            return Identification(name.code, 0.85, "printed_code", hits[0].strip())
     if name is not None:
         _log.info(
             "identify: no code read; best name %s scores %.0f (margin %.0f): unknown",
@@ -309,61 +341,60 @@ class _Window:
     box: tuple[int, int, int, int]  # the symbol (no quiet zone) in window px: x0, y0, x1, y1
 
 
-def _rectify(gray: np.ndarray, corners: np.ndarray, reach: float) -> _Window | None:
-    """The photo round the code, mapped so the code is an upright square `reach` symbol sides
-    from every edge of the window; None when the corners make no usable quadrilateral."""
+Reach = tuple[float, float, float, float]  # symbol sides left, above, right, below
+
+
+def _usable(gray: np.ndarray, corners: np.ndarray) -> bool:
+    """The corners make a convex quadrilateral of some size centred within the photo."""
+    if corners.shape != (4, 2) or not np.all(np.isfinite(corners)):
+        return False
     sides = np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)
-    if not np.all(np.isfinite(corners)) or sides.min() < 8:
-        return None
-    area = cv2.contourArea(corners.astype(np.float32))
-    if area < 0.3 * sides.mean() ** 2 or not cv2.isContourConvex(corners.astype(np.float32)):
-        return None
+    if sides.min() < 8:
+        return False
+    quad = corners.astype(np.float32)
+    if cv2.contourArea(quad) < 0.3 * sides.mean() ** 2 or not cv2.isContourConvex(quad):
+        return False
     cx, cy = corners.mean(axis=0)
-    if not (0 <= cx < gray.shape[1] and 0 <= cy < gray.shape[0]):
+    return bool(0 <= cx < gray.shape[1] and 0 <= cy < gray.shape[0])
+
+
+def _rectify(
+    gray: np.ndarray, corners: np.ndarray, reach: Reach, side: float | None = None
+) -> _Window | None:
+    """The photo round the code, mapped so the code is an upright square with `reach` symbol
+    sides of the photo left of, above, right of and below it; the symbol `side` pixels wide
+    (by default its size in the photo, within MIN_SIDE_PX..MAX_SIDE_PX and the MAX_PIXELS of
+    the window). None when the corners make no usable quadrilateral."""
+    if not _usable(gray, corners):
         return None
-    side = float(np.clip(sides.mean(), MIN_SIDE_PX, MAX_SIDE_PX))
-    total = (2 * reach + 1) ** 2
-    side = min(side, math.sqrt(MAX_PIXELS / total))
-    off = reach * side
-    dst = np.array(
-        [(off, off), (off + side, off), (off + side, off + side), (off, off + side)], np.float32
-    )
+    left, top, right, bottom = reach
+    if side is None:
+        mean = float(np.mean(np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)))
+        side = float(np.clip(mean, MIN_SIDE_PX, MAX_SIDE_PX))
+        side = min(side, math.sqrt(MAX_PIXELS / ((left + right + 1) * (top + bottom + 1))))
+    x0, y0 = left * side, top * side
+    dst = np.array([(x0, y0), (x0 + side, y0), (x0 + side, y0 + side), (x0, y0 + side)], np.float32)
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
-    size = round((2 * reach + 1) * side)
+    size = (round((left + right + 1) * side), round((top + bottom + 1) * side))
     window = cv2.warpPerspective(
-        gray,
-        matrix,
-        (size, size),
-        flags=cv2.INTER_CUBIC,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        gray, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
-    box = (round(off), round(off), round(off + side), round(off + side))
+    box = (round(x0), round(y0), round(x0 + side), round(y0 + side))
     return _Window(window, box)
 
 
-def _paper(window: _Window) -> tuple[np.ndarray, np.ndarray]:
-    """(levelled, mask): the window divided by its estimated paper brightness (1.0 = paper),
-    and the mask of the sheet the code is printed on (bright, connected to the code's
-    surroundings), with the code and its quiet zone left out."""
-    img = window.image.astype(np.float32)
-    x0, y0, x1, y1 = window.box
+def _sheet(small: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
+    """The mask (uint8) of the sheet of paper round the symbol `box` in `small` (a window
+    whose symbol is about 90 px wide): bright, smooth, connected to the ring round the code,
+    its holes (text, pins, the code) filled; None when no bright region touches the ring."""
+    x0, y0, x1, y1 = box
     side = x1 - x0
-    # the paper's brightness: a closing wider than any stroke, at a quarter of the size
-    small = cv2.resize(img, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-    k = max(5, round(side / 32)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    background = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (0, 0), k / 3)
-    background = cv2.resize(background, img.shape[::-1], interpolation=cv2.INTER_LINEAR)
-    levelled = img / np.maximum(background, 1.0)
-
-    # the sheet: bright and smooth, found at a coarse scale, grown from round the code
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     blur = cv2.GaussianBlur(closed, (0, 0), 1.5)
     texture = cv2.GaussianBlur(np.abs(small - cv2.GaussianBlur(small, (0, 0), 1.5)), (0, 0), 3)
     ring = np.zeros(small.shape, bool)
-    q = 0.22 * side / 4
-    rx0, ry0, rx1, ry1 = (x0 / 4 - q, y0 / 4 - q, x1 / 4 + q, y1 / 4 + q)
+    q = 0.22 * side
+    rx0, ry0, rx1, ry1 = (x0 - q, y0 - q, x1 + q, y1 + q)
     ring[max(0, int(ry0)) : int(ry1) + 1, max(0, int(rx0)) : int(rx1) + 1] = True
     inner = np.zeros_like(ring)
     inner[int(ry0 + q / 2) : int(ry1 - q / 2), int(rx0 + q / 2) : int(rx1 - q / 2)] = True
@@ -375,15 +406,64 @@ def _paper(window: _Window) -> tuple[np.ndarray, np.ndarray]:
     seeds = np.unique(labels[ring & (bright > 0)])
     seeds = seeds[seeds > 0]
     if len(seeds) == 0:
+        return None
+    # the largest component touching the ring round the code
+    sizes = [(int((labels == s).sum()), s) for s in seeds]
+    sheet = (labels == max(sizes)[1]).astype(np.uint8)
+    contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(sheet, contours, -1, 1, thickness=cv2.FILLED)
+    return cv2.erode(sheet, np.ones((3, 3), np.uint8))
+
+
+#: the farthest the window reaches for the sheet round the code, in symbol sides
+FAR = 4.5
+
+
+def _extent(gray: np.ndarray, corners: np.ndarray) -> Reach:
+    """How far the sheet the code is printed on reaches round it (symbol sides left, above,
+    right, below; up to FAR), found on a coarse window; REACH on every side when no sheet
+    stands out from its surroundings (plain paper all round)."""
+    default = (REACH, REACH, REACH, REACH)
+    coarse = _rectify(gray, corners, (FAR, FAR, FAR, FAR), side=90.0)
+    if coarse is None:
+        return default
+    sheet = _sheet(coarse.image.astype(np.float32), coarse.box)
+    if sheet is None:
+        return default
+    ys, xs = np.nonzero(sheet)
+    h, w = sheet.shape
+    touches = [xs.min() <= 1, ys.min() <= 1, xs.max() >= w - 2, ys.max() >= h - 2]
+    if sum(touches) >= 3:
+        return default
+    x0, y0, x1, y1 = coarse.box
+    side = x1 - x0
+    margin = 0.08
+    found = (
+        (x0 - xs.min()) / side + margin,
+        (y0 - ys.min()) / side + margin,
+        (xs.max() - x1) / side + margin,
+        (ys.max() - y1) / side + margin,
+    )
+    return tuple(float(np.clip(v, 0.3, FAR)) for v in found)  # type: ignore[return-value]
+
+
+def _paper(window: _Window) -> tuple[np.ndarray, np.ndarray]:
+    """(levelled, mask): the window divided by its estimated paper brightness (1.0 = paper),
+    and the mask of the sheet the code is printed on (see `_sheet`; the whole window when none
+    stands out), with the code and its quiet zone left out."""
+    img = window.image.astype(np.float32)
+    x0, y0, x1, y1 = window.box
+    side = x1 - x0
+    # the paper's brightness: a closing wider than any stroke, at a quarter of the size
+    small = cv2.resize(img, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    k = max(5, round(side / 32)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    background = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (0, 0), k / 3)
+    background = cv2.resize(background, img.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    levelled = img / np.maximum(background, 1.0)
+    sheet = _sheet(small, (x0 / 4, y0 / 4, x1 / 4, y1 / 4))
+    if sheet is None:
         sheet = np.ones(small.shape, np.uint8)
-    else:
-        # the largest component touching the ring round the code
-        sizes = [(int((labels == s).sum()), s) for s in seeds]
-        sheet = (labels == max(sizes)[1]).astype(np.uint8)
-        # holes (text, pins, the code) belong to the sheet
-        contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(sheet, contours, -1, 1, thickness=cv2.FILLED)
-        sheet = cv2.erode(sheet, np.ones((3, 3), np.uint8))
     mask = cv2.resize(sheet, img.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
     quiet = round(0.1 * side)
     mask[max(0, y0 - quiet) : y1 + quiet, max(0, x0 - quiet) : x1 + quiet] = False
@@ -399,16 +479,18 @@ def _stretch(levelled: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray |
         return None
     dark = np.clip(1.0 - levelled, 0.0, 1.0)
     dark[~mask] = 0.0
+    dark = cv2.GaussianBlur(dark, (0, 0), 0.8)
     values = dark[mask]
-    noise = float(np.percentile(values, 60))
+    base = float(np.median(values))
+    sigma = 1.4826 * float(np.median(np.abs(values - base)))  # the paper's grain and noise
     top = float(np.percentile(values, 99.7))
-    if top - noise < 0.015:
+    if top - base < max(0.015, 3 * sigma):
         return None
-    ink = np.clip(cv2.GaussianBlur(dark, (0, 0), 0.8) - noise, 0.0, None)
+    ink = np.clip(dark - base - 2 * sigma, 0.0, None)
     k = max(3, reach) | 1
     local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     local = cv2.GaussianBlur(local, (0, 0), k / 2)
-    floor = max(0.35 * (top - noise), 0.01)
+    floor = max(0.35 * (top - base), 4 * sigma, 0.01)
     scaled = np.clip(ink / np.maximum(local, floor), 0.0, 1.0)
     out = (255 * (1.0 - 0.9 * scaled)).astype(np.uint8)
     out[~mask] = 255
@@ -507,7 +589,7 @@ def identify_posting(
     try:
         gray = _gray(np.asarray(image))
         quad = np.asarray(corners, np.float64).reshape(4, 2)
-        window = _rectify(gray, quad, REACH)
+        window = _rectify(gray, quad, _extent(gray, quad))
     except (ValueError, TypeError, cv2.error) as exc:
         _log.info("identify: unusable corners %r: %s", corners, exc)
         return UNKNOWN
@@ -540,9 +622,13 @@ def identify_posting(
             if turn == 0 and words[0] >= 5:
                 break  # the text reads upright: turning it will not read better
         turned = np.ascontiguousarray(np.rot90(page, -int(np.argmax(words))))
-        # then, the way it reads best, thresholded locally and enlarged
-        for variant in (_adaptive(turned, block), _enlarge(turned)):
-            text = read(variant)
+        # then, the way it reads best, thresholded locally and enlarged (when some words were
+        # read at all: a page of smudges does not read better enlarged)
+        variants = [lambda: _adaptive(turned, block)]
+        if max(words) >= 2:
+            variants.append(lambda: _enlarge(turned))
+        for variant in variants:
+            text = read(variant())
             texts.append(text)
             found = match_text(text, procedures)
             if found.code is not None:

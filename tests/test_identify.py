@@ -349,3 +349,16 @@ def test_the_evidence_sentence_in_both_languages(procedures):
     assert "việc nuôi con nuôi" in sentence and "2.001263" in sentence
     unknown = match_text("", procedures).evidence()
     assert t(unknown[0], "vi", **unknown[1]).startswith("không đọc được")
+
+
+def test_a_number_one_digit_off_named_only_with_an_agreeing_name(procedures):
+    """A reading from the benchmark: "1.010824" read as "1.010324" (no catalog code) and the
+    name "Hưởng trợ cấp khi người có công đang hưởng trợ cấp ưu đãi từ trần" read in part."""
+    text = "Q cấp khi người co Q  ong trợ cấp ưu đãi tu 1.010324 | trợ cấp khi người có ce"
+    found = match_text(text, procedures)
+    assert (found.code, found.basis, found.read) == ("1.010824", "printed_code", "1.010324")
+    assert found.confidence < 0.9
+    # the number alone, or with a part of another procedure's name, names nothing
+    assert match_text("Mã thủ tục: 1.010324", procedures).code is None
+    weak_other = "1.010324 Cấp Giấy xác nhận tình tr"  # 1.004873 in part: too weak alone
+    assert match_text(weak_other, procedures).code is None
