@@ -589,6 +589,9 @@ def identify_posting(
     try:
         gray = _gray(np.asarray(image))
         quad = np.asarray(corners, np.float64).reshape(4, 2)
+        x, y = quad[:, 0], quad[:, 1]
+        if float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) < 0:
+            quad = quad[::-1].copy()  # corners listed the other way round: the text mirrored
         window = _rectify(gray, quad, _extent(gray, quad))
     except (ValueError, TypeError, cv2.error) as exc:
         _log.info("identify: unusable corners %r: %s", corners, exc)

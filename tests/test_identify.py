@@ -118,6 +118,13 @@ def test_a_posting_pinned_sideways_is_read_turned(qrcheck_board, procedures):
     assert found.code == "1.004884"
 
 
+def test_corners_listed_the_other_way_round_still_read(qrcheck_board, procedures):
+    photo, corners, _ = qrcheck_board
+    tl, tr, br, bl = corners["1.000419"]
+    found = identify_posting(photo, [tl, bl, br, tr], procedures)  # a mirror image otherwise
+    assert found.code == "1.000419"
+
+
 def test_a_code_whose_text_is_unreadable_too_is_unknown(qrcheck_board, procedures, caplog):
     photo, corners, _ = qrcheck_board
     with caplog.at_level(logging.INFO, logger="qrcheck"):

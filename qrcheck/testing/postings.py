@@ -98,19 +98,20 @@ def plain_posting(
     leading = round(font.size * 1.35)
     text_h = leading * len(wrapped)
     gap = round(6 * s)
+    top = round(13 * s)  # room for the push pins at the top corners
     if layout == "beside":
         w = margin * 2 + code_px + gap + text_w
-        h = margin * 2 + max(code_px, text_h)
-        code_xy = (margin, (h - code_px) // 2)
-        text_xy = (margin + code_px + gap, (h - text_h) // 2)
+        h = top + margin + max(code_px, text_h)
+        code_xy = (margin, top + (h - top - margin - code_px) // 2)
+        text_xy = (margin + code_px + gap, top + (h - top - margin - text_h) // 2)
         anchor = "la"
     else:
         w = margin * 2 + max(code_px, text_w)
-        h = margin * 2 + code_px + gap + text_h
+        h = top + margin + code_px + gap + text_h
         if layout == "above":
-            text_xy, code_xy = (w // 2, margin), ((w - code_px) // 2, margin + text_h + gap)
+            text_xy, code_xy = (w // 2, top), ((w - code_px) // 2, top + text_h + gap)
         else:
-            code_xy, text_xy = ((w - code_px) // 2, margin), (w // 2, margin + code_px + gap)
+            code_xy, text_xy = ((w - code_px) // 2, top), (w // 2, top + code_px + gap)
         anchor = "ma"
     image = Image.new("RGB", (w, h), PAPER)
     draw = ImageDraw.Draw(image)
