@@ -233,6 +233,11 @@ def test_an_ocr_misread_that_matches_no_code_is_unknown(qrcheck_board, procedure
     assert found.code is None and found.basis == "" and found.confidence == 0.0
 
 
+def test_two_different_codes_read_are_unknown(procedures):
+    assert match_text("Mã thủ tục: 1.000419\nMã thủ tục: 1.000894", procedures).code is None
+    assert match_text("Mã thủ tục: 1.000419 (1.0004l9)", procedures).code == "1.000419"
+
+
 def test_name_match_with_and_without_diacritics(procedures):
     for text in (
         "ĐĂNG KÝ VIỆC NUÔI CON NUÔI TRONG NƯỚC\nQuét mã QR để xem thủ tục",
@@ -270,6 +275,10 @@ def test_names_too_close_to_tell_apart_are_unknown(procedures):
     # the end of the name faded: "… lại khai tử" (1.005461) or "… lại khai sinh" (1.004884)?
     # (a reading from the benchmark that once named 1.005461)
     assert match_text("Mã TTHC: 1.0O4\nThủ tục đăng. ký lại khai\n", procedures).code is None
+    # "tư": "tử" (1.005461) with a mark lost, or the first letters of something else? The word
+    # that tells the two apart must be read as such
+    assert match_text("Thủ tục đăng. ký lại khai tư\nQuét mã", procedures).code is None
+    assert match_text("Thủ tục đăng ký lại khai tử\nQuét mã", procedures).code == "1.005461"
 
 
 def test_a_code_and_a_name_of_different_procedures_is_unknown(procedures):
