@@ -3,8 +3,8 @@
 Run by hand (not in CI):  .venv/bin/python bench/bench_identify.py [--count N] [--seed S]
 
 Postings of procedures drawn from the bundled catalog (every state), faded 0.5-0.95 with
-yellowing and scratches over the code (`simulate.age_print`), pinned three to a photo and
-photographed with a perspective tilt of 6-16 degrees (`simulate.photograph`, JPEG), a few turned
+yellowing and scratches over the code (`simulate.age_print`), pinned three to a photo 6-30 mm apart
+and photographed with a perspective tilt of 6-16 degrees (`simulate.photograph`, JPEG), a few turned
 sideways or upside down. Layouts:
 
 - qrcheck: qrcheck's own posting (`simulate.render_posting`, Vietnamese), several print and
@@ -131,7 +131,7 @@ def main() -> None:
         shots = [(c[0], c[1], c[2], c[4].code, procedures[c[4].code].payload) for c in group]
         photo, placed = photograph(
             shots, (3200, 2400), rng, perspective_deg=float(rng.uniform(6, 16)),
-            px_per_mm=px_mm, jpeg_quality=85,
+            px_per_mm=px_mm, jpeg_quality=85, gap_mm=float(rng.uniform(6, 30)),
         )  # fmt: skip
         for (_, _, _, _, row), code in zip(group, placed, strict=True):
             t0 = time.perf_counter()

@@ -123,10 +123,11 @@ _DIGIT_LIKE = {
     "q": "9",
 }
 _DIGIT_CLASS = "".join(re.escape(c) for c in _DIGIT_LIKE)
-#: a code as OCR may read it: one digit, a separator (or none), six digits, spaces between
+#: a code as OCR may read it: one digit, a separator (or none; a line break after it, as in a
+#: link wrapped at its dot), six digits, spaces between
 _SEP = "[.,·:;'`˙•‧*-]"
 _CODE_RE = re.compile(
-    rf"(?<![0-9A-Za-z])([{_DIGIT_CLASS}])( ?{_SEP}{{0,2}} ?)"
+    rf"(?<![0-9A-Za-z])([{_DIGIT_CLASS}])( ?(?:{_SEP}{{1,2}}\n?)? ?)"
     rf"((?:[{_DIGIT_CLASS}] ?){{5}}[{_DIGIT_CLASS}])(?![0-9A-Za-z])"
 )
 #: a code that follows one of these is in a link, not printed as the posting's code
@@ -386,7 +387,8 @@ def _rectify(
 def _sheet(small: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
     """The mask (uint8) of the sheet of paper round the symbol `box` in `small` (a window
     whose symbol is about 90 px wide): bright, smooth, connected to the ring round the code,
-    its holes (text, pins, the code) filled; None when no bright region touches the ring."""
+    on the code's side of any other code (`_own_side`), its convex hull (text, pins and the
+    code inside); None when no bright region touches the ring."""
     x0, y0, x1, y1 = box
     side = x1 - x0
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
@@ -400,8 +402,12 @@ def _sheet(small: np.ndarray, box: tuple[float, float, float, float]) -> np.ndar
     inner[int(ry0 + q / 2) : int(ry1 - q / 2), int(rx0 + q / 2) : int(rx1 - q / 2)] = True
     ring &= ~inner
     paper_level = float(np.median(blur[ring])) if ring.any() else float(blur.max())
-    bright = (blur > 0.72 * paper_level) & (texture < max(4.0, 0.06 * paper_level))
+    bright = (blur > 0.8 * paper_level) & (texture < max(4.0, 0.06 * paper_level))
     bright = cv2.morphologyEx(bright.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    # cut the thin bridges a light patch of cork or a shadow-free gap makes to the next card
+    neck = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, neck)
+    bright &= _own_side(small, box, bright)
     _, labels = cv2.connectedComponents(bright)
     seeds = np.unique(labels[ring & (bright > 0)])
     seeds = seeds[seeds > 0]
@@ -410,13 +416,51 @@ def _sheet(small: np.ndarray, box: tuple[float, float, float, float]) -> np.ndar
     # the largest component touching the ring round the code
     sizes = [(int((labels == s).sum()), s) for s in seeds]
     sheet = (labels == max(sizes)[1]).astype(np.uint8)
-    contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(sheet, contours, -1, 1, thickness=cv2.FILLED)
+    # a sheet is convex: its hull fills the notches bold print and pins leave at its edges
+    points = cv2.findNonZero(sheet)
+    cv2.fillConvexPoly(sheet, cv2.convexHull(points), 1)
     return cv2.erode(sheet, np.ones((3, 3), np.uint8))
 
 
+def _own_side(small: np.ndarray, box: tuple[float, float, float, float], bright: np.ndarray):
+    """The part of the window (uint8 mask) nearer the symbol `box` than any other code printed
+    on paper in it: a posting has one code, so text nearer another code is that posting's.
+    Other codes are squarish blocks dense in small dark marks, on bright paper."""
+    x0, y0, x1, y1 = box
+    side = x1 - x0
+    gray = np.clip(small, 0, 255).astype(np.uint8)
+    marks = cv2.adaptiveThreshold(
+        gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 7, 4
+    ).astype(np.float32)
+    reach = max(3, round(side / 4))
+    density = cv2.blur(marks, (reach, reach))
+    dense = (density > 0.3).astype(np.uint8)
+    core = max(3, round(side / 3))
+    dense = cv2.morphologyEx(dense, cv2.MORPH_OPEN, np.ones((core, core), np.uint8))
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(dense)
+    own = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    keep = np.ones(small.shape, np.uint8)
+    yy, xx = np.mgrid[0 : small.shape[0], 0 : small.shape[1]].astype(np.float32)
+    for label in range(1, count):
+        w, h = stats[label][2:4]
+        centre = centres[label]
+        if min(w, h) < 0.4 * side or not 0.5 <= w / h <= 2.0:
+            continue  # a line or a paragraph of text, not a code
+        if np.hypot(*(centre - own)) < 0.5 * side:
+            continue  # the code itself
+        blob = (labels == label).astype(np.uint8)
+        grown = cv2.dilate(blob, np.ones((reach, reach), np.uint8)) > blob
+        if bright[grown].mean() < 0.6:
+            continue  # cork or a dark surround, not a code with paper round it
+        # keep the half-plane on the code's side of the bisector between the two codes
+        d = centre - own
+        mid = (centre + own) / 2
+        keep &= ((xx - mid[0]) * d[0] + (yy - mid[1]) * d[1] < 0).astype(np.uint8)
+    return keep
+
+
 #: the farthest the window reaches for the sheet round the code, in symbol sides
-FAR = 4.5
+FAR = 3.5
 
 
 def _extent(gray: np.ndarray, corners: np.ndarray) -> Reach:

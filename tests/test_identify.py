@@ -181,6 +181,18 @@ def test_the_sample_photos_faded_scratched_and_glared_postings_are_named(procedu
         assert found.confidence >= 0.8
 
 
+def test_a_crowded_board_names_each_posting_not_its_neighbour(procedures):
+    """board-4: eight postings close together on a light painted board. The sheet round a
+    code once ran over the board to the next postings, and 1.001776 was named 2.002409 (its
+    neighbour's printed code), 2.001909 named 1.001776."""
+    truth = json.loads((SAMPLES / "truth.json").read_text(encoding="utf-8"))
+    (photo,) = [p for p in truth["photos"] if p["file"] == "board-4.jpg"]
+    gray = load_photo(SAMPLES / "board-4.jpg").gray
+    for code in ("1.001776", "2.001909"):
+        (entry,) = [c for c in photo["codes"] if c["label"].startswith(code)]
+        assert identify_posting(gray, entry["corners"], procedures).code == code
+
+
 # ---------------------------------------------------------------------------------------------
 # The matching rules, on a real crop, with a fake OCR engine passed in
 
@@ -302,6 +314,9 @@ def test_the_code_of_a_printed_link(procedures):
         "basis": "link",
         "read": "1.000656",
     }
+    # a link wrapped at the code's dot
+    wrapped = "https://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc-hanh-chinh.html?ma_thu_tuc=1.\n000656"
+    assert match_text(wrapped, procedures).code == "1.000656"
     # a link that holds another code than the one printed: unknown
     assert match_text("Mã thủ tục: 1.000419\n" + text, procedures).code is None
 
