@@ -130,6 +130,8 @@ _CODE_RE = re.compile(
     rf"(?<![0-9A-Za-z])([{_DIGIT_CLASS}])( ?(?:{_SEP}{{1,2}}\n?)? ?)"
     rf"((?:[{_DIGIT_CLASS}] ?){{5}}[{_DIGIT_CLASS}])(?![0-9A-Za-z])"
 )
+#: the label of the line that prints a posting's code (qrcheck's layout, both languages)
+_LABEL = re.compile(r"\b(?:ma thu tuc|procedure code) ?[:;.,]")  # not "ma_thu_tuc=" of a link
 #: a code that follows one of these is in a link, not printed as the posting's code
 _LINK_BEFORE = re.compile(
     r"(ma[_ ]?thu[_ ]?tuc|keyword|tu[_ ]?khoa|chinh/?|thu-tuc)\s*[=/]?\s*$", re.I
@@ -266,8 +268,16 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
     return _NameRead(best[1], best[0], best[0] - runner, best[3])
 
 
-def match_text(text: str, procedures: Mapping[str, Procedure]) -> Identification:
-    """The catalog procedure `text` (read around a code) names, or unknown."""
+def _two_postings(text: str) -> bool:
+    """Two "Mã thủ tục:" lines in one reading: part of another posting was read too."""
+    return len(_LABEL.findall(_strip(text))) > 1
+
+
+def match_text(
+    text: str, procedures: Mapping[str, Procedure], *, labels_once: bool = True
+) -> Identification:
+    """The catalog procedure `text` (read around a code) names, or unknown. `labels_once`
+    False: `text` joins several readings of one posting (each checked for two code lines)."""
     codes = set(procedures)
     reads = codes_read(text, codes)
     printed = {r.code for r in reads if not r.in_link}
@@ -276,6 +286,9 @@ def match_text(text: str, procedures: Mapping[str, Procedure]) -> Identification
     strong_name = name is not None and name.score >= NAME_SCORE and name.margin >= NAME_MARGIN
     if len(printed) > 1:
         _log.info("identify: several procedure codes read %s: unknown", sorted(printed))
+        return UNKNOWN
+    if labels_once and _two_postings(text):
+        _log.info("identify: the code lines of two postings read: unknown")
         return UNKNOWN
     if printed:
         (code,) = printed
@@ -680,9 +693,10 @@ def identify_posting(
             found = match_text(text, procedures)
             if found.code is not None:
                 return found
-        combined = match_text("\n".join(texts), procedures)
-        if combined.code is not None:
-            return combined
+        if not any(_two_postings(t) for t in texts):
+            combined = match_text("\n".join(texts), procedures, labels_once=False)
+            if combined.code is not None:
+                return combined
     except _TesseractMissing as exc:
         if not _warned_missing:
             _warned_missing = True

@@ -393,3 +393,10 @@ def test_a_number_one_digit_off_named_only_with_an_agreeing_name(procedures):
     assert match_text("Mã thủ tục: 1.010324", procedures).code is None
     weak_other = "1.010324 Cấp Giấy xác nhận tình tr"  # 1.004873 in part: too weak alone
     assert match_text(weak_other, procedures).code is None
+
+
+def test_the_code_lines_of_two_postings_are_unknown(procedures):
+    """Part of the next posting read too: its code line, while this one's has faded."""
+    text = "Mã thủ tục: 1.0 · Lĩnh vực: Hộ tịch\n\nMã thủ tục: 1.000894 · Lĩnh vực: Hộ tịch"
+    assert match_text(text, procedures).code is None
+    assert match_text(text.split("\n\n")[1], procedures).code == "1.000894"
