@@ -638,8 +638,10 @@ def identify_posting(
     `image` is the photo (gray uint8 (H, W), or RGB); `corners` the symbol's TL, TR, BR, BL
     (no quiet zone) in photo pixels, in any rotation; `procedures` every catalog code
     (`CatalogView.procedures`, ended and replaced ones included); `ocr` reads text from a gray
-    image (default Tesseract vie+eng through pytesseract). Never raises: a bad crop or an OCR
-    failure gives unknown, and so does a missing Tesseract binary (with one warning logged).
+    image (default `tesseract_ocr`: Tesseract vie+eng through pytesseract, one thread per call
+    unless OMP_THREAD_LIMIT says otherwise). Never raises: a bad crop or an OCR failure gives
+    unknown, and so does a missing Tesseract binary (one warning logged per process, on the
+    "qrcheck" logger). Takes 1-6 OCR calls: about 1-2 s per code on a laptop core.
     """
     global _warned_missing
     read = ocr or tesseract_ocr
