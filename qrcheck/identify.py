@@ -591,8 +591,12 @@ _warned_missing = False
 
 
 def tesseract_ocr(image: np.ndarray) -> str:
-    """Tesseract (vie+eng) through pytesseract; _TesseractMissing when the binary is absent."""
-    import pytesseract
+    """Tesseract (vie+eng) through pytesseract; _TesseractMissing when the binary (or
+    pytesseract) is absent."""
+    try:
+        import pytesseract
+    except ImportError as exc:
+        raise _TesseractMissing(f"pytesseract: {exc}") from exc
 
     # one thread per call: Tesseract's OpenMP threads cost more than they gain on small images,
     # and a board check already runs one photo per core
