@@ -358,3 +358,32 @@ def test_codes_cut_by_the_frame_are_retakes_not_reprints(tmp_path: Path, catalog
     record(report, db)
     with Store(db) as store:
         assert lost_postings(store, 60) == []
+
+
+def test_the_four_sample_photos_name_both_faded_postings(tmp_path: Path) -> None:
+    """Issue 14's bar: the four sample photos checked as one board. Board-1's scratched
+    1.000419 and board-3's nearly white 2.001263 no longer decode; both are on the reprint list
+    under their own codes, once each, and on the print sheet; no unnamed line is left."""
+    from conftest import REPO_ROOT, run_cli
+
+    db = tmp_path / "h.sqlite"
+    common = ["--catalog", str(BUNDLED_CATALOG), "--as-of", TODAY.isoformat(), "--db", str(db)]
+    photos = REPO_ROOT / "samples" / "photos"
+    assert run_cli(["check", str(photos), "--offline", *common]) == 1
+    with Store(db) as store:
+        view_ = load_catalog(BUNDLED_CATALOG).as_of(TODAY)
+        catalog_ = load_catalog(BUNDLED_CATALOG)
+        items = reprint_list(store, view_, catalog_.center, catalog_.center.announce_days)
+    lost = [i for i in items if any(r.kind == "unreadable" for r in i.reasons)]
+    assert sorted(i.code for i in lost) == ["1.000419", "2.001263"]
+    assert all(i.location == "photos" and i.crop is None for i in lost)
+    by_code = {i.code: i for i in lost}
+    assert "đọc được mã 1.000419 in trên bản niêm yết" in by_code["1.000419"].reasons[0].text("vi")
+    assert "board-1.jpg" in by_code["1.000419"].reasons[0].text("vi")
+    assert "board-3.jpg" in by_code["2.001263"].reasons[0].text("vi")
+    from qrcheck.reprint import sheet_contents
+
+    on_sheet = {e.content.code for e in sheet_contents(catalog_, items, TODAY)}
+    assert {"1.000419", "2.001263"} <= on_sheet
+    # and the replaced 1.001731 beside a sound 1.116910 (board-3) is a take-down, not a print
+    assert "1.116910" not in {i.code for i in items}

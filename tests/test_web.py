@@ -476,6 +476,8 @@ def test_a_sample_board_photo_gives_what_the_cli_gives(server: dict, tmp_path: P
         for text in (boards, reprint):
             assert "Bảng mẫu" in text and "QR không đọc được nữa" in text
             assert "ảnh IMG_0001.jpg" in text and ".photo" not in text
+            # named from its printed code (1.000419, scratched past reading)
+            assert "đọc được mã 1.000419 in trên bản niêm yết" in text
     web = [
         (procedure, grade, action)
         for procedure, grade, action in re.findall(
@@ -487,8 +489,10 @@ def test_a_sample_board_photo_gives_what_the_cli_gives(server: dict, tmp_path: P
     assert len(web) == len(expected_codes) == 6
     assert sorted(web) == sorted(cli)
     decoded = {c["label"].split()[0] for c in expected_codes} & {p for p, _, _ in web}
-    assert len(decoded) == 5  # the sixth is faded past reading: located, graded F, to reprint
-    assert ("không đọc được", "F", "in lại") in web
+    # the sixth is scratched past reading: located, graded F, to reprint, and named from the
+    # code printed on its posting
+    assert len(decoded) == 6
+    assert ("1.000419", "F", "in lại") in web
 
 
 def test_a_text_file_named_jpg_is_refused_with_a_sentence(server: dict) -> None:
