@@ -294,7 +294,9 @@ def test_pages_carry_no_inline_script_or_style(server: dict) -> None:
             assert tag[2] == "", "inline script"
             scripts += 1
         assert text.count("<script") == len(re.findall(r"<script[^>]*>.*?</script>", text, re.S))
-    assert scripts == 1  # the upload progress bar; every page works without it
+    # the upload progress bar, and the result page's fold opened on a tap on the photo; every
+    # page works without them
+    assert scripts == 2
 
 
 def test_english_switch(server: dict) -> None:
@@ -419,6 +421,52 @@ def test_tap_a_code_on_the_photo(server: dict, view, tmp_path: Path) -> None:
         assert "Quầy 1" in store.locations()
         checkers = [r[0] for r in store.db.execute("SELECT checker FROM checks")]
         assert any(c.endswith("web:lan") for c in checkers)
+
+
+def test_the_result_page_says_what_to_do_first(server: dict, view, tmp_path: Path) -> None:
+    """A tally first; the cards that need something done before the sound ones, which fold
+    into one line; every card names its procedure by its title and says where it hangs in
+    rows and columns of the board."""
+    procs = view.procedures
+    placed = [SOUND, REPLACED, "1.000656", ABOLISHED]  # two columns: row by row
+    photo = save_photo(
+        board_image([procs[c].payload for c in placed], columns=2), tmp_path / "grid.png"
+    )
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [("photos", ("grid.png", photo.read_bytes(), "image/png"))])
+        page = wait_for_result(http, answer.headers["location"]).text
+    cards = re.findall(
+        r'<li class="code action-(\w+)" id="[^"]+">.*?<span class="procedure">([^<]+)</span>'
+        r'.*?<p class="name">([^<]+)</p>\s*<p class="where">([^<]+)</p>',
+        page,
+        re.S,
+    )
+    assert sorted(code for _, code, _, _ in cards) == sorted(placed)
+    for _, code, name, where in cards:
+        index = placed.index(code)
+        assert unescape(name) == procs[code].name
+        assert where == f"hàng {index // 2 + 1}, cột {index % 2 + 1}"
+    actions = {code: action for action, code, _, _ in cards}
+    assert actions[SOUND] == actions["1.000656"] == "ok"
+    todo = [a for a in actions.values() if a not in ("ok", "monitor")]
+    assert len(todo) == 2
+    # the tally first, most pressing first, in the action words
+    counts = {a: list(actions.values()).count(a) for a in set(actions.values())}
+    tally = re.search(r'<p class="tally" id="tally">([^<]+)</p>', page)
+    assert tally and page.index("tally") < page.index('class="code ')
+    order = ("reprint", "remove", "investigate", "retake", "monitor", "ok")
+    expected = " · ".join(f"{counts[a]} {t(f'action.{a}', 'vi')}" for a in order if a in counts)
+    assert tally[1] == expected
+    # the cards to act on, then the sound ones folded under one line
+    todo_list = re.search(r'<ul class="codes todo">(.*?)</ul>', page, re.S)
+    fold = re.search(
+        r'<details class="sound">\s*<summary>([^<]+)</summary>(.*?)</details>', page, re.S
+    )
+    assert todo_list and fold and page.index("codes todo") < page.index('details class="sound"')
+    assert fold[1] == "2 tốt"
+    assert SOUND in fold[2] and "1.000656" in fold[2] and SOUND not in todo_list[1]
+    assert REPLACED in todo_list[1] and ABOLISHED in todo_list[1]
 
 
 def test_a_sample_board_photo_gives_what_the_cli_gives(server: dict, tmp_path: Path) -> None:
@@ -973,6 +1021,41 @@ def test_boards_dashboard(server: dict, checked_board: str) -> None:
         assert "Boards" in english and "Stable-link scans per procedure" in english
 
 
+def test_boards_most_urgent_first_with_names(tmp_path: Path, view) -> None:
+    """A possible fake sticker's board first, then the one with a posting to reprint, the sound
+    one last (whatever their names' order); each posting named; no stable-link scan counts in a
+    center that does not print stable links, until a scan is counted all the same."""
+    procs = view.procedures
+    fake = "https://dichvucong-gov.vn.thanhtoan-phi.com/p/1.001193"
+    boards = {
+        "Bảng 1": [procs[SOUND].payload, procs["1.000656"].payload],
+        "Bảng 2": [procs[SOUND].payload, procs[REPLACED].payload],
+        "Bảng 3": [procs["1.000656"].payload, fake],
+    }
+    with running_server(tmp_path, BUNDLED_CATALOG) as server, client(server) as http:
+        login(http)
+        for number, (board, payloads) in enumerate(boards.items()):
+            photo = save_photo(
+                board_image(payloads, columns=2 + number), tmp_path / f"{number}.png"
+            )
+            answer = upload(http, [("photos", ("b.png", photo.read_bytes(), "image/png"))], board)
+            assert answer.status_code == 303
+            wait_for_result(http, answer.headers["location"])
+        page = http.get("/boards").text
+        order = re.findall(r"<h2>(Bảng \d)</h2>", page)
+        assert order == ["Bảng 3", "Bảng 2", "Bảng 1"]
+        section = page[page.index("<h2>Bảng 3</h2>") : page.index("<h2>Bảng 2</h2>")]
+        badges = re.findall(r'<span class="badge">([^<]+)</span>', section)
+        assert badges[0] == "kiểm tra ngay"
+        text = text_of(page)
+        for code in (SOUND, REPLACED, "1.000656"):
+            assert procs[code].name in text
+        assert "Lượt quét liên kết cố định" not in text and "lượt quét" not in text
+        assert http.get(f"/p/{SOUND}").status_code == 302
+        text = text_of(http.get("/boards").text)
+        assert "Lượt quét liên kết cố định theo thủ tục" in text
+
+
 def test_reprint_list_and_sheet(server: dict, view, checked_board: str) -> None:
     successor = view.procedures[REPLACED].replaced_by
     with client(server) as http:
@@ -1100,7 +1183,7 @@ def test_admin_imports_a_catalog_after_seeing_the_diff(import_server: dict, tmp_
         # the confirmation applies it
         done = http.post("/catalog/import/apply", data={"csrf": token, "token": pending[1]})
         assert done.status_code == 200, done.text
-        assert "Danh mục đã được cập nhật" in text_of(done.text)
+        assert "Đã cập nhật danh mục từ tệp TTHC.xlsx" in text_of(done.text)
         assert csv.read_bytes() != before
         assert load_catalog(import_server["catalog"]).errors == []
         assert list((import_server["catalog"] / "history").glob("procedures-*.csv"))
@@ -1114,6 +1197,59 @@ def test_admin_imports_a_catalog_after_seeing_the_diff(import_server: dict, tmp_
         assert versions[-1]["changes"]["added"] == 1
         page = text_of(http.get("/catalog").text)
         assert "TTHC.xlsx" in page and "Các phiên bản danh mục đã ghi nhận" in page
+
+
+def test_the_import_page_speaks_the_admins_language(tmp_path: Path) -> None:
+    """Field names in Vietnamese, the uploaded file's own name, each problem at its row and
+    column of the Excel file, the page's own checkbox instead of a command-line flag; after
+    applying, a success (not in the error style) and the way to what needs reprinting."""
+    from xlsx_fixture import AMENDED_CODE, DEFAULT_ROWS, SHEET, build_export
+
+    export = tmp_path / "Danh mục cấp xã.xlsx"
+    foreign = ["1.116951", "Thủ tục thử", "https://evil.example.com/x", None, None, "UBND"]
+    foreign += ["Hộ tịch", "Cấp xã", "Công dân", "Đã công khai"]
+    where = build_export(export, (*DEFAULT_ROWS, foreign))
+    catalog = Path(
+        shutil.copytree(
+            BUNDLED_CATALOG, tmp_path / "catalog", ignore=shutil.ignore_patterns("history")
+        )
+    )
+    with running_server(tmp_path / "server", catalog) as server, client(server) as http:
+        login(http, "admin")
+        form = http.get("/catalog/import").text
+        assert re.search(
+            r'<input id="missing" name="missing" type="checkbox" value="abolish">', form
+        )
+        assert "<select" not in form
+        token = csrf_of(form)
+        files = [("export", (export.name, export.read_bytes(), "application/octet-stream"))]
+        preview = http.post("/catalog/import", data={"csrf": token}, files=files)
+        assert preview.status_code == 200
+        text = " ".join(text_of(preview.text).split())
+        assert export.name in text and ".xlsx" in text
+        assert "--" not in text  # no command-line flag
+        assert "đánh dấu ô" in text  # the checkbox instead
+        # the problem where the admin will find it: the sheet's row and the column's heading
+        row = where["1.116951"]
+        assert f'dòng {row} của trang "{SHEET}", cột "Link truy cập"' in text
+        assert 'class="error">' in preview.text  # an error, in the error style
+        # the amended name, in staff words
+        amended = re.search(rf"{AMENDED_CODE}</strong></td><td>([^<]+)</td>", preview.text)
+        assert amended and "tên thủ tục" in amended[1] and "name" not in amended[1]
+        # the same file without its bad row, the missing ones marked abolished by the checkbox
+        build_export(export)
+        files = [("export", (export.name, export.read_bytes(), "application/octet-stream"))]
+        preview = http.post(
+            "/catalog/import", data={"csrf": token, "missing": "abolish"}, files=files
+        )
+        assert "sẽ được ghi là bãi bỏ" in text_of(preview.text)
+        pending = re.search(r'name="token" value="([^"]+)"', preview.text)
+        done = http.post("/catalog/import/apply", data={"csrf": token, "token": pending[1]})
+        assert done.status_code == 200
+        assert re.search(r'<p class="notice" role="status">Đã cập nhật danh mục', done.text)
+        assert 'class="error"' not in done.text and 'role="alert"' not in done.text
+        assert re.search(r'<a class="button" id="to-reprint" href="/reprint">', done.text)
+        assert "Xem những bản cần in lại" in done.text
 
 
 # ---------------------------------------------------------------------------------------------
