@@ -1378,13 +1378,13 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
                 {"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": photo.read_bytes()}
                 for i in range(11)
             ]
-            page.set_input_files("#photos", eleven)
+            page.set_input_files("#gallery", eleven)
             page.click("main button[type=submit]")
             refused = page.locator("#upload-refused")
             assert refused.is_visible()
             assert "Quá nhiều ảnh một lần (11, giới hạn 10)" in refused.inner_text()
             assert posts == [] and "/check" in page.url
-            page.set_input_files("#photos", str(photo))
+            page.set_input_files("#camera", str(photo))
             # the upload goes through the progress-bar script: record what it says
             progress: list[str] = []
             page.expose_function("qrcheckSaw", lambda text: progress.append(text))
