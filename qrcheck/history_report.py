@@ -498,12 +498,26 @@ def staff_sentence(verdict: Verdict, lang: str) -> str:
     full): the staff wording of its message when there is one, `describe` otherwise."""
     from dataclasses import replace
 
-    from qrcheck.i18n import messages
-
-    staff = "web_todo.staff_" + verdict.detail_key.replace(".", "_")
-    if verdict.detail_key and staff in messages(lang):
+    staff = STAFF_KEYS.get(verdict.detail_key)
+    if staff is not None:
         return describe(replace(verdict, detail_key=staff), lang)
     return describe(verdict, lang)
+
+
+#: verdict messages that quote version tags or a link in full → their wording for staff
+STAFF_KEYS = {
+    "verdict.legacy": "web_todo.staff_verdict_legacy",
+    "verdict.outdated": "web_todo.staff_verdict_outdated",
+    "links.outdated": "web_todo.staff_links_outdated",
+    "links.outdated_decision": "web_todo.staff_links_outdated_decision",
+    "links.outdated_date": "web_todo.staff_links_outdated_date",
+    "links.outdated_decision_date": "web_todo.staff_links_outdated_decision_date",
+    "links.outdated_fields": "web_todo.staff_links_outdated_fields",
+    "links.outdated_fields_decision": "web_todo.staff_links_outdated_fields_decision",
+    "links.outdated_fields_date": "web_todo.staff_links_outdated_fields_date",
+    "links.outdated_fields_decision_date": "web_todo.staff_links_outdated_fields_decision_date",
+    "links.current_other_form": "web_todo.staff_links_current_other_form",
+}
 
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+")
