@@ -1384,6 +1384,7 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             assert refused.is_visible()
             assert "Quá nhiều ảnh một lần (11, giới hạn 10)" in refused.inner_text()
             assert posts == [] and "/check" in page.url
+            page.set_input_files("#gallery", [])
             page.set_input_files("#camera", str(photo))
             # the upload goes through the progress-bar script: record what it says
             progress: list[str] = []
@@ -1433,5 +1434,119 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             download.value.save_as(sheet)
             assert sheet.read_bytes().startswith(b"%PDF")
             assert violations == []
+        finally:
+            browser.close()
+
+
+def phone_browser(pw):  # type: ignore[no-untyped-def]
+    return pw.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    )
+
+
+def too_small(page, selector: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The elements of `selector` shown on the screen whose tap target is under 44 x 44 px."""
+    small = []
+    for index in range(page.locator(selector).count()):
+        item = page.locator(selector).nth(index)
+        if not item.is_visible():
+            continue
+        box = item.bounding_box()
+        if box is None or box["width"] < 44 or box["height"] < 44:
+            small.append(f"{selector}[{index}] {box}")
+    return small
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_a_phone_acts_on_what_the_page_says(server: dict, view, tmp_path: Path) -> None:
+    """On a 390 x 844 phone: a camera button and a gallery button (several photos, no capture),
+    both sending their photos; the result with its tally first, what to do first, the sound
+    codes folded (a tap on one in the photo unfolds it); every tap target at least 44 px; the
+    navigation marks the page it is on."""
+    from playwright.sync_api import sync_playwright
+
+    procs = view.procedures
+    photos = [
+        save_photo(board_image([procs[a].payload, procs[b].payload]), tmp_path / f"{i}.png")
+        for i, (a, b) in enumerate(
+            [(SOUND, ABOLISHED), ("1.000656", REPLACED), ("1.001193", SOUND)]
+        )
+    ]
+    with sync_playwright() as pw:
+        browser = phone_browser(pw)
+        try:
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            ).new_page()
+            page.goto(server["url"] + "/login")
+            page.fill("#name", "lan")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/check")
+            # two inputs: the camera's, and the gallery's (several at once, no capture)
+            camera, gallery = page.locator("#camera"), page.locator("#gallery")
+            assert camera.get_attribute("capture") == "environment"
+            assert gallery.get_attribute("capture") is None
+            assert gallery.get_attribute("multiple") is not None
+            assert camera.get_attribute("name") == gallery.get_attribute("name") == "photos"
+            big = page.locator("label[for=camera]").bounding_box()
+            assert big["height"] >= 60 and big["width"] >= 300  # the big camera button
+            assert "Chọn ảnh có sẵn" in page.locator("label[for=gallery]").inner_text()
+            assert too_small(page, "label.picker") == []
+            # the navigation: the current page marked, in words and in looks
+            here = page.locator("nav a[aria-current=page]")
+            assert here.count() == 1 and here.get_attribute("href") == "/check"
+            other = page.locator("nav a[href='/boards']")
+            assert other.get_attribute("aria-current") is None
+            style = "e => [getComputedStyle(e).fontWeight, getComputedStyle(e).borderBottomStyle]"
+            assert here.evaluate(style) != other.evaluate(style)
+            assert too_small(page, "nav a") == []
+            assert too_small(page, "header a, header button") == []
+            assert too_small(page, "main button") == []
+            # one photo from the camera, two from the gallery: all three are checked
+            page.fill("#location", "Bảng điện thoại")
+            page.set_input_files("#camera", str(photos[0]))
+            # a 12 MP photo of a real-looking board: its codes are small on the phone's screen
+            sample = REPO_ROOT / "samples" / "photos" / "board-1.jpg"
+            page.set_input_files("#gallery", [str(photos[1]), str(photos[2]), str(sample)])
+            assert page.locator("#chosen").inner_text() == "Đã chọn 4 ảnh."
+            page.click("main button[type=submit]")
+            page.wait_for_selector("#tally", timeout=120_000)
+            assert page.locator("section.photo").count() == 4
+            assert page.locator("li.code").count() == 12
+            # the tally first, then what to do; sound codes folded, one line per photo
+            tally = page.locator("#tally")
+            assert re.fullmatch(r"\d+ [^·]+( · \d+ [^·]+)*", tally.inner_text())
+            first_card = page.locator("ul.codes.todo li.code").first
+            assert tally.bounding_box()["y"] < first_card.bounding_box()["y"]
+            assert first_card.is_visible()
+            folded = page.locator("details.sound li.code").first
+            assert not folded.is_visible()
+            assert too_small(page, "details.sound > summary") == []
+            # every card names the procedure and where it hangs
+            for card in page.locator("ul.codes.todo li.code").all():
+                text = card.inner_text()
+                assert re.search(r"hàng \d+, cột \d+", text), text
+                code = re.search(r"\d\.\d{6}", text)
+                assert code is None or procs[code[0]].name in text  # None: no code decoded
+            # tap targets: the spots on the photo, "Về ảnh", the buttons
+            page.wait_for_load_state("networkidle")
+            assert too_small(page, "svg.annotated a.spot") == []
+            assert too_small(page, "a.back-link") == []
+            assert too_small(page, "a.button") == []
+            # a tap on a sound code in the photo unfolds its card
+            anchor = folded.get_attribute("id")
+            spot = page.locator(f"svg.annotated a.spot[href='#{anchor}']")
+            spot.click()
+            assert folded.is_visible()
+            assert page.locator("li.code:target").get_attribute("id") == anchor
+            assert too_small(page, "a.back-link") == []
+            # another page from the navigation: marked in its turn
+            page.click("nav a[href='/boards']")
+            page.wait_for_url("**/boards")
+            assert page.locator("nav a[aria-current=page]").get_attribute("href") == "/boards"
+            page.screenshot(path=str(screenshot_folder() / "boards.png"), full_page=True)
         finally:
             browser.close()
