@@ -218,24 +218,14 @@ def check_table(photo: Path, columns: int) -> str:
     """`qrcheck check` as a terminal of `columns` columns prints it (rich reads COLUMNS)."""
     import os
 
+    args = ["check", str(photo), "--offline", "--no-record", "--catalog", str(REPO / "catalog")]
+    env = {**os.environ, "QRCHECK_LANG": "vi", "COLUMNS": str(columns), "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qrcheck",
-            "check",
-            str(photo),
-            "--offline",
-            "--no-record",
-            "--catalog",
-            str(REPO / "catalog"),
-            "--as-of",
-            "2026-11-27",
-        ],
+        [sys.executable, "-m", "qrcheck", *args, "--as-of", "2026-11-27"],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "QRCHECK_LANG": "vi", "COLUMNS": str(columns), "PYTHONPATH": str(REPO)},
+        env=env,
     )
     assert done.returncode == 1, done.stderr
     return done.stdout

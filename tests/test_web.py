@@ -1438,6 +1438,10 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             browser.close()
 
 
+#: how pressing each action is on the boards page (lower first)
+ACTION_RANK = {"investigate": 0, "remove": 1, "reprint": 1, "retake": 2, "monitor": 3, "ok": 4}
+
+
 def phone_browser(pw):  # type: ignore[no-untyped-def]
     return pw.chromium.launch(
         executable_path=str(CHROMIUM),
@@ -1543,10 +1547,92 @@ def test_a_phone_acts_on_what_the_page_says(server: dict, view, tmp_path: Path) 
             assert folded.is_visible()
             assert page.locator("li.code:target").get_attribute("id") == anchor
             assert too_small(page, "a.back-link") == []
+            # another board, with a possible fake sticker, checked from another phone
+            fake = "https://dichvucong-gov.vn.thanhtoan-phi.com/p/1.001193"
+            other_board = save_photo(
+                board_image([fake, procs[SOUND].payload]), tmp_path / "fake.png"
+            )
+            with client(server) as http:
+                login(http)
+                files = [("photos", ("f.png", other_board.read_bytes(), "image/png"))]
+                sent = upload(http, files, "Bảng có mã lạ")
+                wait_for_result(http, sent.headers["location"])
             # another page from the navigation: marked in its turn
             page.click("nav a[href='/boards']")
             page.wait_for_url("**/boards")
             assert page.locator("nav a[aria-current=page]").get_attribute("href") == "/boards"
+            # the boards with the most pressing work first, each posting named
+            words = {t(f"action.{a}", "vi"): a for a in ACTION_RANK}
+            keys = []
+            for board in page.locator("section.board").all():
+                badges = board.locator("span.badge").all_inner_texts()
+                ranks = [ACTION_RANK[words[b]] for b in badges]
+                keys.append(tuple(-ranks.count(r) for r in range(4)))
+                for card in board.locator("li.code:not(.unreadable)").all():
+                    code = re.search(r"\d\.\d{6}", card.inner_text())
+                    if code and code[0] in procs:
+                        assert procs[code[0]].name in card.inner_text()
+            assert len(keys) >= 2 and keys == sorted(keys)
+            assert page.locator("section.board h2").first.inner_text() == "Bảng có mã lạ"
             page.screenshot(path=str(screenshot_folder() / "boards.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_an_admin_imports_a_catalog_on_the_phone(tmp_path: Path) -> None:
+    """The import on a phone: a checkbox a thumb can hit, the preview without sideways
+    scrolling, the success as a notice (not the error style) and a button to the reprint list."""
+    from playwright.sync_api import sync_playwright
+    from xlsx_fixture import build_export
+
+    export = tmp_path / "TTHC cấp xã.xlsx"
+    build_export(export)
+    catalog = Path(
+        shutil.copytree(
+            BUNDLED_CATALOG, tmp_path / "catalog", ignore=shutil.ignore_patterns("history")
+        )
+    )
+    with running_server(tmp_path / "server", catalog) as server, sync_playwright() as pw:
+        browser = phone_browser(pw)
+        try:
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            ).new_page()
+            page.goto(server["url"] + "/login?next=/catalog/import")
+            page.fill("#name", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/catalog/import")
+            assert page.locator("nav a[aria-current=page]").get_attribute("href") == (
+                "/catalog/import"
+            )
+            assert too_small(page, "p.check-line") == []
+            assert page.locator("#missing").get_attribute("type") == "checkbox"
+            page.set_input_files("#export", str(export))
+            page.click("main button[type=submit]")
+            page.wait_for_selector("table.diff")
+            assert export.name in page.locator("main").inner_text()
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, width
+            page.click("main form button[type=submit]")
+            notice = page.locator("p.notice")
+            notice.wait_for()
+            page.screenshot(path=str(screenshot_folder() / "import-done.png"), full_page=True)
+            here = page.locator("nav a[aria-current=page]")
+            assert here.get_attribute("href") == "/catalog/import"
+            assert page.locator("p.error").count() == 0
+            colours = (
+                "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderLeftColor]"
+            )
+            shown = notice.evaluate(colours)
+            error_look = page.evaluate(
+                f"""() => {{ const e = document.createElement('p'); e.className = 'error';
+                     document.body.append(e); return ({colours})(e); }}"""
+            )
+            assert shown != error_look and shown[0] != error_look[0]
+            assert too_small(page, "#to-reprint") == []
+            page.click("#to-reprint")
+            page.wait_for_url("**/reprint")
         finally:
             browser.close()
