@@ -8,7 +8,7 @@ failed), 2 the command could not run (bad usage, unreadable input).
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -656,7 +656,8 @@ def cmd_check(
         )
         unreadable_note(report, strict, err)  # stdout holds the JSON only
     else:
-        print_check(report, strict)
+        names = {code: p.name for code, p in cat.as_of(when).procedures.items()}
+        print_check(report, strict, names)
     raise typer.Exit(report.exit_status(strict))
 
 
@@ -668,12 +669,33 @@ def unreadable_note(report, strict: bool, console: Console) -> None:  # type: ig
         console.print(f"[red]{tr(key, count=unreadable, photos=len(report.photos))}[/]")
 
 
-def print_check(report, strict: bool = False) -> None:  # type: ignore[no-untyped-def]
+#: the console width from which the check table has a column for the procedure's title
+NAME_COLUMN_WIDTH = 120
+
+
+def print_check(  # type: ignore[no-untyped-def]
+    report,
+    strict: bool = False,
+    names: Mapping[str, str] | None = None,
+    console: Console | None = None,
+) -> None:
+    """The check table: where each code is on its board (row and column, not pixels), the
+    procedure and, on a console of 120 columns or more, its title from `names`; then a line per
+    code that needs something done, never cut inside a link."""
+    from qrcheck.report import grid_positions
+
+    console = console or out
+    names = names or {}
+    wide = console.width >= NAME_COLUMN_WIDTH
     table = Table(header_style="bold")
-    for key in ("col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"):
+    keys = ["col_photo", "col_position", "col_code", "col_grade", "col_status", "col_action"]
+    if wide:
+        keys.insert(3, "col_name")
+    for key in keys:
         # a procedure code is never cut (other columns wrap first)
         width = CODE_WIDTH if key == "col_code" else None
-        table.add_column(tr(f"cli.{key}"), overflow="fold", min_width=width)
+        heading = tr("web_todo.col_where") if key == "col_position" else tr(f"cli.{key}")
+        table.add_column(heading, overflow="fold", min_width=width)
     styles = {
         "ok": "green",
         "monitor": "yellow",
@@ -682,27 +704,35 @@ def print_check(report, strict: bool = False) -> None:  # type: ignore[no-untype
         "investigate": "bold red",
         "retake": "blue",
     }
+    blank = [""] * (len(keys) - 2)
     notes: list[str] = []
     for photo in report.photos:
         name = escape(photo.path.name)
         if photo.error is not None:
-            table.add_row(name, "", "", "", "", f"[red]{tr('check.photo_error')}[/]")
+            table.add_row(name, *blank, f"[red]{tr('check.photo_error')}[/]")
             notes.append(f"[red]{name}[/]: {tr(photo.error.key, **photo.error.params)}")
             continue
         if not photo.codes:
-            table.add_row(name, "", "", "", "", tr("check.no_codes"))
-        for code in photo.codes:
-            x, y = code.located.center
+            table.add_row(name, *blank, tr("check.no_codes"))
+        places = grid_positions(
+            [code.located.center for code in photo.codes],
+            [code.located.side for code in photo.codes],
+        )
+        for code, (row, column) in zip(photo.codes, places, strict=True):
+            where = tr("web_todo.where", row=row, column=column)
             verdict = code.verdict
             action = f"[{styles[code.action]}]{tr(f'action.{code.action}')}[/]"
-            table.add_row(
+            cells = [
                 name,
-                f"{x:.0f}, {y:.0f}",
+                where,
                 verdict.procedure or "—",
                 code.grade.grade,
                 tr(f"status.{verdict.status}"),
                 action,
-            )
+            ]
+            if wide:
+                cells.insert(3, escape(names.get(verdict.procedure or "", "")))
+            table.add_row(*cells)
             if code.action not in ("ok",) and verdict.detail_key:
                 from qrcheck.links.verdict import describe
 
@@ -718,13 +748,14 @@ def print_check(report, strict: bool = False) -> None:  # type: ignore[no-untype
                     detail += " " + tr(live.detail_key, **live.detail_params)
                 if code.reason:
                     detail += " " + tr(code.reason)
-                notes.append(f"{name} ({x:.0f}, {y:.0f}): {detail}")
-    out.print(table)
+                notes.append(f"{name} ({where}): {detail}")
+    console.print(table)
     for note in notes:
-        out.print(f"• {note}")
+        # the terminal wraps these lines itself: a link in them is never cut in two
+        console.print(f"• {note}", soft_wrap=True)
     by_action = report.by_action()
     counts = ", ".join(f"{tr(f'action.{a}')}: {n}" for a, n in sorted(by_action.items()))
-    out.print(
+    console.print(
         tr(
             "check.summary",
             photos=len(report.photos),
@@ -732,10 +763,10 @@ def print_check(report, strict: bool = False) -> None:  # type: ignore[no-untype
             counts=counts or "—",
         )
     )
-    unreadable_note(report, strict, out)
+    unreadable_note(report, strict, console)
     annotated = [p.annotated for p in report.photos if p.annotated]
     if annotated:
-        out.print(tr("check.annotated", path=str(annotated[0].parent), count=len(annotated)))
+        console.print(tr("check.annotated", path=str(annotated[0].parent), count=len(annotated)))
 
 
 # ---------------------------------------------------------------------------------------------

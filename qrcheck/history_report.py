@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -214,13 +215,23 @@ STYLE = """
 @page { size: A4; margin: 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", "Noto Sans", Arial, sans-serif; font-size: 10pt;
-  color: #111; background: #fff; margin: 1.5em auto; max-width: 190mm; }
+  color: #111; background: #fff; margin: 1.5em auto; max-width: 190mm; padding: 0 .5em; }
 h1 { font-size: 16pt; margin: 0 0 .2em; }
 h2 { font-size: 13pt; margin: 1.2em 0 .4em; border-bottom: 1px solid #999; }
 p.meta { color: #444; margin: 0 0 1em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #ccc; padding: 3px 5px; vertical-align: top; text-align: left; }
-td.verdict { overflow-wrap: anywhere; width: 36%; }
+/* words are never split letter by letter; only a link may break anywhere (it has no spaces) */
+th, td { word-break: normal; overflow-wrap: normal; hyphens: manual; }
+td.verdict { min-width: 15em; }
+.link { overflow-wrap: anywhere; }
+/* a wide table scrolls inside its box on a phone; the page itself never does */
+div.scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
+details.tech { margin-top: .3em; color: #444; font-size: 8.5pt; }
+details.tech dl { margin: .2em 0 0; }
+details.tech dt { font-weight: bold; }
+details.tech dd { margin: 0 0 .2em; }
+@media (max-width: 600px) { body { margin: .8em; font-size: 11pt; } }
 th { background: #f2f2f2; }
 td.thumb { width: 104px; text-align: center; }
 td.thumb img { display: block; margin: auto; }
@@ -260,7 +271,8 @@ def _cell(content: str | tuple[str, str]) -> str:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str | tuple[str, str]]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'
 
 
 def history_html(
@@ -284,6 +296,7 @@ def history_html(
 
     out: list[str] = [
         f'<!DOCTYPE html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{tr('history.title')}</title><style>{STYLE}</style></head><body>",
         f"<header><h1>{tr('history.title')}</h1>",
         f'<p class="meta">{escape(center.name)} · {tr("history.as_of", date=f"{when:%d/%m/%Y}")}',
@@ -348,9 +361,8 @@ def history_html(
             code = escape(state.procedure or t(f"status.{state.status}", lang))
             if proc is not None:
                 code += f'<div class="name">{escape(proc.name)}</div>'
-            else:
-                code += f'<div class="name">{escape(state.text)}</div>'
-            sentence = _verdict_sentence(state, track, view, center, lang)
+            # what the code holds (a link with its UUID) is for the IT officer, in the details
+            sentence, technical = _verdict_sentence(state, track, view, center, lang)
             trend = trend_svg(track, lang)
             crossing = projection(track)
             if crossing is not None:
@@ -364,7 +376,8 @@ def history_html(
                     (
                         "verdict",
                         f"<b>{tr(f'status.{state.status}')}</b>"
-                        + (f"<br>{sentence}" if sentence else ""),
+                        + (f"<br>{sentence}" if sentence else "")
+                        + technical,
                     ),
                     _action(state.action, lang),
                     escape(_day(state.last_seen)),
@@ -452,11 +465,65 @@ def history_html(
 
 def _verdict_sentence(
     state, track: Track, view: CatalogView, center: CenterSettings, lang: str
-) -> str:  # type: ignore[no-untyped-def]
-    """The link verdict as an escaped sentence (the live check's, for a dead link)."""
+) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The link verdict as an escaped sentence for staff (the live check's, for a dead link),
+    and the technical details for the IT officer (what the code holds, version tags, the link
+    to use) as a folded <details>."""
     if state.status == "dead":
         last = track.latest
         verdict = Verdict("dead", state.procedure, last.detail_key, last.detail_params)
     else:
         verdict = judge(state.text, view, center)
-    return escape(describe(verdict, lang))
+    params = verdict.detail_params
+    facts = [
+        ("web_todo.tech_text", state.text),
+        ("web_todo.tech_tag", params.get("tag")),
+        ("web_todo.tech_current", params.get("current")),
+        ("web_todo.tech_link", params.get("link")),
+    ]
+    rows = "".join(
+        f"<dt>{escape(t(key, lang))}</dt><dd>{_links(escape(str(value)))}</dd>"
+        for key, value in facts
+        if value
+    )
+    technical = ""
+    if rows:
+        summary = escape(t("web_todo.technical", lang))
+        technical = f'<details class="tech"><summary>{summary}</summary><dl>{rows}</dl></details>'
+    return _links(escape(staff_sentence(verdict, lang))), technical
+
+
+def staff_sentence(verdict: Verdict, lang: str) -> str:
+    """The verdict's sentence without what only the IT officer reads (version tags, a link in
+    full): the staff wording of its message when there is one, `describe` otherwise."""
+    from dataclasses import replace
+
+    staff = STAFF_KEYS.get(verdict.detail_key)
+    if staff is not None:
+        return describe(replace(verdict, detail_key=staff), lang)
+    return describe(verdict, lang)
+
+
+#: verdict messages that quote version tags or a link in full → their wording for staff
+STAFF_KEYS = {
+    "verdict.legacy": "web_todo.staff_verdict_legacy",
+    "verdict.outdated": "web_todo.staff_verdict_outdated",
+    "links.outdated": "web_todo.staff_links_outdated",
+    "links.outdated_decision": "web_todo.staff_links_outdated_decision",
+    "links.outdated_date": "web_todo.staff_links_outdated_date",
+    "links.outdated_decision_date": "web_todo.staff_links_outdated_decision_date",
+    "links.outdated_fields": "web_todo.staff_links_outdated_fields",
+    "links.outdated_fields_decision": "web_todo.staff_links_outdated_fields_decision",
+    "links.outdated_fields_date": "web_todo.staff_links_outdated_fields_date",
+    "links.outdated_fields_decision_date": "web_todo.staff_links_outdated_fields_decision_date",
+    "links.current_other_form": "web_todo.staff_links_current_other_form",
+}
+
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+")
+
+
+def _links(html: str) -> str:
+    """Escaped text with each address in it marked as a link (the only text allowed to break
+    anywhere: it has no spaces)."""
+    return _URL.sub(lambda m: f'<span class="link">{m[0]}</span>', html)

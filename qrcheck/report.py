@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -222,3 +224,38 @@ def history_csv(states) -> str:  # type: ignore[no-untyped-def]
     `=HYPERLINK(...)` is an attacker's, and must show as text, never run, in Excel."""
     rows = ([row[name] for name in HISTORY_COLUMNS] for row in history_rows(states))
     return csv_text(HISTORY_COLUMNS, rows, newline="\r\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# where a code is on the board, in words
+
+
+def _bands(values: Sequence[float], sides: Sequence[float]) -> list[int]:
+    """The 0-based band of each value: in sorted order, a value farther from the one before than
+    half the two codes' mean side starts a new band."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    bands = [0] * len(values)
+    band = 0
+    for previous, index in pairwise(order):
+        if values[index] - values[previous] > 0.25 * (sides[index] + sides[previous]):
+            band += 1
+        bands[index] = band
+    return bands
+
+
+def grid_positions(
+    centres: Sequence[tuple[float, float]], sides: Sequence[float]
+) -> list[tuple[int, int]]:
+    """(row, column) of each code of one photo, counted from 1 at the top left.
+
+    Codes whose centres are less than half a code apart vertically (a code's side in the photo)
+    share a row, so that a board photographed a little askew keeps its rows; columns likewise,
+    horizontally. Postings side by side on a board are at least a whole code apart.
+    """
+    if len(centres) != len(sides):
+        raise ValueError("one side per centre")
+    fallback = float(np.median([s for s in sides if s > 0])) if any(s > 0 for s in sides) else 1.0
+    sizes = [s if s > 0 else fallback for s in sides]
+    rows = _bands([y for _, y in centres], sizes)
+    columns = _bands([x for x, _ in centres], sizes)
+    return [(r + 1, c + 1) for r, c in zip(rows, columns, strict=True)]

@@ -212,3 +212,47 @@ def test_tables_never_cut_a_procedure_code(tmp_path: Path, make_catalog, columns
     for code in ("1.001193", "2.000575"):
         assert any(code in line for line in lines), done.stdout
     assert "…" not in done.stdout
+
+
+def check_table(photo: Path, columns: int) -> str:
+    """`qrcheck check` as a terminal of `columns` columns prints it (rich reads COLUMNS)."""
+    import os
+
+    args = ["check", str(photo), "--offline", "--no-record", "--catalog", str(REPO / "catalog")]
+    env = {**os.environ, "QRCHECK_LANG": "vi", "COLUMNS": str(columns), "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "qrcheck", *args, "--as-of", "2026-11-27"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr
+    return done.stdout
+
+
+def test_the_check_table_says_where_and_names_the_procedure(tmp_path: Path) -> None:
+    """Rows and columns of the board instead of pixels; the procedure's title from 120 columns
+    on; a fake sticker's long address is never cut in two on the line that explains it."""
+    from conftest import board_image, save_photo
+
+    from qrcheck.catalog import load_catalog
+
+    view = load_catalog(REPO / "catalog").as_of(__import__("datetime").date(2026, 11, 27))
+    host = "dichvucong-gov-vn." + "thanh-toan-phi-dich-vu-hanh-chinh-cong." * 2 + "example.com"
+    fake = f"https://{host}/p/1.001193"
+    payloads = [view.procedures[c].payload for c in ("1.001193", "1.000656", "2.000635")]
+    photo = save_photo(board_image([*payloads, fake], columns=2), tmp_path / "board.png")
+    wide = check_table(photo, 140)
+    assert "Tên thủ tục" in wide and "Vị trí (hàng, cột)" in wide
+    lines = wide.splitlines()
+    first = next(line for line in lines if "1.001193" in line)
+    assert "hàng 1, cột 1" in first
+    assert view.procedures["1.001193"].name.split()[0] in first
+    assert any("hàng 2, cột 1" in line and "2.000635" in line for line in lines)
+    assert not re.search(r"\b\d{2,4}, \d{2,4}\b", wide)  # no pixel positions
+    note = next(line for line in lines if line.startswith("• "))
+    assert "hàng 2, cột 2" in note and host in note
+    narrow = check_table(photo, 80)
+    assert "Tên thủ tục" not in narrow and "hàng 1, cột 1" in narrow
+    assert any(host in line for line in narrow.splitlines())

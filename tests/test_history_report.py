@@ -262,3 +262,116 @@ def test_a_fading_posting_in_the_history_gets_its_month(tmp_path: Path, view, ca
     assert expected is not None
     text = report(db, tmp_path / "r.html", "--as-of", TODAY.isoformat())
     assert f"dự kiến cần thay khoảng {expected:%m/%Y}" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# read by staff on a phone (issue 16)
+
+
+@pytest.fixture
+def outdated_history(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A board whose posting was printed before its procedure's name changed (the version it
+    was printed from is in the catalog's history): (database, catalog folder, printed link)."""
+    import shutil
+
+    folder = Path(shutil.copytree(BUNDLED_CATALOG, tmp_path / "catalog"))
+    csv_path = folder / "procedures.csv"
+    printed = load_catalog(folder).as_of(TODAY).procedures["1.001193"].payload
+    (folder / "history").mkdir(exist_ok=True)
+    shutil.copy(csv_path, folder / "history" / "procedures-20261101T090000.csv")
+    text = csv_path.read_text(encoding="utf-8-sig")
+    csv_path.write_text(
+        text.replace("Thủ tục đăng ký khai sinh,", "Thủ tục đăng ký khai sinh (sửa đổi),", 1),
+        encoding="utf-8",
+    )
+    db = tmp_path / "o.sqlite"
+    photo = save_photo(
+        board_image([printed, load_catalog(folder).as_of(TODAY).procedures[SOUND].payload]),
+        tmp_path / "boards" / "Quầy 2" / "a.png",
+    )
+    args = ["--catalog", str(folder), "--as-of", TODAY.isoformat(), "--db", str(db)]
+    assert run_cli(["check", str(photo), "--offline", *args]) == 1
+    out = tmp_path / "r.html"
+    assert run_cli(["report", *args, "--out", str(out), "--lang", "vi"]) == 0
+    return out, folder, printed
+
+
+def test_version_tags_and_uuids_stay_out_of_staff_sentences(outdated_history) -> None:
+    out, _, printed = outdated_history
+    text = out.read_text(encoding="utf-8")
+    tag = printed.rsplit("#v=", 1)[1]
+    uuid = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", printed)[0]
+    # the page without its technical details: what staff read
+    staff = re.sub(r'<details class="tech">.*?</details>', "", text, flags=re.S)
+    assert "đã thay đổi sau khi in bản này" in staff and "in lại bản niêm yết" in staff
+    assert tag not in staff and uuid not in staff and "phiên bản" not in staff
+    # all of it still there for the IT officer, folded
+    details = re.findall(r'<details class="tech">(.*?)</details>', text, re.S)
+    assert any(tag in d and uuid in d for d in details)
+    assert all("Chi tiết kỹ thuật" in d for d in details)
+
+
+def test_report_columns_never_split_words(outdated_history) -> None:
+    out, _, _ = outdated_history
+    text = out.read_text(encoding="utf-8")
+    style = re.search(r"<style>(.*?)</style>", text, re.S)[1]
+    anywhere = re.findall(r"([^{}]+)\{[^}]*overflow-wrap:\s*anywhere", style)
+    assert [s.strip() for s in anywhere] == [".link"]
+    assert "word-break: break-all" not in style
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    assert re.search(r'<div class="scroll"><table>', text)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_the_report_reads_on_a_phone(outdated_history) -> None:
+    """At 390 px the page body never scrolls sideways (a wide table scrolls in its own box);
+    table cells keep words whole, only links may break anywhere."""
+    from playwright.sync_api import sync_playwright
+
+    out, _, _ = outdated_history
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2
+            ).new_page()
+            page.goto(out.as_uri())
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, width
+            cells = page.evaluate(
+                """() => [...document.querySelectorAll('td, th')].map(e => {
+                     const s = getComputedStyle(e); return [s.overflowWrap, s.wordBreak]; })"""
+            )
+            assert cells and all(cell == ["normal", "normal"] for cell in cells), set(
+                map(tuple, cells)
+            )
+            # no cell is narrower than its longest word: nothing was split letter by letter
+            narrow = page.evaluate(
+                """() => {
+                  const canvas = document.createElement('canvas').getContext('2d');
+                  const bad = [];
+                  for (const cell of document.querySelectorAll('td, th')) {
+                    const s = getComputedStyle(cell);
+                    const inner = cell.clientWidth - parseFloat(s.paddingLeft)
+                                  - parseFloat(s.paddingRight);
+                    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+                    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+                      if (n.parentElement.closest('.link, details, svg')) continue;
+                      const f = getComputedStyle(n.parentElement);
+                      canvas.font = `${f.fontWeight} ${f.fontSize} ${f.fontFamily}`;
+                      for (const word of n.data.split(/\\s+/).filter(Boolean)) {
+                        if (canvas.measureText(word).width > inner + 1) bad.push(word);
+                      }
+                    }
+                  }
+                  return bad;
+                }"""
+            )
+            assert narrow == []
+        finally:
+            browser.close()

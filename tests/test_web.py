@@ -294,7 +294,9 @@ def test_pages_carry_no_inline_script_or_style(server: dict) -> None:
             assert tag[2] == "", "inline script"
             scripts += 1
         assert text.count("<script") == len(re.findall(r"<script[^>]*>.*?</script>", text, re.S))
-    assert scripts == 1  # the upload progress bar; every page works without it
+    # the upload progress bar, and the result page's fold opened on a tap on the photo; every
+    # page works without them
+    assert scripts == 2
 
 
 def test_english_switch(server: dict) -> None:
@@ -419,6 +421,52 @@ def test_tap_a_code_on_the_photo(server: dict, view, tmp_path: Path) -> None:
         assert "Quầy 1" in store.locations()
         checkers = [r[0] for r in store.db.execute("SELECT checker FROM checks")]
         assert any(c.endswith("web:lan") for c in checkers)
+
+
+def test_the_result_page_says_what_to_do_first(server: dict, view, tmp_path: Path) -> None:
+    """A tally first; the cards that need something done before the sound ones, which fold
+    into one line; every card names its procedure by its title and says where it hangs in
+    rows and columns of the board."""
+    procs = view.procedures
+    placed = [SOUND, REPLACED, "1.000656", ABOLISHED]  # two columns: row by row
+    photo = save_photo(
+        board_image([procs[c].payload for c in placed], columns=2), tmp_path / "grid.png"
+    )
+    with client(server) as http:
+        login(http)
+        answer = upload(http, [("photos", ("grid.png", photo.read_bytes(), "image/png"))])
+        page = wait_for_result(http, answer.headers["location"]).text
+    cards = re.findall(
+        r'<li class="code action-(\w+)" id="[^"]+">.*?<span class="procedure">([^<]+)</span>'
+        r'.*?<p class="name">([^<]+)</p>\s*<p class="where">([^<]+)</p>',
+        page,
+        re.S,
+    )
+    assert sorted(code for _, code, _, _ in cards) == sorted(placed)
+    for _, code, name, where in cards:
+        index = placed.index(code)
+        assert unescape(name) == procs[code].name
+        assert where == f"hàng {index // 2 + 1}, cột {index % 2 + 1}"
+    actions = {code: action for action, code, _, _ in cards}
+    assert actions[SOUND] == actions["1.000656"] == "ok"
+    todo = [a for a in actions.values() if a not in ("ok", "monitor")]
+    assert len(todo) == 2
+    # the tally first, most pressing first, in the action words
+    counts = {a: list(actions.values()).count(a) for a in set(actions.values())}
+    tally = re.search(r'<p class="tally" id="tally">([^<]+)</p>', page)
+    assert tally and page.index("tally") < page.index('class="code ')
+    order = ("reprint", "remove", "investigate", "retake", "monitor", "ok")
+    expected = " · ".join(f"{counts[a]} {t(f'action.{a}', 'vi')}" for a in order if a in counts)
+    assert tally[1] == expected
+    # the cards to act on, then the sound ones folded under one line
+    todo_list = re.search(r'<ul class="codes todo">(.*?)</ul>', page, re.S)
+    fold = re.search(
+        r'<details class="sound">\s*<summary>([^<]+)</summary>(.*?)</details>', page, re.S
+    )
+    assert todo_list and fold and page.index("codes todo") < page.index('details class="sound"')
+    assert fold[1] == "2 tốt"
+    assert SOUND in fold[2] and "1.000656" in fold[2] and SOUND not in todo_list[1]
+    assert REPLACED in todo_list[1] and ABOLISHED in todo_list[1]
 
 
 def test_a_sample_board_photo_gives_what_the_cli_gives(server: dict, tmp_path: Path) -> None:
@@ -977,6 +1025,41 @@ def test_boards_dashboard(server: dict, checked_board: str) -> None:
         assert "Boards" in english and "Stable-link scans per procedure" in english
 
 
+def test_boards_most_urgent_first_with_names(tmp_path: Path, view) -> None:
+    """A possible fake sticker's board first, then the one with a posting to reprint, the sound
+    one last (whatever their names' order); each posting named; no stable-link scan counts in a
+    center that does not print stable links, until a scan is counted all the same."""
+    procs = view.procedures
+    fake = "https://dichvucong-gov.vn.thanhtoan-phi.com/p/1.001193"
+    boards = {
+        "Bảng 1": [procs[SOUND].payload, procs["1.000656"].payload],
+        "Bảng 2": [procs[SOUND].payload, procs[REPLACED].payload],
+        "Bảng 3": [procs["1.000656"].payload, fake],
+    }
+    with running_server(tmp_path, BUNDLED_CATALOG) as server, client(server) as http:
+        login(http)
+        for number, (board, payloads) in enumerate(boards.items()):
+            photo = save_photo(
+                board_image(payloads, columns=2 + number), tmp_path / f"{number}.png"
+            )
+            answer = upload(http, [("photos", ("b.png", photo.read_bytes(), "image/png"))], board)
+            assert answer.status_code == 303
+            wait_for_result(http, answer.headers["location"])
+        page = http.get("/boards").text
+        order = re.findall(r"<h2>(Bảng \d)</h2>", page)
+        assert order == ["Bảng 3", "Bảng 2", "Bảng 1"]
+        section = page[page.index("<h2>Bảng 3</h2>") : page.index("<h2>Bảng 2</h2>")]
+        badges = re.findall(r'<span class="badge">([^<]+)</span>', section)
+        assert badges[0] == "kiểm tra ngay"
+        text = text_of(page)
+        for code in (SOUND, REPLACED, "1.000656"):
+            assert procs[code].name in text
+        assert "Lượt quét liên kết cố định" not in text and "lượt quét" not in text
+        assert http.get(f"/p/{SOUND}").status_code == 302
+        text = text_of(http.get("/boards").text)
+        assert "Lượt quét liên kết cố định theo thủ tục" in text
+
+
 def test_reprint_list_and_sheet(server: dict, view, checked_board: str) -> None:
     successor = view.procedures[REPLACED].replaced_by
     with client(server) as http:
@@ -1104,7 +1187,7 @@ def test_admin_imports_a_catalog_after_seeing_the_diff(import_server: dict, tmp_
         # the confirmation applies it
         done = http.post("/catalog/import/apply", data={"csrf": token, "token": pending[1]})
         assert done.status_code == 200, done.text
-        assert "Danh mục đã được cập nhật" in text_of(done.text)
+        assert "Đã cập nhật danh mục từ tệp TTHC.xlsx" in text_of(done.text)
         assert csv.read_bytes() != before
         assert load_catalog(import_server["catalog"]).errors == []
         assert list((import_server["catalog"] / "history").glob("procedures-*.csv"))
@@ -1118,6 +1201,59 @@ def test_admin_imports_a_catalog_after_seeing_the_diff(import_server: dict, tmp_
         assert versions[-1]["changes"]["added"] == 1
         page = text_of(http.get("/catalog").text)
         assert "TTHC.xlsx" in page and "Các phiên bản danh mục đã ghi nhận" in page
+
+
+def test_the_import_page_speaks_the_admins_language(tmp_path: Path) -> None:
+    """Field names in Vietnamese, the uploaded file's own name, each problem at its row and
+    column of the Excel file, the page's own checkbox instead of a command-line flag; after
+    applying, a success (not in the error style) and the way to what needs reprinting."""
+    from xlsx_fixture import AMENDED_CODE, DEFAULT_ROWS, SHEET, build_export
+
+    export = tmp_path / "Danh mục cấp xã.xlsx"
+    foreign = ["1.116951", "Thủ tục thử", "https://evil.example.com/x", None, None, "UBND"]
+    foreign += ["Hộ tịch", "Cấp xã", "Công dân", "Đã công khai"]
+    where = build_export(export, (*DEFAULT_ROWS, foreign))
+    catalog = Path(
+        shutil.copytree(
+            BUNDLED_CATALOG, tmp_path / "catalog", ignore=shutil.ignore_patterns("history")
+        )
+    )
+    with running_server(tmp_path / "server", catalog) as server, client(server) as http:
+        login(http, "admin")
+        form = http.get("/catalog/import").text
+        assert re.search(
+            r'<input id="missing" name="missing" type="checkbox" value="abolish">', form
+        )
+        assert "<select" not in form
+        token = csrf_of(form)
+        files = [("export", (export.name, export.read_bytes(), "application/octet-stream"))]
+        preview = http.post("/catalog/import", data={"csrf": token}, files=files)
+        assert preview.status_code == 200
+        text = " ".join(text_of(preview.text).split())
+        assert export.name in text and ".xlsx" in text
+        assert "--" not in text  # no command-line flag
+        assert "đánh dấu ô" in text  # the checkbox instead
+        # the problem where the admin will find it: the sheet's row and the column's heading
+        row = where["1.116951"]
+        assert f'dòng {row} của trang "{SHEET}", cột "Link truy cập"' in text
+        assert 'class="error">' in preview.text  # an error, in the error style
+        # the amended name, in staff words
+        amended = re.search(rf"{AMENDED_CODE}</strong></td><td>([^<]+)</td>", preview.text)
+        assert amended and "tên thủ tục" in amended[1] and "name" not in amended[1]
+        # the same file without its bad row, the missing ones marked abolished by the checkbox
+        build_export(export)
+        files = [("export", (export.name, export.read_bytes(), "application/octet-stream"))]
+        preview = http.post(
+            "/catalog/import", data={"csrf": token, "missing": "abolish"}, files=files
+        )
+        assert "sẽ được ghi là bãi bỏ" in text_of(preview.text)
+        pending = re.search(r'name="token" value="([^"]+)"', preview.text)
+        done = http.post("/catalog/import/apply", data={"csrf": token, "token": pending[1]})
+        assert done.status_code == 200
+        assert re.search(r'<p class="notice" role="status">Đã cập nhật danh mục', done.text)
+        assert 'class="error"' not in done.text and 'role="alert"' not in done.text
+        assert re.search(r'<a class="button" id="to-reprint" href="/reprint">', done.text)
+        assert "Xem những bản cần in lại" in done.text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1246,13 +1382,14 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
                 {"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": photo.read_bytes()}
                 for i in range(11)
             ]
-            page.set_input_files("#photos", eleven)
+            page.set_input_files("#gallery", eleven)
             page.click("main button[type=submit]")
             refused = page.locator("#upload-refused")
             assert refused.is_visible()
             assert "Quá nhiều ảnh một lần (11, giới hạn 10)" in refused.inner_text()
             assert posts == [] and "/check" in page.url
-            page.set_input_files("#photos", str(photo))
+            page.set_input_files("#gallery", [])
+            page.set_input_files("#camera", str(photo))
             # the upload goes through the progress-bar script: record what it says
             progress: list[str] = []
             page.expose_function("qrcheckSaw", lambda text: progress.append(text))
@@ -1301,5 +1438,205 @@ def test_a_phone_checks_a_board(server: dict, view, tmp_path: Path) -> None:
             download.value.save_as(sheet)
             assert sheet.read_bytes().startswith(b"%PDF")
             assert violations == []
+        finally:
+            browser.close()
+
+
+#: how pressing each action is on the boards page (lower first)
+ACTION_RANK = {"investigate": 0, "remove": 1, "reprint": 1, "retake": 2, "monitor": 3, "ok": 4}
+
+
+def phone_browser(pw):  # type: ignore[no-untyped-def]
+    return pw.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    )
+
+
+def too_small(page, selector: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The elements of `selector` shown on the screen whose tap target is under 44 x 44 px."""
+    small = []
+    for index in range(page.locator(selector).count()):
+        item = page.locator(selector).nth(index)
+        if not item.is_visible():
+            continue
+        box = item.bounding_box()
+        if box is None or box["width"] < 44 or box["height"] < 44:
+            small.append(f"{selector}[{index}] {box}")
+    return small
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_a_phone_acts_on_what_the_page_says(server: dict, view, tmp_path: Path) -> None:
+    """On a 390 x 844 phone: a camera button and a gallery button (several photos, no capture),
+    both sending their photos; the result with its tally first, what to do first, the sound
+    codes folded (a tap on one in the photo unfolds it); every tap target at least 44 px; the
+    navigation marks the page it is on."""
+    from playwright.sync_api import sync_playwright
+
+    procs = view.procedures
+    photos = [
+        save_photo(board_image([procs[a].payload, procs[b].payload]), tmp_path / f"{i}.png")
+        for i, (a, b) in enumerate(
+            [(SOUND, ABOLISHED), ("1.000656", REPLACED), ("1.001193", SOUND)]
+        )
+    ]
+    with sync_playwright() as pw:
+        browser = phone_browser(pw)
+        try:
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            ).new_page()
+            page.goto(server["url"] + "/login")
+            page.fill("#name", "lan")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/check")
+            # two inputs: the camera's, and the gallery's (several at once, no capture)
+            camera, gallery = page.locator("#camera"), page.locator("#gallery")
+            assert camera.get_attribute("capture") == "environment"
+            assert gallery.get_attribute("capture") is None
+            assert gallery.get_attribute("multiple") is not None
+            assert camera.get_attribute("name") == gallery.get_attribute("name") == "photos"
+            big = page.locator("label[for=camera]").bounding_box()
+            assert big["height"] >= 60 and big["width"] >= 300  # the big camera button
+            assert "Chọn ảnh có sẵn" in page.locator("label[for=gallery]").inner_text()
+            assert too_small(page, "label.picker") == []
+            # the navigation: the current page marked, in words and in looks
+            here = page.locator("nav a[aria-current=page]")
+            assert here.count() == 1 and here.get_attribute("href") == "/check"
+            other = page.locator("nav a[href='/boards']")
+            assert other.get_attribute("aria-current") is None
+            style = "e => [getComputedStyle(e).fontWeight, getComputedStyle(e).borderBottomStyle]"
+            assert here.evaluate(style) != other.evaluate(style)
+            assert too_small(page, "nav a") == []
+            assert too_small(page, "header a, header button") == []
+            assert too_small(page, "main button") == []
+            # one photo from the camera, two from the gallery: all three are checked
+            page.fill("#location", "Bảng điện thoại")
+            page.set_input_files("#camera", str(photos[0]))
+            # a 12 MP photo of a real-looking board: its codes are small on the phone's screen
+            sample = REPO_ROOT / "samples" / "photos" / "board-1.jpg"
+            page.set_input_files("#gallery", [str(photos[1]), str(photos[2]), str(sample)])
+            assert page.locator("#chosen").inner_text() == "Đã chọn 4 ảnh."
+            page.click("main button[type=submit]")
+            page.wait_for_selector("#tally", timeout=120_000)
+            assert page.locator("section.photo").count() == 4
+            assert page.locator("li.code").count() == 12
+            # the tally first, then what to do; sound codes folded, one line per photo
+            tally = page.locator("#tally")
+            assert re.fullmatch(r"\d+ [^·]+( · \d+ [^·]+)*", tally.inner_text())
+            first_card = page.locator("ul.codes.todo li.code").first
+            assert tally.bounding_box()["y"] < first_card.bounding_box()["y"]
+            assert first_card.is_visible()
+            folded = page.locator("details.sound li.code").first
+            assert not folded.is_visible()
+            assert too_small(page, "details.sound > summary") == []
+            # every card names the procedure and where it hangs
+            for card in page.locator("ul.codes.todo li.code").all():
+                text = card.inner_text()
+                assert re.search(r"hàng \d+, cột \d+", text), text
+                code = re.search(r"\d\.\d{6}", text)
+                assert code is None or procs[code[0]].name in text  # None: no code decoded
+            # tap targets: the spots on the photo, "Về ảnh", the buttons
+            page.wait_for_load_state("networkidle")
+            assert too_small(page, "svg.annotated a.spot") == []
+            assert too_small(page, "a.back-link") == []
+            assert too_small(page, "a.button") == []
+            # a tap on a sound code in the photo unfolds its card
+            anchor = folded.get_attribute("id")
+            spot = page.locator(f"svg.annotated a.spot[href='#{anchor}']")
+            spot.click()
+            assert folded.is_visible()
+            assert page.locator("li.code:target").get_attribute("id") == anchor
+            assert too_small(page, "a.back-link") == []
+            # another board, with a possible fake sticker, checked from another phone
+            fake = "https://dichvucong-gov.vn.thanhtoan-phi.com/p/1.001193"
+            other_board = save_photo(
+                board_image([fake, procs[SOUND].payload]), tmp_path / "fake.png"
+            )
+            with client(server) as http:
+                login(http)
+                files = [("photos", ("f.png", other_board.read_bytes(), "image/png"))]
+                sent = upload(http, files, "Bảng có mã lạ")
+                wait_for_result(http, sent.headers["location"])
+            # another page from the navigation: marked in its turn
+            page.click("nav a[href='/boards']")
+            page.wait_for_url("**/boards")
+            assert page.locator("nav a[aria-current=page]").get_attribute("href") == "/boards"
+            # the boards with the most pressing work first, each posting named
+            words = {t(f"action.{a}", "vi"): a for a in ACTION_RANK}
+            keys = []
+            for board in page.locator("section.board").all():
+                badges = board.locator("span.badge").all_inner_texts()
+                ranks = [ACTION_RANK[words[b]] for b in badges]
+                keys.append(tuple(-ranks.count(r) for r in range(4)))
+                for card in board.locator("li.code:not(.unreadable)").all():
+                    code = re.search(r"\d\.\d{6}", card.inner_text())
+                    if code and code[0] in procs:
+                        assert procs[code[0]].name in card.inner_text()
+            assert len(keys) >= 2 and keys == sorted(keys)
+            assert page.locator("section.board h2").first.inner_text() == "Bảng có mã lạ"
+            page.screenshot(path=str(screenshot_folder() / "boards.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_an_admin_imports_a_catalog_on_the_phone(tmp_path: Path) -> None:
+    """The import on a phone: a checkbox a thumb can hit, the preview without sideways
+    scrolling, the success as a notice (not the error style) and a button to the reprint list."""
+    from playwright.sync_api import sync_playwright
+    from xlsx_fixture import build_export
+
+    export = tmp_path / "TTHC cấp xã.xlsx"
+    build_export(export)
+    catalog = Path(
+        shutil.copytree(
+            BUNDLED_CATALOG, tmp_path / "catalog", ignore=shutil.ignore_patterns("history")
+        )
+    )
+    with running_server(tmp_path / "server", catalog) as server, sync_playwright() as pw:
+        browser = phone_browser(pw)
+        try:
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            ).new_page()
+            page.goto(server["url"] + "/login?next=/catalog/import")
+            page.fill("#name", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/catalog/import")
+            assert page.locator("nav a[aria-current=page]").get_attribute("href") == (
+                "/catalog/import"
+            )
+            assert too_small(page, "p.check-line") == []
+            assert page.locator("#missing").get_attribute("type") == "checkbox"
+            page.set_input_files("#export", str(export))
+            page.click("main button[type=submit]")
+            page.wait_for_selector("table.diff")
+            assert export.name in page.locator("main").inner_text()
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, width
+            page.click("main form button[type=submit]")
+            notice = page.locator("p.notice")
+            notice.wait_for()
+            page.screenshot(path=str(screenshot_folder() / "import-done.png"), full_page=True)
+            here = page.locator("nav a[aria-current=page]")
+            assert here.get_attribute("href") == "/catalog/import"
+            assert page.locator("p.error").count() == 0
+            colours = (
+                "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderLeftColor]"
+            )
+            shown = notice.evaluate(colours)
+            error_look = page.evaluate(
+                f"""() => {{ const e = document.createElement('p'); e.className = 'error';
+                     document.body.append(e); return ({colours})(e); }}"""
+            )
+            assert shown != error_look and shown[0] != error_look[0]
+            assert too_small(page, "#to-reprint") == []
+            page.click("#to-reprint")
+            page.wait_for_url("**/reprint")
         finally:
             browser.close()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Awaitable, Callable, Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -40,7 +42,7 @@ from qrcheck.errors import CatalogError, CatalogInvalid, PhotoError, QrcheckErro
 from qrcheck.i18n import LANGUAGES, t
 from qrcheck.links.live import LiveOptions
 from qrcheck.photos import probe_photo
-from qrcheck.report import legend_height
+from qrcheck.report import grid_positions, legend_height
 from qrcheck.store import Account, Store
 from qrcheck.table import atomic_write_bytes
 from qrcheck.todo import KIND_KEYS
@@ -66,6 +68,11 @@ LANG_COOKIE = "qrcheck_lang"
 CODE = re.compile(r"\d\.\d{6}")
 ROLE_KEYS = {"staff": "web.role_staff", "admin": "web.role_admin"}
 ACTION_ORDER = ("investigate", "remove", "reprint", "retake", "monitor", "ok")
+#: actions that need nothing done now (folded on the result page)
+SOUND_ACTIONS = ("monitor", "ok")
+#: the width a result photo takes on a phone (390 px screen less the margins), the smallest tap
+#: target (Apple's and WCAG's 44 px) and the number badge's size there, in CSS pixels
+PHONE_PX, TAP_PX, BADGE_PX = 340, 46, 28
 #: the longest side of the annotated photo as the result page shows it (the original on a tap)
 VIEW_PIXELS = 1600
 
@@ -200,6 +207,7 @@ def create_app(config: WebConfig) -> Starlette:
             tr=tr,
             lang=lang,
             switch_href=f"{request.url.path}?lang={other}",
+            here=request.url.path,
             session=session,
             role_name=tr(ROLE_KEYS[session.role]) if session and session.role else "",
             csrf=session.csrf if session else "",
@@ -490,9 +498,20 @@ def create_app(config: WebConfig) -> Starlette:
             return render(
                 request, "working.html", session, count=len(batch.jobs), done=done, batch=batch
             )
-        photos = [photo_view(batch, i, job.result, lang) for i, job in enumerate(batch.jobs)]
+        catalog, _ = source.get()
+        names = {code: p.name for code, p in catalog.as_of(config.today()).procedures.items()}
+        photos = [photo_view(batch, i, job.result, lang, names) for i, job in enumerate(batch.jobs)]
         offline = any(photo.get("offline") for photo in photos)
-        return render(request, "result.html", session, batch=batch, photos=photos, offline=offline)
+        summary = action_summary([c["action"] for p in photos for c in p["codes"]], lang)
+        return render(
+            request,
+            "result.html",
+            session,
+            batch=batch,
+            photos=photos,
+            offline=offline,
+            summary=summary,
+        )
 
     async def annotated(request: Request) -> Response:
         session = logged_in(request)
@@ -575,8 +594,10 @@ def create_app(config: WebConfig) -> Starlette:
         if not isinstance(session, Session):
             return session
         lang = language(request)
-        boards, scans = await run_in_threadpool(pages.boards, lang)
-        return render(request, "boards.html", session, boards=boards, scans=scans)
+        boards, scans, show_scans = await run_in_threadpool(pages.boards, lang)
+        return render(
+            request, "boards.html", session, boards=boards, scans=scans, show_scans=show_scans
+        )
 
     async def reprint_page(request: Request) -> Response:
         session = await guarded(request)
@@ -736,7 +757,9 @@ def create_app(config: WebConfig) -> Starlette:
         except QrcheckError as exc:
             message = t(exc.key, lang, **exc.params)
             return render(request, "import.html", session, 409, preview=None, errors=[message])
-        return render(request, "message.html", session, message="web_pages.import_done", params={})
+        # said as a success, not in the error style, with the way to what now needs reprinting
+        done = t("web_todo.import_done", lang, file=held[2])
+        return render(request, "import.html", session, preview=None, errors=[], done=done)
 
     # -----------------------------------------------------------------------------------------
     # accounts (admins only)
@@ -900,16 +923,28 @@ def _display_name(name: str | None) -> str:
     return Path(cleaned.replace("\\", "/")).name[:80] or "?"
 
 
-def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) -> dict:
-    """What the result page shows of one photo, every sentence already in `lang`."""
+def photo_view(
+    batch: Batch,
+    index: int,
+    result: PhotoResult | None,
+    lang: str,
+    names: Mapping[str, str] | None = None,
+) -> dict:
+    """What the result page shows of one photo, every sentence already in `lang`; `names`: the
+    catalog's title of each procedure code, as the posting prints it."""
     from qrcheck.links.verdict import describe
 
     assert result is not None
+    names = names or {}
     if result.error is not None:
         params = {**result.error.params, "path": batch.jobs[index].name or f"#{index + 1}"}
         return {"index": index, "error": t(result.error.key, lang, **params), "codes": []}
     codes = []
-    for number, code in enumerate(result.codes, start=1):
+    places = grid_positions(
+        [code.located.center for code in result.codes],
+        [code.located.side for code in result.codes],
+    )
+    for number, (code, (row, column)) in enumerate(zip(result.codes, places, strict=True), start=1):
         verdict = code.verdict
         sentences = [describe(verdict, lang)]
         live = code.live
@@ -934,6 +969,8 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
                 "points": " ".join(f"{x:.0f},{y:.0f}" for x, y in corners),
                 "centre": (round(centre_x), round(centre_y)),
                 "procedure": verdict.procedure or t(f"status.{verdict.status}", lang),
+                "name": names.get(verdict.procedure or "", ""),
+                "where": t("web_todo.where", lang, row=row, column=column),
                 "grade": code.grade.grade,
                 "status": t(f"status.{verdict.status}", lang),
                 "action": code.action,
@@ -944,18 +981,25 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
         )
     codes.sort(key=lambda c: ACTION_ORDER.index(c["action"]) if c["action"] in ACTION_ORDER else 9)
     short = min(result.width, result.height)
+    sound = [c for c in codes if c["action"] in SOUND_ACTIONS]
     return {
         "index": index,
         "error": None,
         "codes": codes,
+        # what needs doing, large, first; the sound ones folded into one line under them
+        "todo": [c for c in codes if c["action"] not in SOUND_ACTIONS],
+        "sound": sound,
+        "sound_line": action_summary([c["action"] for c in sound], lang),
         "annotated": result.annotated is not None,
         "src": f"/batch/{batch.id}/photo/{index}.jpg",
         "view": f"/batch/{batch.id}/view/{index}.jpg",
         "width": result.width,
         # the annotated copy carries a legend band under the photo
         "height": result.height + legend_height(result.width, result.height),
-        # number badges on the photo, sized for a thumb on the phone's screen
-        "badge": max(12, round(max(result.width, result.height) / 45)),
+        # number badges on the photo, readable on the phone's screen, and a reach around each
+        # code at least a thumb wide (44 px) when the photo fills a phone's width
+        "badge": max(12, round(result.width * BADGE_PX / PHONE_PX / 2)),
+        "reach": max(12, math.ceil(result.width * TAP_PX / PHONE_PX / 2)),
         "stroke": max(3, short // 150),
         "retake": any(code["action"] == "retake" for code in codes) or not codes,
         "offline": any(
@@ -963,6 +1007,15 @@ def photo_view(batch: Batch, index: int, result: PhotoResult | None, lang: str) 
             for c in result.codes
         ),
     }
+
+
+def action_summary(actions: Iterable[str], lang: str) -> str:
+    """ "7 in lại · 1 gỡ bỏ · 1 kiểm tra ngay · 14 tốt": how many codes call for each action,
+    the most pressing first (in reprint-list words: reprint before remove before the rest)."""
+    counts = Counter(actions)
+    order = ("reprint", "remove", "investigate", "retake", "monitor", "ok")
+    known = [a for a in order if counts[a]] + sorted(a for a in counts if a not in order)
+    return " · ".join(f"{counts[a]} {t(f'action.{a}', lang)}" for a in known)
 
 
 def view_copy(annotated: Path, target: Path, longest: int = VIEW_PIXELS) -> Path:

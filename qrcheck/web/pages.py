@@ -36,10 +36,43 @@ if TYPE_CHECKING:
     from qrcheck.web.app import WebConfig
 
 IMPORT_SUFFIXES = (".xlsx", ".csv")
+#: import notes whose command-line wording names a flag: the page says its own control instead
+#: catalog columns read from an export column of another name (importer.read_export)
+FROM_EXPORT = {
+    "url": "link",
+    "formality_id": "link",
+    "decision": "decision_no",
+    "effective_from": "decision_date",
+}
+WEB_NOTES = {"importer.missing_kept": "web_todo.missing_kept"}
+
+
+def field_word(column: str, lang: str) -> str:
+    """A catalog column as staff call it ("tên thủ tục" for `name`); the column itself when
+    there is no word for it."""
+    from qrcheck.links.verdict import FIELD_KEYS
+
+    key = FIELD_KEYS.get(column)
+    return t(key, lang) if key else column
 
 
 class _Source(Protocol):
     def get(self) -> tuple[Catalog, tuple]: ...
+
+
+#: how pressing each action is (lower first): a possible fake sticker, then what to take down or
+#: reprint (the same visit to the board), a photo to take again, a posting to watch
+URGENCY = {"investigate": 0, "remove": 1, "reprint": 1, "retake": 2, "monitor": 3, "ok": 4}
+
+
+def urgency(actions: list[str]) -> tuple[int, ...]:
+    """A sort key putting first the board with the most pressing work: minus the count of each
+    urgency level, the most pressing level compared first."""
+    levels = max(URGENCY.values()) + 1
+    counts = [0] * levels
+    for action in actions:
+        counts[URGENCY.get(action, levels - 1)] += 1
+    return tuple(-n for n in counts[: levels - 1])
 
 
 def day(stamp: str) -> str:
@@ -72,7 +105,10 @@ class StatusPages:
     # -----------------------------------------------------------------------------------------
     # boards
 
-    def boards(self, lang: str) -> tuple[list[dict], list[dict]]:
+    def boards(self, lang: str) -> tuple[list[dict], list[dict], bool]:
+        """The boards, the most to do first, each posting named, the most pressing first; the
+        stable-link scans per procedure; whether to show them (a center that prints stable
+        links, or scans counted all the same)."""
         catalog, _ = self.source.get()
         view = catalog.as_of(self.today())
         with Store(self.config.db) as store:
@@ -97,6 +133,9 @@ class StatusPages:
             boards.setdefault(state.location, []).append(
                 {
                     "procedure": state.procedure or t(f"status.{state.status}", lang),
+                    "name": view.procedures[state.procedure].name
+                    if state.procedure in view.procedures
+                    else "",
                     "grade": state.grade,
                     "status": t(f"status.{state.status}", lang),
                     "action": state.action,
@@ -106,15 +145,24 @@ class StatusPages:
                     "sightings": state.sightings,
                 }
             )
-        listed = [
-            {
-                "location": name or t("history.no_location", lang),
-                "postings": postings,
-                # postings of the board's latest round whose code no reader decodes any more
-                "unreadable": unreadable.get(name, []),
-            }
-            for name, postings in sorted(boards.items(), key=lambda kv: (kv[0] == "", kv[0]))
-        ]
+        listed = []
+        for name, postings in boards.items():
+            postings.sort(key=lambda p: URGENCY.get(p["action"], len(URGENCY)))
+            lost = unreadable.get(name, [])
+            actions = [p["action"] for p in postings] + ["reprint"] * len(lost)
+            listed.append(
+                {
+                    "location": name or t("history.no_location", lang),
+                    "postings": postings,
+                    # postings of the board's latest round whose code no reader decodes any more
+                    "unreadable": lost,
+                    "urgency": urgency(actions),
+                    "named": name != "",
+                }
+            )
+        # the board with the most to do first: a possible fake sticker before anything else,
+        # then postings to take down or reprint, photos to retake, postings to watch
+        listed.sort(key=lambda b: (b["urgency"], not b["named"], b["location"]))
         scan_rows = [
             {
                 "code": code,
@@ -123,7 +171,8 @@ class StatusPages:
             }
             for code, count in sorted(scans.items(), key=lambda kv: (-kv[1], kv[0]))
         ]
-        return listed, scan_rows
+        show_scans = catalog.center.link_mode == "stable" or bool(scan_rows)
+        return listed, scan_rows, show_scans
 
     # -----------------------------------------------------------------------------------------
     # reprint list and sheet
@@ -270,7 +319,8 @@ class StatusPages:
         for proc in diff.added:
             rows.append({"kind": t("diff.added", lang), "code": proc.code, "detail": proc.name})
         for change in diff.changed:
-            detail = t("diff.fields", lang, fields=", ".join(change.fields)) + " — "
+            fields = ", ".join(field_word(f, lang) for f in change.fields)
+            detail = t("diff.fields", lang, fields=fields) + " — "
             detail += t("diff.reprint" if change.reprint else "diff.no_reprint", lang)
             rows.append({"kind": t("diff.changed", lang), "code": change.code, "detail": detail})
         for proc in diff.replaced:
@@ -299,15 +349,34 @@ class StatusPages:
                 }
             )
         problems = []
+        table = prepared.table
         for members, issue in group_issues(new.issues):
-            lines = ", ".join(str(m.line) for m in members)
             level = t("cli.level_error" if issue.is_error else "cli.level_warning", lang)
+            # where the problem is in the file the admin uploaded (its rows and column heading),
+            # when every line comes from it; the new catalog's lines otherwise
+            export_rows = [prepared.source_rows.get(m.line) for m in members]
+            heading = table.columns.get(issue.column) or table.columns.get(
+                FROM_EXPORT.get(issue.column, ""), ""
+            )
+            if export_rows and all(export_rows) and heading:
+                where = t(
+                    "web_todo.import_where_sheet" if table.sheet else "web_todo.import_where_csv",
+                    lang,
+                    rows=", ".join(str(r) for r in export_rows),
+                    column=heading,
+                    sheet=table.sheet or "",
+                )
+            else:
+                where = t(
+                    "web_pages.import_where",
+                    lang,
+                    lines=", ".join(str(m.line) for m in members),
+                    column=field_word(issue.column, lang) if issue.column else issue.column_label,
+                )
             problems.append(
                 {
                     "error": issue.is_error,
-                    "where": t(
-                        "web_pages.import_where", lang, lines=lines, column=issue.column_label
-                    ),
+                    "where": where,
                     "level": level,
                     "message": t(issue.key, lang, **issue.params),
                 }
@@ -316,7 +385,8 @@ class StatusPages:
         preview = {
             "source": source,
             "date": when.strftime("%d/%m/%Y"),
-            "notes": [t(key, lang, **params) for key, params in prepared.notes],
+            # the page's own checkbox, not the command line's --missing abolish
+            "notes": [t(WEB_NOTES.get(key, key), lang, **params) for key, params in prepared.notes],
             "rows": rows,
             "summary": "" if diff.empty else t("diff.summary", lang, **diff.counts()),
             "none": t("diff.none", lang, date=when.strftime("%d/%m/%Y")) if diff.empty else "",

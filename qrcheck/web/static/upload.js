@@ -19,10 +19,30 @@
     var refused = document.getElementById("upload-refused");
 
     // what the server would refuse, said before a long upload on a slow network
+    var pickers = form.querySelectorAll("input[type=file]");
+    var chosen = document.getElementById("chosen");
+
+    // the photos of both inputs (the camera's and the gallery's): both are sent
+    function allFiles() {
+      var files = [];
+      for (var p = 0; p < pickers.length; p++) {
+        for (var i = 0; i < pickers[p].files.length; i++) files.push(pickers[p].files[i]);
+      }
+      return files;
+    }
+
+    function showChosen() {
+      var count = allFiles().length;
+      chosen.textContent = count ? form.dataset.chosen.replace("{count}", String(count)) : "";
+    }
+    for (var p = 0; p < pickers.length; p++) pickers[p].addEventListener("change", showChosen);
+    showChosen();
+
     function tooMuch() {
-      var files = form.querySelector("input[type=file]").files;
+      var files = allFiles();
       var bytes = 0;
       for (var i = 0; i < files.length; i++) bytes += files[i].size;
+      if (files.length === 0) return form.dataset.none;
       if (files.length > Number(form.dataset.maxFiles)) {
         return form.dataset.tooMany.replace("{count}", String(files.length));
       }
