@@ -116,7 +116,7 @@ def board_todo(
             and posting is not None
             and successor_hangs(posting, successor, sound)
         ):
-            sentence = t("round.successor_on_board", lang)
+            sentence += " " + t("round.successor_on_board", lang)
         proc = view.procedures.get(state.procedure or "")
         tasks.append(
             Task(
