@@ -894,6 +894,56 @@ def reason_sentence(reasons) -> str:  # type: ignore[no-untyped-def]
     return " ".join(r.text(Context.lang) for r in reasons)
 
 
+def cmd_todo(
+    xlsx: Annotated[
+        Path | None,
+        typer.Option("--xlsx", help="Write the list as an Excel workbook", show_default=False),
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Scheduled changes due within this many days (center.toml)"),
+    ] = None,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    from qrcheck.table import atomic_write_bytes
+    from qrcheck.todo import KIND_KEYS, board_todo, todo_xlsx
+
+    _setup(lang)
+    when = parse_day(as_of)
+    cat = open_valid_catalog(catalog)
+    store = open_store(db)
+    try:
+        tasks = board_todo(store, cat.as_of(when), cat.center, Context.lang, days)
+    finally:
+        store.close()
+    if not tasks:
+        out.print(tr("todo.none"))
+    else:
+        table = Table(title=tr("todo.title"), title_justify="left", header_style="bold")
+        table.add_column(tr("todo.col_board"), overflow="fold")
+        table.add_column(tr("todo.col_task"), overflow="fold")
+        table.add_column(tr("cli.col_code"), no_wrap=True, min_width=CODE_WIDTH)
+        table.add_column(tr("todo.col_why"), overflow="fold", ratio=1)
+        for task in tasks:
+            table.add_row(
+                escape(task.location) or tr("store.nowhere"),
+                tr(KIND_KEYS[task.kind]),
+                task.code or "—",
+                escape(task.sentence),
+            )
+        out.print(table)
+    if xlsx is not None:
+        title = f"{cat.center.name} · {tr('todo.title')} · {fmt_date(when)}"
+        try:
+            atomic_write_bytes(xlsx, todo_xlsx(tasks, Context.lang, title))
+        except OSError as exc:
+            fail(tr("generate.write_failed", path=str(xlsx), reason=exc.strerror))
+        out.print(tr("todo.written", path=str(xlsx), count=len(tasks)))
+
+
 def cmd_reprint(
     days: Annotated[
         int | None,
@@ -1254,6 +1304,7 @@ def build_app(lang: str) -> typer.Typer:
     app.command("check", help=h("help.check"))(cmd_check)
     app.command("links", help=h("links.help"))(cmd_links)
     app.command("reprint", help=h("store.help_reprint"))(cmd_reprint)
+    app.command("todo", help=h("todo.help"))(cmd_todo)
     app.command("report", help=h("history.help_report"))(cmd_report)
     user_app = typer.Typer(no_args_is_help=True, help=h("user.help"), rich_markup_mode=None)
     user_app.command("add", help=h("user.help_add"))(cmd_user_add)

@@ -152,3 +152,18 @@ def test_the_excel_download_holds_every_task_with_vietnamese_headers(
     assert len(rows) == 2 + len(tasks) + 1
     assert {r[1] for r in rows[2:]} >= {"Kiểm tra ngay", "Gỡ bỏ", "In và thay"}
     assert rows[-1][0] == '\'=HYPERLINK("x")'  # shown as text in Excel, never run
+
+
+def test_the_cli_lists_the_tasks_and_writes_the_workbook(
+    tmp_path: Path, history: Path, capsys
+) -> None:
+    from conftest import run_cli
+
+    common = ["--catalog", str(BUNDLED_CATALOG), "--as-of", TODAY.isoformat(), "--db", str(history)]
+    book = tmp_path / "viec.xlsx"
+    assert run_cli(["todo", *common, "--xlsx", str(book), "--lang", "en"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Check now" in out and "Take down" in out and "1.001731" in out
+    assert "thanhtoan-phi" in out.replace("│", "").replace(" ", "")
+    rows = list(load_workbook(book).active.iter_rows(values_only=True))
+    assert rows[1][0] == "Board" and len(rows) > 4
