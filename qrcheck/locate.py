@@ -615,8 +615,12 @@ def _finders_any_corner(quad: np.ndarray, finders: Sequence[Finder]) -> int:
 # retries on rectified crops
 
 
+#: room around a rectified symbol for its quiet zone, as a share of its side
+CROP_MARGIN = 0.3
+
+
 def _rectify(
-    gray: np.ndarray, quad: np.ndarray, margin: float = 0.3
+    gray: np.ndarray, quad: np.ndarray, margin: float = CROP_MARGIN
 ) -> tuple[np.ndarray, np.ndarray]:
     """The quad warped to a square with room for the quiet zone; returns image and homography."""
     side = _side(quad)
@@ -634,8 +638,23 @@ def _rectify(
     return crop, matrix
 
 
+def _percentiles(image: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """`np.percentile(image, qs)` of an 8-bit image (linear interpolation), from its histogram:
+    a crop's full sort costs more than reading it once."""
+    counts = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
+    total = np.cumsum(counts)
+    last = int(total[-1]) - 1
+    out = []
+    for q in qs:
+        at = q / 100 * last
+        k = math.floor(at)
+        a, b = np.searchsorted(total, (k, min(k + 1, last)), side="right")
+        out.append(float(a) + (at - k) * float(b - a))
+    return out
+
+
 def _stretch(image: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(image, (1, 99))
+    lo, hi = _percentiles(image, (1, 99))
     if hi - lo < 1:
         return image
     return np.clip((image.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
@@ -702,6 +721,9 @@ def _retry(
     crop, matrix = _rectify(gray, candidate.corners)
     inverse = np.linalg.inv(matrix)
     others: list[Located] = []
+    # ZBar's time follows the pixels it scans: a crop blown up from a small symbol is read at
+    # half size, still magnified, as sharp as the photo
+    zbar_half = crop.shape[0] / (1 + 2 * CROP_MARGIN) >= ZBAR_HALVING * _side(candidate.corners)
 
     def keep(found: Located) -> Located | None:
         if _reads_candidate(np.array(found.corners), candidate):
@@ -728,7 +750,7 @@ def _retry(
                 )
                 if found is not None:
                     return found, others
-        for text, quad in _zbar(image) if zbar and name in ZBAR_VARIANTS else ():
+        for text, quad in _zbar_read(image, zbar_half) if zbar and name in ZBAR_VARIANTS else ():
             points = _unwarp(quad / scale, inverse)
             reader = f"{ZBAR}+{name}" if name else f"{ZBAR}+rectified"
             found = keep(
@@ -743,6 +765,19 @@ def _retry(
             if found is not None:
                 return found, others
     return None, others
+
+
+#: a crop at least this many times the symbol's size in the photo is read by ZBar at half size
+ZBAR_HALVING = 2.5
+
+
+def _zbar_read(image: np.ndarray, half: bool) -> list[tuple[str, np.ndarray]]:
+    if not half:
+        return _zbar(image)
+    small = cv2.resize(
+        image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+    )
+    return [(text, quad * (image.shape[1] / small.shape[1])) for text, quad in _zbar(small)]
 
 
 def _reads_candidate(quad: np.ndarray, candidate: _Candidate) -> bool:
@@ -825,26 +860,73 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
         for quad, points in pair_candidates(finders, gray, grouped):
             candidates.append(_Candidate(quad, FINDER, 2, points=points))
 
-    # OpenCV's detector is a second opinion, asked when something looks wrong: finder patterns
-    # left over, a symbol zxing-cpp could not decode, or nothing found at all
-    trouble = bool(lonely) or any(c.source == ZXING for c in candidates) or not results
-    if options.use_opencv and trouble:
-        small, factor = _downscaled(reduced[0], 1280)
-        factor *= reduced[1]
-        try:
-            ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
-        except cv2.error:
-            ok, points = False, None
-        if ok and points is not None:
-            for quad in points:
-                candidates.append(_Candidate(_order_quad(quad * factor), OPENCV))
-
     merged = _merge(results)
     # located-only symbols wait until every candidate has been read: a candidate read later
     # can show that one's finder patterns to be part of a code decoded next to it
     pending: list[Located] = []
     origins: list[_Candidate] = []
-    for candidate in candidates[: options.max_candidates]:
+    budget = options.max_candidates
+    merged = _read_candidates(
+        gray, candidates[:budget], finders, merged, pending, origins, options.use_zbar
+    )
+    budget -= min(budget, len(candidates))
+    # OpenCV's detector is a second opinion, asked only when finder patterns are left that no
+    # decoded code explains (lonely ones, or those of a symbol nothing could read: its quad may
+    # read where ours did not). It looks for the same patterns: where the finder search saw none
+    # at all, or every one belongs to a code read, it has never added a code. Without the
+    # finder search: when zxing-cpp left a symbol undecoded or found nothing
+    if options.use_finders:
+        doubt = bool(_unexplained(finders, [r for r in merged if r.decoded]))
+    else:
+        doubt = not results or any(c.source == ZXING for c in candidates)
+    if options.use_opencv and budget and doubt:
+        opencv = _opencv_candidates(reduced)
+        merged = _read_candidates(
+            gray, opencv[:budget], finders, merged, pending, origins, options.use_zbar
+        )
+    for found, candidate in zip(pending, origins, strict=True):
+        if any(r.decoded and _covers(r, candidate) for r in merged):
+            continue  # its finder patterns belong to a code decoded beside it
+        merged = _merge([*merged, found])
+    if options.use_finders and options.use_faint:
+        merged = _faint_pass(gray, reduced, finders, merged, options)
+    if options.use_faint and options.use_layout:
+        merged = _layout_pass(gray, reduced, merged)
+    merged = _without_overlaps(merged)
+    return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+
+
+def _unexplained(finders: Sequence[Finder], found: Sequence[Located]) -> list[Finder]:
+    """The finder patterns that lie in none of the symbols found."""
+    return [f for f in finders if not any(_holds(r, (f.x, f.y)) for r in found)]
+
+
+def _opencv_candidates(reduced: tuple[np.ndarray, float]) -> list[_Candidate]:
+    """Symbols OpenCV's `QRCodeDetectorAruco` sees, on a copy at most 1280 px across."""
+    small, factor = _downscaled(reduced[0], 1280)
+    factor *= reduced[1]
+    try:
+        ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
+    except cv2.error:
+        ok, points = False, None
+    if not ok or points is None:
+        return []
+    return [_Candidate(_order_quad(quad * factor), OPENCV) for quad in points]
+
+
+def _read_candidates(
+    gray: np.ndarray,
+    candidates: Sequence[_Candidate],
+    finders: Sequence[Finder],
+    merged: list[Located],
+    pending: list[Located],
+    origins: list[_Candidate],
+    zbar: bool,
+) -> list[Located]:
+    """Every candidate not yet part of a symbol found, retried; returns the merged symbols.
+    Candidates nothing reads but that show QR structure go to `pending` (with their origin
+    in `origins`), to be reported once every candidate has been read."""
+    for candidate in candidates:
         if any(_covers(r, candidate) for r in merged):
             _note_locator(merged, candidate)
             continue
@@ -855,7 +937,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             candidate.finders = max(
                 candidate.finders, _finders_any_corner(candidate.corners, finders)
             )
-        found, neighbours = _retry(gray, candidate, options.use_zbar)
+        found, neighbours = _retry(gray, candidate, zbar)
         merged = _merge([*merged, *neighbours])
         if found is not None:
             merged = _merge([*merged, found])
@@ -871,16 +953,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                 )
             )
             origins.append(candidate)
-    for found, candidate in zip(pending, origins, strict=True):
-        if any(r.decoded and _covers(r, candidate) for r in merged):
-            continue  # its finder patterns belong to a code decoded beside it
-        merged = _merge([*merged, found])
-    if options.use_finders and options.use_faint:
-        merged = _faint_pass(gray, reduced, finders, merged, options)
-    if options.use_faint and options.use_layout:
-        merged = _layout_pass(gray, reduced, merged)
-    merged = _without_overlaps(merged)
-    return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+    return merged
 
 
 def _without_overlaps(found: Sequence[Located]) -> list[Located]:

@@ -349,3 +349,59 @@ def test_shared_real_photos_keep_what_zxing_cpp_reports() -> None:
             assert_reports_all_zxing_reports(image)
             checked += 1
     assert checked >= 150
+
+
+SAMPLES = REPO / "samples" / "photos"
+
+
+def test_sample_photos_keep_what_zxing_cpp_reports() -> None:
+    """The repository's sample photos (real ones and simulated 12 MP boards): every code
+    zxing-cpp alone decodes is decoded, every one it locates is reported."""
+    paths = [*sorted((SAMPLES / "real").glob("*.png")), *sorted(SAMPLES.glob("board-*.jpg"))]
+    checked = 0
+    for path in paths:
+        image = load_photo(path).gray
+        if zxing_reports(image):  # one real photo zxing-cpp cannot read at all
+            assert_reports_all_zxing_reports(image)
+            checked += 1
+    assert checked >= 7
+
+
+# ---------------------------------------------------------------------------------------------
+# cheaper passes that read the same
+
+
+@pytest.mark.parametrize("name", ["qrcode-1_1.png", "multi-qrcode-1_1.png", "qrcode-4_05.png"])
+def test_contrast_stretch_cuts_at_the_same_percentiles_as_numpy(name: str) -> None:
+    """The retry crops' contrast stretch takes its 1% and 99% points from the histogram; they
+    are numpy's (linear interpolation), on real photos and on odd sizes."""
+    from qrcheck.locate import _percentiles
+
+    image = load_photo(PHOTOS / name).gray
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        h, w = (int(v) for v in rng.integers(1, min(image.shape), 2))
+        y, x = (
+            int(rng.integers(0, image.shape[0] - h + 1)),
+            int(rng.integers(0, image.shape[1] - w + 1)),
+        )
+        crop = np.ascontiguousarray(image[y : y + h, x : x + w])
+        qs = (1, 99, float(rng.uniform(0, 100)))
+        assert np.allclose(_percentiles(crop, qs), np.percentile(crop, qs), atol=1e-9)
+
+
+@pytest.mark.skipif(
+    not (SHARED / "qr-photos" / "manifest.csv").exists(), reason="../shared/data not here"
+)
+def test_zbar_still_decodes_a_small_code_from_a_half_size_crop() -> None:
+    """A code only ZBar decodes (zxing-cpp locates it), its retry crop blown up about three
+    times: ZBar reads the crop at half size and still decodes it."""
+    image = load_photo(SHARED / "qr-photos" / "qrcode-4" / "34.png").gray
+    assert not any(
+        b.valid
+        for b in zxingcpp.read_barcodes(image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+    )
+    found = locate_codes(image)
+    assert [f.text for f in found] == ["http://code.google.com"], describe(found)
+    assert found[0].readers[0].startswith("zbar"), found[0].readers
+    assert found[0].side * 2.5 <= 360  # the crop (at least 360 px) was read at half size
