@@ -113,6 +113,8 @@ class _Candidate:
     error: str | None = None
     #: centres of the finder patterns it was built from (photo pixels)
     points: tuple[tuple[float, float], ...] = ()
+    #: modules per side where known (zxing-cpp's version, or the finders' module size)
+    modules: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,8 +724,12 @@ def _retry(
     inverse = np.linalg.inv(matrix)
     others: list[Located] = []
     # ZBar's time follows the pixels it scans: a crop blown up from a small symbol is read at
-    # half size, still magnified, as sharp as the photo
-    zbar_half = crop.shape[0] / (1 + 2 * CROP_MARGIN) >= ZBAR_HALVING * _side(candidate.corners)
+    # half size, still magnified, as sharp as the photo; so is one with modules so large that
+    # half of them is still plenty
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    zbar_half = size >= ZBAR_HALVING * _side(candidate.corners) or (
+        candidate.modules is not None and size >= ZBAR_HALF_MODULE * candidate.modules
+    )
 
     def keep(found: Located) -> Located | None:
         if _reads_candidate(np.array(found.corners), candidate):
@@ -769,6 +775,9 @@ def _retry(
 
 #: a crop at least this many times the symbol's size in the photo is read by ZBar at half size
 ZBAR_HALVING = 2.5
+#: and so is one with at least this many pixels per module (4 at half size: ZBar's scanner
+#: reads 2 and more)
+ZBAR_HALF_MODULE = 8.0
 
 
 def _zbar_read(image: np.ndarray, half: bool) -> list[tuple[str, np.ndarray]]:
@@ -831,13 +840,24 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                 Located(_as_quad(quad), barcode.text, (ZXING,), (ZXING,), **_meta(barcode))
             )
         elif _side(quad) >= 8:  # zxing-cpp also reports format errors at position (0, 0)
-            candidates.append(_Candidate(quad, ZXING, finders=3, error=str(barcode.error.type)))
+            version = _meta(barcode)["version"]
+            candidates.append(
+                _Candidate(
+                    quad,
+                    ZXING,
+                    finders=3,
+                    error=str(barcode.error.type),
+                    modules=17 + 4 * version if version else None,
+                )
+            )
 
     finders: list[Finder] = []
     reduced = _downscaled(gray, FINDER_MAX_SIDE)
     lonely: list[Finder] = []
     if options.use_finders:
-        finders = find_finder_patterns(gray, reduced=reduced)
+        # the codes zxing-cpp decoded are blanked for the search: their own finder patterns are
+        # explained, and their modules are most of the contours a photo of one code has
+        finders = find_finder_patterns(gray, reduced=_blanked(reduced, results))
         if not finders and not results and not candidates:
             # nothing at all: look again without the noise blur (fine art codes lose their
             # finder rings to it); photos with codes never pay for this
@@ -855,10 +875,17 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             triples = group_finders(finders, gray)
         for a, b, c in triples:
             points = tuple((f.x, f.y) for f in (a, b, c))
-            candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, 3, points=points))
+            quad = _triple_quad(a, b, c)
+            module = (a.module + b.module + c.module) / 3
+            candidates.append(
+                _Candidate(quad, FINDER, 3, points=points, modules=_side(quad) / module)
+            )
         grouped = [f for triple in triples for f in triple]
         for quad, points in pair_candidates(finders, gray, grouped):
-            candidates.append(_Candidate(quad, FINDER, 2, points=points))
+            module = np.mean([f.module for f in finders if (f.x, f.y) in points])
+            candidates.append(
+                _Candidate(quad, FINDER, 2, points=points, modules=_side(quad) / module)
+            )
 
     merged = _merge(results)
     # located-only symbols wait until every candidate has been read: a candidate read later
@@ -894,6 +921,25 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
         merged = _layout_pass(gray, reduced, merged)
     merged = _without_overlaps(merged)
     return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+
+
+def _blanked(
+    reduced: tuple[np.ndarray, float], found: Sequence[Located]
+) -> tuple[np.ndarray, float]:
+    """The reduced photo with every decoded symbol painted over in its own paper's shade."""
+    decoded = [r for r in found if r.decoded]
+    if not decoded:
+        return reduced
+    image, scale = reduced
+    out = image.copy()
+    for item in decoded:
+        quad = np.round(np.array(item.corners) / scale).astype(np.int32)
+        mask = np.zeros(out.shape, np.uint8)
+        cv2.fillConvexPoly(mask, quad, 1)
+        inside = out[mask > 0]
+        if inside.size:
+            out[mask > 0] = np.uint8(np.percentile(inside, 90))
+    return out, scale
 
 
 def _unexplained(finders: Sequence[Finder], found: Sequence[Located]) -> list[Finder]:

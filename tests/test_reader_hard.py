@@ -405,3 +405,25 @@ def test_zbar_still_decodes_a_small_code_from_a_half_size_crop() -> None:
     assert [f.text for f in found] == ["http://code.google.com"], describe(found)
     assert found[0].readers[0].startswith("zbar"), found[0].readers
     assert found[0].side * 2.5 <= 360  # the crop (at least 360 px) was read at half size
+
+
+def test_the_finder_search_leaves_out_the_codes_zxing_cpp_decoded() -> None:
+    """The codes zxing-cpp decoded are painted over before the finder search: their finder
+    patterns are explained already, and their modules are most of a photo's contours. A code
+    beside them that nothing decoded keeps its finder patterns."""
+    from qrcheck.locate import FINDER_MAX_SIDE, _blanked, _downscaled, find_finder_patterns
+
+    clean = shoot(PAYLOADS[1])
+    damaged = gray(code_image(PAYLOADS[2], canvas=(800, 800), rng=4, damage=0.3, **PHONE)[0])
+    image = np.hstack([clean, damaged])
+    found = [f for f in locate_codes(image) if f.decoded]
+    assert [f.text for f in found] == [PAYLOADS[1]], describe(found)
+    reduced = _downscaled(image, FINDER_MAX_SIDE)
+    before = find_finder_patterns(image, reduced=reduced)
+    after = find_finder_patterns(image, reduced=_blanked(reduced, found))
+    assert sum(f.x < 800 for f in before) >= 3
+    assert not any(f.x < 800 for f in after)
+    assert any(f.x >= 800 for f in after)
+    assert sorted((round(f.x), round(f.y)) for f in after if f.x >= 800) == sorted(
+        (round(f.x), round(f.y)) for f in before if f.x >= 800
+    )
