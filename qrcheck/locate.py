@@ -668,6 +668,26 @@ def _stretch(image: np.ndarray) -> np.ndarray:
 DEBLUR = 4.0
 
 
+#: how far (px of the half-size crop) the paper and ink around a blown-out area reach into it
+GLARE_REACH = 8.0
+
+
+def _deglared(crop: np.ndarray, blob: np.ndarray) -> np.ndarray:
+    """The crop with its blown-out areas (`blob`: 1 there) filled from what surrounds them, at
+    half size (a normalised convolution: each filled pixel is the mean of the pixels seen
+    around it, weighted by their distance), then contrast-stretched. Nothing of the modules
+    under the glare can come back; the fill keeps a white blob from ruining the binarizers'
+    threshold around it (zxing-cpp and ZBar read the code from its error correction)."""
+    half = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(cv2.dilate(blob, np.ones((5, 5), np.uint8)), half.shape[::-1]) > 0
+    seen = (~mask).astype(np.float32)
+    weight = cv2.GaussianBlur(seen, (0, 0), GLARE_REACH)
+    total = cv2.GaussianBlur(half.astype(np.float32) * seen, (0, 0), GLARE_REACH)
+    fill = np.where(weight > 1e-3, total / np.maximum(weight, 1e-3), float(np.median(half)))
+    filled = np.where(mask, fill, half).astype(np.uint8)
+    return _stretch(cv2.resize(filled, crop.shape[::-1], interpolation=cv2.INTER_CUBIC))
+
+
 def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     """Preprocessed versions of a rectified crop, in the order worth trying."""
     yield "", crop
@@ -694,13 +714,7 @@ def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     saturated = (crop >= 245).astype(np.uint8)
     blob = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
     if 0.01 < blob.mean() < 0.5:
-        half = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        mask = cv2.resize(cv2.dilate(blob, np.ones((5, 5), np.uint8)) * 255, half.shape[::-1])
-        filled = cv2.inpaint(half, mask, 3, cv2.INPAINT_TELEA)
-        yield (
-            "deglare",
-            _stretch(cv2.resize(filled, crop.shape[::-1], interpolation=cv2.INTER_CUBIC)),
-        )
+        yield "deglare", _deglared(crop, blob)
     yield "upscale", cv2.resize(stretched, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
 
 
@@ -935,10 +949,11 @@ def _blanked(
     for item in decoded:
         quad = np.round(np.array(item.corners) / scale).astype(np.int32)
         mask = np.zeros(out.shape, np.uint8)
-        cv2.fillConvexPoly(mask, quad, 1)
-        inside = out[mask > 0]
-        if inside.size:
-            out[mask > 0] = np.uint8(np.percentile(inside, 90))
+        cv2.fillConvexPoly(mask, quad, 255)
+        counts = cv2.calcHist([image], [0], mask, [256], [0, 256]).ravel()
+        if counts.sum() > 0:  # its paper: the 90th percentile of its pixels
+            paper = int(np.searchsorted(np.cumsum(counts), 0.9 * counts.sum()))
+            cv2.fillConvexPoly(out, quad, min(paper, 255))
     return out, scale
 
 

@@ -427,3 +427,23 @@ def test_the_finder_search_leaves_out_the_codes_zxing_cpp_decoded() -> None:
     assert sorted((round(f.x), round(f.y)) for f in after if f.x >= 800) == sorted(
         (round(f.x), round(f.y)) for f in before if f.x >= 800
     )
+
+
+def test_a_blown_out_area_of_a_retry_crop_is_filled_from_around_it() -> None:
+    """The glare variant of a retry crop: a blown-out disc over a code is filled with the
+    levels around it (no white blob left for the binarizers), the rest of the crop kept."""
+    from qrcheck.locate import _deglared
+
+    crop = cv2.resize(shoot(PAYLOADS[3], canvas=(500, 500)), (576, 576))
+    glared = crop.copy()
+    cv2.circle(glared, (300, 280), 60, 255, -1)
+    blob = np.zeros(crop.shape, np.uint8)
+    cv2.circle(blob, (300, 280), 60, 1, -1)
+    out = _deglared(glared, blob)
+    assert out.shape == crop.shape
+    disc = blob.astype(bool)
+    assert np.mean(out[disc] >= 245) < 0.05  # the blob is gone
+    ink, paper = np.percentile(out[~disc], (5, 95))
+    assert ink + 20 < float(np.median(out[disc])) < paper - 20  # filled with the code's mean
+    far = cv2.dilate(blob, np.ones((61, 61), np.uint8)) == 0
+    assert np.corrcoef(out[far].astype(float), crop[far].astype(float))[0, 1] > 0.95
