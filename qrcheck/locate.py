@@ -946,11 +946,17 @@ def _blanked(
         return reduced
     image, scale = reduced
     out = image.copy()
+    h, w = image.shape
     for item in decoded:
         quad = np.round(np.array(item.corners) / scale).astype(np.int32)
-        mask = np.zeros(out.shape, np.uint8)
-        cv2.fillConvexPoly(mask, quad, 255)
-        counts = cv2.calcHist([image], [0], mask, [256], [0, 256]).ravel()
+        x0, y0 = np.clip(quad.min(axis=0), 0, [w, h])
+        x1, y1 = np.clip(quad.max(axis=0) + 1, 0, [w, h])
+        if x1 <= x0 or y1 <= y0:
+            continue
+        local = quad - [x0, y0]
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(mask, local, 255)
+        counts = cv2.calcHist([image[y0:y1, x0:x1]], [0], mask, [256], [0, 256]).ravel()
         if counts.sum() > 0:  # its paper: the 90th percentile of its pixels
             paper = int(np.searchsorted(np.cumsum(counts), 0.9 * counts.sum()))
             cv2.fillConvexPoly(out, quad, min(paper, 255))
