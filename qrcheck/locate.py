@@ -36,7 +36,7 @@ and QR-like module texture is left there (blank paper, text and other notices ne
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -784,7 +784,68 @@ def _retry(
             )
             if found is not None:
                 return found, others
+    if candidate.source != ZXING and candidate.finders < 2:
+        return None, others
+    # paper curved round a cylinder (a posting bulging off the board, a code on a bottle): a
+    # symbol whose structure shows and nothing read is unrolled along either of its axes
+    for axis in (0, 1):
+        for angle in BENDS:
+            bent, unbend = _unrolled(crop, axis, math.radians(angle))
+            for barcode in _zxing(bent, try_downscale=True):
+                if not barcode.valid:
+                    continue
+                points = _unwarp(unbend(_position(barcode)), inverse)
+                found = keep(
+                    Located(
+                        _as_quad(points),
+                        barcode.text,
+                        (f"{ZXING}+unrolled",),
+                        (candidate.source,),
+                        finder_patterns=candidate.finders,
+                        **_meta(barcode),
+                    )
+                )
+                if found is not None:
+                    return found, others
     return None, others
+
+
+#: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,
+#: strong (a third of a turn) and between; each decodes curved codes the others miss
+BENDS = (25.0, 40.0, 55.0)
+
+
+def _unrolled(
+    crop: np.ndarray, axis: int, half_arc: float
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """A rectified crop (symbol in the middle, CROP_MARGIN round it) unrolled as if the paper
+    were bent round a cylinder along `axis` (0: the bend runs along the crop's x), the symbol
+    spanning 2 * `half_arc` radians of it, seen from afar: the homography of its corners maps
+    the middle modules too narrow and the outer ones too wide; here every module gets its
+    width back (x = sin(s * a) / sin(a) for arc position s in -1..1). Returns the image and
+    the map of its points back to the crop's."""
+    n = crop.shape[0]
+    half = n / (1 + 2 * CROP_MARGIN) / 2
+    centre = n / 2
+    ratio = math.sin(half_arc)
+    reach = math.pi / 2 / half_arc  # beyond it the paper turns away
+
+    def to_crop(points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2).copy()
+        s = np.clip((pts[:, axis] - centre) / half, -reach, reach)
+        pts[:, axis] = centre + half * np.sin(s * half_arc) / ratio
+        return pts
+
+    line = np.arange(n, dtype=np.float64)
+    s = np.clip((line - centre) / half, -reach, reach)
+    along = (centre + half * np.sin(s * half_arc) / ratio).astype(np.float32)
+    across = line.astype(np.float32)
+    if axis == 0:
+        mx, my = np.meshgrid(along, across)
+    else:
+        mx, my = np.meshgrid(across, along)
+    bent = cv2.remap(crop, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return bent, to_crop
 
 
 #: a crop at least this many times the symbol's size in the photo is read by ZBar at half size

@@ -447,3 +447,55 @@ def test_a_blown_out_area_of_a_retry_crop_is_filled_from_around_it() -> None:
     assert ink + 20 < float(np.median(out[disc])) < paper - 20  # filled with the code's mean
     far = cv2.dilate(blob, np.ones((61, 61), np.uint8)) == 0
     assert np.corrcoef(out[far].astype(float), crop[far].astype(float))[0, 1] > 0.95
+
+
+# ---------------------------------------------------------------------------------------------
+# curved paper
+
+
+@pytest.mark.parametrize(
+    ("curve", "rotate", "tilt", "seed"),
+    [(0.9, 90, 0, 5), (0.85, 0, 15, 7), (1.0, 270, 5, 9), (0.9, 30, 0, 10), (0.95, 180, 10, 8)],
+)
+def test_a_code_on_strongly_curved_paper_decodes(
+    curve: float, rotate: float, tilt: float, seed: int
+) -> None:
+    """Paper bent round a cylinder over 100-120 degrees of arc (the code turned any way on it,
+    tilted a little): neither zxing-cpp nor the plain rectified crops read it; unrolled along
+    the bend, the symbol decodes."""
+    image = gray(
+        code_image(
+            PAYLOADS[4],
+            module_px=5,
+            curve=curve,
+            rotate_deg=rotate,
+            tilt_deg=tilt,
+            rng=seed,
+            canvas=(800, 800),
+            **PHONE,
+        )[0]
+    )
+    plain = zxingcpp.read_barcodes(image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+    assert not any(b.valid for b in plain)
+    found = locate_codes(image)
+    assert [f.text for f in found] == [PAYLOADS[4]], describe(found)
+    assert found[0].readers == ("zxing-cpp+unrolled",)
+
+
+def test_unrolling_maps_the_symbol_back_to_its_corners() -> None:
+    """The unrolled crop keeps the symbol's corners and the crop's centre where they were (the
+    homography placed them right); points in between move out from the middle."""
+    from qrcheck.locate import CROP_MARGIN, _unrolled
+
+    n = 576
+    crop = np.zeros((n, n), np.uint8)
+    half = n / (1 + 2 * CROP_MARGIN) / 2
+    corners = np.array([[n / 2 + dx * half, n / 2 + dy * half] for dx, dy in ((-1, -1), (1, 1))])
+    for axis in (0, 1):
+        _, to_crop = _unrolled(crop, axis, math.radians(40))
+        assert np.allclose(to_crop(corners), corners)
+        assert np.allclose(to_crop(np.array([[n / 2, n / 2]])), [[n / 2, n / 2]])
+        quarter = np.array([[n / 2 + half / 2, n / 2 + half / 2]])
+        moved = to_crop(quarter)[0]
+        assert moved[axis] > quarter[0, axis] + 0.02 * half  # the middle modules were narrow
+        assert moved[1 - axis] == quarter[0, 1 - axis]
