@@ -973,12 +973,14 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
     )
     budget -= min(budget, len(candidates))
     # OpenCV's detector is a second opinion, asked only when finder patterns are left that no
-    # decoded code explains (lonely ones, or those of a symbol nothing could read: its quad may
-    # read where ours did not). It looks for the same patterns: where the finder search saw none
-    # at all, or every one belongs to a code read, it has never added a code. Without the
+    # decoded code explains, nor a symbol zxing-cpp located (lonely ones, or those of a symbol
+    # built from our finders that nothing could read: OpenCV's quad may read where ours did
+    # not). It looks for the same patterns: where the finder search saw none at all, or every
+    # one belongs to a code read or placed by zxing-cpp, it has never added a code. Without the
     # finder search: when zxing-cpp left a symbol undecoded or found nothing
     if options.use_finders:
-        doubt = bool(_unexplained(finders, [r for r in merged if r.decoded]))
+        placed = [p for p, o in zip(pending, origins, strict=True) if o.source == ZXING]
+        doubt = bool(_unexplained(finders, [*(r for r in merged if r.decoded), *placed]))
     else:
         doubt = not results or any(c.source == ZXING for c in candidates)
     if options.use_opencv and budget and doubt:
