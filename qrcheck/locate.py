@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 import cv2
 import numpy as np
@@ -115,6 +116,8 @@ class _Candidate:
     points: tuple[tuple[float, float], ...] = ()
     #: modules per side where known (zxing-cpp's version, or the finders' module size)
     modules: float | None = None
+    #: (version, EC level, data mask) where zxing-cpp read the format information
+    symbol: tuple[int, str, int] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -807,7 +810,126 @@ def _retry(
                 )
                 if found is not None:
                     return found, others
+    # glare and blots: where zxing-cpp read the format, the modules under a blown-out or
+    # blotted area are erasures, which Reed-Solomon corrects twice as many of as errors
+    for grow in (0, 1) if candidate.symbol else ():
+        read = erasure_read(crop, *candidate.symbol, grow=grow)  # type: ignore[misc]
+        if read is not None:
+            version, ec_level, _ = candidate.symbol  # type: ignore[misc]
+            found = keep(
+                Located(
+                    _as_quad(candidate.corners),
+                    read[0],
+                    (f"{ZXING}+erasures",),
+                    (candidate.source,),
+                    version=version,
+                    ec_level=ec_level,
+                    unused_ec=read[1],
+                    finder_patterns=candidate.finders,
+                )
+            )
+            if found is not None:
+                return found, others
     return None, others
+
+
+def _format_of(barcode: zxingcpp.Barcode) -> tuple[int, str, int] | None:
+    """(version, EC level, data mask) of a symbol zxing-cpp could not decode, when it read
+    them (checksum errors: the data failed, the format information did not)."""
+    extra = barcode.extra or {}
+    try:
+        version, mask = int(extra["Version"]), int(extra["DataMask"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    ec_level = extra.get("ECLevel")
+    if not 1 <= version <= 40 or not 0 <= mask <= 7 or ec_level not in ("L", "M", "Q", "H"):
+        return None
+    return version, str(ec_level), mask
+
+
+#: check codewords a block must keep unused after an erasure correction: what is left to
+#: detect a wrong correction with (each one leaves 1 chance in 256 of missing it)
+ERASURE_MARGIN = 2
+
+
+@cache
+def _rs_codec(ec_count: int):
+    import reedsolo
+
+    return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+
+
+def _module_grid(crop: np.ndarray, n: int, grow: int) -> tuple[np.ndarray, np.ndarray]:
+    """The modules of a rectified crop (symbol in the middle, CROP_MARGIN round it): dark
+    against their neighbourhood's mean, and erased where they lie in a patch of at least 3 x 3
+    modules of one colour (random data never has one, masked data rarely: glare blows such a
+    patch out, a blot inks it) grown by `grow` modules (its fringe is doubtful too)."""
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    module = size / n
+    centres = (size * CROP_MARGIN + (np.arange(n) + 0.5) * module).astype(np.float32)
+    smooth = cv2.GaussianBlur(crop, (0, 0), max(0.5, module / 4)).astype(np.float32)
+    mx, my = np.meshgrid(centres, centres)
+    values = cv2.remap(smooth, mx, my, cv2.INTER_LINEAR)
+    dark = values < cv2.GaussianBlur(values, (0, 0), max(1.5, n / 12))
+    share = cv2.blur(dark.astype(np.float32), (3, 3), borderType=cv2.BORDER_CONSTANT)
+    uniform = ((share <= 0.01) | (share >= 0.99)).astype(np.uint8)
+    erased = cv2.dilate(uniform, np.ones((3 + 2 * grow,) * 2, np.uint8)) > 0
+    return dark, erased
+
+
+def erasure_read(
+    crop: np.ndarray, version: int, ec_level: str, mask: int, grow: int = 0
+) -> tuple[str, float] | None:
+    """The text of a symbol (rectified crop, format known) read with its uniform patches as
+    erasures, and the error correction it left unused (1 - (erasures + 2 errors) / check
+    codewords, worst block: what the glare or blots cost the code); None unless every
+    Reed-Solomon block corrects with ERASURE_MARGIN to spare. The corrected modules are drawn
+    clean and read by zxing-cpp (which parses the segments)."""
+    import reedsolo
+
+    from qrcheck.grading.layout import blocks, format_bits, layout, mask_matrix, version_bits
+
+    n = 17 + 4 * version
+    dark, erased = _module_grid(crop, n, grow)
+    lay, spec = layout(version), blocks(version, ec_level)
+    rows, cols = lay.data_order
+    k = spec.total * 8
+    flip = mask_matrix(n, mask)[rows[:k], cols[:k]]
+    bits = (dark[rows[:k], cols[:k]] ^ flip).astype(np.uint8)
+    gone = erased[rows[:k], cols[:k]].reshape(spec.total, 8).any(axis=1)
+    words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
+    fixed = words.copy()
+    unused = 1.0
+    for b, ec_count in enumerate(spec.ec_counts):
+        where = np.flatnonzero(spec.block_of == b)
+        erase = [int(i) for i in np.flatnonzero(gone[where])]
+        if len(erase) > ec_count - ERASURE_MARGIN:
+            return None
+        try:
+            _, full, errata = _rs_codec(int(ec_count)).decode(
+                bytearray(words[where].tobytes()), erase_pos=erase or None
+            )
+        except reedsolo.ReedSolomonError:
+            return None
+        errors = len(errata) - len(erase)
+        if 2 * errors + len(erase) > ec_count - ERASURE_MARGIN:
+            return None
+        unused = min(unused, 1 - (2 * errors + len(erase)) / float(ec_count))
+        fixed[where] = np.frombuffer(bytes(full), np.uint8)
+    out = np.where(lay.fixed, lay.expected, dark)
+    new = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
+    out[rows[:k], cols[:k]] = new ^ flip
+    word = format_bits(ec_level, mask)
+    for r, c in lay.format_copies:
+        out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
+    if version >= 7:
+        vbits = version_bits(version)
+        for r, c in lay.version_copies:
+            out[r, c] = [(vbits >> i) & 1 == 1 for i in range(18)]
+    clean = np.pad(np.where(out, 0, 255).astype(np.uint8), 4, constant_values=255)
+    clean = cv2.resize(clean, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    texts = [b.text for b in _zxing(clean) if b.valid]
+    return (texts[0], round(unused, 3)) if texts else None
 
 
 #: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,
@@ -923,6 +1045,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                     finders=3,
                     error=str(barcode.error.type),
                     modules=17 + 4 * version if version else None,
+                    symbol=_format_of(barcode),
                 )
             )
 

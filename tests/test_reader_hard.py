@@ -499,3 +499,80 @@ def test_unrolling_maps_the_symbol_back_to_its_corners() -> None:
         moved = to_crop(quarter)[0]
         assert moved[axis] > quarter[0, axis] + 0.02 * half  # the middle modules were narrow
         assert moved[1 - axis] == quarter[0, 1 - axis]
+
+
+# ---------------------------------------------------------------------------------------------
+# glare and blots: erasures
+
+
+def glared(glare: float, seed: int, tilt: float) -> np.ndarray:
+    image, _ = code_image(
+        PAYLOADS[5], module_px=5, glare=glare, tilt_deg=tilt, rng=seed, canvas=(800, 800), **PHONE
+    )
+    return gray(image)
+
+
+@pytest.mark.parametrize(("glare", "seed", "tilt"), [(0.9, 6, 15), (0.85, 10, 10)])
+def test_a_code_under_glare_decodes_with_its_blown_out_modules_as_erasures(
+    glare: float, seed: int, tilt: float
+) -> None:
+    """A large blown-out spot over a tilted code: zxing-cpp locates it (checksum error) and no
+    crop reads it; read with the blown-out modules as erasures, it decodes."""
+    image = glared(glare, seed, tilt)
+    errors = zxingcpp.read_barcodes(
+        image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain, return_errors=True
+    )
+    assert errors and not any(b.valid for b in errors)
+    found = locate_codes(image)
+    assert [f.text for f in found] == [PAYLOADS[5]], describe(found)
+    assert found[0].readers == ("zxing-cpp+erasures",)
+    assert found[0].unused_ec is not None and found[0].unused_ec < 0.5  # the glare's cost
+
+
+def test_glare_is_erased_and_clean_modules_are_not() -> None:
+    """The module grid of a rectified crop: a blown-out disc's modules are erasures, almost no
+    module elsewhere is (random data has no 3 x 3 patch of one colour)."""
+    from qrcheck.locate import CROP_MARGIN, _module_grid, _position, _rectify, _zxing
+
+    clean = shoot(PAYLOADS[5])
+    (barcode,) = _zxing(clean)
+    version = int(barcode.extra["Version"])
+    n = 17 + 4 * version
+    crop, _ = _rectify(clean, _position(barcode))
+    _, erased = _module_grid(crop, n, 0)
+    assert erased.mean() < 0.12  # finders' centres and runs of the timing's neighbours
+    spot = crop.copy()
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    centre = (round(crop.shape[0] / 2 + size / 8), round(crop.shape[0] / 2))
+    cv2.circle(spot, centre, round(size / 6), 255, -1)
+    _, erased_spot = _module_grid(spot, n, 0)
+    module = size / n
+    inside = int(size / 6 / module / math.sqrt(2)) - 1  # the square inside the disc
+    row = round((centre[1] - size * CROP_MARGIN) / module)
+    col = round((centre[0] - size * CROP_MARGIN) / module)
+    assert erased_spot[row - inside : row + inside + 1, col - inside : col + inside + 1].all()
+
+
+def test_erasures_never_read_a_wrong_text() -> None:
+    """Read with the wrong format (mask, EC level) or from blank paper, the erasure reader
+    finds nothing: every block must correct with check codewords to spare."""
+    from qrcheck.locate import _position, _rectify, _zxing, erasure_read
+
+    clean = shoot(PAYLOADS[5])
+    (barcode,) = _zxing(clean)
+    version, ec, mask = (
+        int(barcode.extra["Version"]),
+        barcode.extra["ECLevel"],
+        int(barcode.extra["DataMask"]),
+    )
+    crop, _ = _rectify(clean, _position(barcode))
+    read = erasure_read(crop, version, ec, mask)
+    assert read is not None and read[0] == PAYLOADS[5] and read[1] > 0.5
+    for wrong in range(8):
+        if wrong != mask:
+            assert erasure_read(crop, version, ec, wrong) is None
+    for other in "LMQH":
+        if other != ec:
+            assert erasure_read(crop, version, other, mask) is None
+    blank = np.full_like(crop, 235)
+    assert erasure_read(blank, version, ec, mask, grow=1) is None
