@@ -23,6 +23,10 @@ symbol near no code, or one with a wrong text. zxing-cpp alone: `read_barcodes(g
 2 + model 1, text_mode=Plain)`, timed; what it locates comes from that call plus a second one with
 `return_errors=True` (not timed). qrcheck: `locate_codes`, then `grade_code` on every symbol
 (what `qrcheck check` does per code besides the catalog), both timed.
+
+The whole check: every photo (the simulated ones written as PNG files first) through
+`check.check_photo` with the repository's catalog, against `load_photo` + zxing-cpp alone on the
+same file, both timed in the same run ("check ratio"; the issue's bar is 3x).
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ import csv
 import json
 import math
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import cv2
@@ -44,6 +50,8 @@ import zxingcpp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qrcheck.catalog import load_catalog  # noqa: E402
+from qrcheck.check import check_photo  # noqa: E402
 from qrcheck.grade import grade_code  # noqa: E402
 from qrcheck.locate import Located, locate_codes  # noqa: E402
 from qrcheck.photos import load_photo  # noqa: E402
@@ -54,6 +62,8 @@ FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeMod
 #: module size of the simulated codes (px): a phone photo of a board at arm's length
 MODULE = 5.0
 PHONE = {"noise": 0.02, "jpeg_quality": 85}
+#: the catalog's day the whole check judges links on (as bench_check)
+AS_OF = date(2026, 11, 27)
 
 
 @dataclass
@@ -80,6 +90,8 @@ class Case:
     name: str
     gray: np.ndarray
     truths: list[Truth]
+    #: the photo's file (real photos; simulated ones are written out for the whole check)
+    path: Path | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,11 +288,12 @@ def real(folder: Path, name: str) -> Iterator[Case]:
         with manifest.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 truths = [Truth(t) for t in json.loads(row["expected_texts"])]
-                yield Case(name, row["image"], load_photo(folder / row["image"]).gray, truths)
+                path = folder / row["image"]
+                yield Case(name, row["image"], load_photo(path).gray, truths, path)
     else:
         for path in sorted(folder.rglob("*")):
             if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".bmp"):
-                yield Case(name, str(path.relative_to(folder)), load_photo(path).gray, [])
+                yield Case(name, str(path.relative_to(folder)), load_photo(path).gray, [], path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,6 +311,8 @@ class Outcome:
     located: int = 0
     decoded: int = 0
     false: int = 0
+    #: decoded with a text that is not the code's (counted in `false` too)
+    wrong: int = 0
     seconds: float = 0.0
     #: the truths (indices) each reader located / decoded
     located_set: set[int] = field(default_factory=set)
@@ -364,6 +379,7 @@ def score(case: Case, symbols: Sequence[Symbol]) -> Outcome:
                 out.decoded_set.add(index)
             elif s.text is not None:
                 out.false += 1
+                out.wrong += 1
             else:
                 undecoded += 1
         out.decoded = len(out.decoded_set)
@@ -383,6 +399,7 @@ def score(case: Case, symbols: Sequence[Symbol]) -> Outcome:
         index = hits[0]
         if s.text is not None and s.text != case.truths[index].text:
             out.false += 1
+            out.wrong += 1
             continue
         out.located_set.add(index)
         if s.text is not None:
@@ -404,17 +421,47 @@ class Row:
     q_false: int = 0
     q_seconds: float = 0.0
     grade_seconds: float = 0.0
+    zx_wrong: int = 0
+    q_wrong: int = 0
+    #: the whole check against load_photo + zxing-cpp alone, on the same files
+    check_seconds: float = 0.0
+    load_zx_seconds: float = 0.0
     #: cases where qrcheck located or decoded less than zxing-cpp alone
     losses: list[str] = field(default_factory=list)
 
 
+def whole_check(path: Path, checking: tuple) -> tuple[float, float]:
+    """Seconds of `check_photo` on a file, and of `load_photo` + zxing-cpp alone on it."""
+    start = time.perf_counter()
+    gray = load_photo(path).gray
+    zxingcpp.read_barcodes(gray, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+    middle = time.perf_counter()
+    result = check_photo(path, *checking)
+    end = time.perf_counter()
+    if result.error is not None:
+        print(f"    check_photo failed on {path.name}: {result.error}")
+    return end - middle, middle - start
+
+
 def run(cases: Iterator[Case], verbose: bool = False) -> dict[str, Row]:
     rows: dict[str, Row] = {}
-    for case in cases:
+    catalog = load_catalog(ROOT / "catalog")
+    checking = (catalog.as_of(AS_OF), catalog.center)
+    folder = tempfile.TemporaryDirectory(prefix="qrcheck-bench-reader-")
+    for number, case in enumerate(cases):
         zs, zt = zxing_alone(case.gray)
         qs, qt, gt = qrcheck_reader(case.gray)
         z, q = score(case, zs), score(case, qs)
+        path = case.path
+        if path is None:  # a simulated photo: a PNG file (lossless) for the whole check
+            path = Path(folder.name) / f"{number:04d}.png"
+            cv2.imwrite(str(path), case.gray)
+        check_seconds, load_zx_seconds = whole_check(path, checking)
         row = rows.setdefault(case.category, Row())
+        row.check_seconds += check_seconds
+        row.load_zx_seconds += load_zx_seconds
+        row.zx_wrong += z.wrong
+        row.q_wrong += q.wrong
         row.codes += len(case.truths)
         row.images += 1
         row.zx_located += z.located
@@ -436,8 +483,10 @@ def run(cases: Iterator[Case], verbose: bool = False) -> dict[str, Row]:
                 f"  {case.category:14} {case.name:28} codes {len(case.truths):2}  "
                 f"zxing {z.located}/{z.decoded} ({zt * 1000:6.1f} ms)  "
                 f"qrcheck {q.located}/{q.decoded} false {q.false} "
-                f"({qt * 1000:6.1f} + {gt * 1000:5.1f} ms)"
+                f"({qt * 1000:6.1f} + {gt * 1000:5.1f} ms; check {check_seconds * 1000:6.1f} "
+                f"ms, load + zxing {load_zx_seconds * 1000:5.1f} ms)"
             )
+    folder.cleanup()
     return rows
 
 
@@ -454,52 +503,50 @@ def report(rows: dict[str, Row]) -> None:
         "decoded",
         "zxing loc/dec",
         "false q/z",
-        "time ratio",
+        "wrong q/z",
+        "locate ratio",
         "with grading",
+        "check ratio",
     )
+
+    def line(name: str, r: Row) -> tuple:
+        return (
+            name,
+            r.images,
+            r.codes,
+            r.q_located,
+            r.q_decoded,
+            f"{r.zx_located} / {r.zx_decoded}",
+            f"{r.q_false} / {r.zx_false}",
+            f"{r.q_wrong} / {r.zx_wrong}",
+            f"{r.q_seconds / max(r.zx_seconds, 1e-9):.1f}x",
+            f"{(r.q_seconds + r.grade_seconds) / max(r.zx_seconds, 1e-9):.1f}x",
+            f"{r.check_seconds / max(r.load_zx_seconds, 1e-9):.1f}x",
+        )
+
     lines = []
     total = Row()
     for name, r in rows.items():
-        lines.append(
-            (
-                name,
-                r.images,
-                r.codes,
-                r.q_located,
-                r.q_decoded,
-                f"{r.zx_located} / {r.zx_decoded}",
-                f"{r.q_false} / {r.zx_false}",
-                f"{r.q_seconds / max(r.zx_seconds, 1e-9):.1f}x",
-                f"{(r.q_seconds + r.grade_seconds) / max(r.zx_seconds, 1e-9):.1f}x",
-            )
-        )
+        lines.append(line(name, r))
         for attr in (
             "codes",
             "images",
             "zx_located",
             "zx_decoded",
             "zx_false",
+            "zx_wrong",
             "q_located",
             "q_decoded",
             "q_false",
+            "q_wrong",
+            "zx_seconds",
+            "q_seconds",
+            "grade_seconds",
+            "check_seconds",
+            "load_zx_seconds",
         ):
             setattr(total, attr, getattr(total, attr) + getattr(r, attr))
-        total.zx_seconds += r.zx_seconds
-        total.q_seconds += r.q_seconds
-        total.grade_seconds += r.grade_seconds
-    lines.append(
-        (
-            "all",
-            total.images,
-            total.codes,
-            total.q_located,
-            total.q_decoded,
-            f"{total.zx_located} / {total.zx_decoded}",
-            f"{total.q_false} / {total.zx_false}",
-            f"{total.q_seconds / max(total.zx_seconds, 1e-9):.1f}x",
-            f"{(total.q_seconds + total.grade_seconds) / max(total.zx_seconds, 1e-9):.1f}x",
-        )
-    )
+    lines.append(line("all", total))
     cells = [[str(c) for c in line] for line in (header, *lines)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for line in cells:
@@ -525,10 +572,16 @@ def report(rows: dict[str, Row]) -> None:
             f"{_pct(total.zx_decoded, total.codes)}, category average {100 * zx_average:.1f}%,"
             f" false codes {total.zx_false}"
         )
-    losses = [(k, line) for k, r in rows.items() for line in r.losses]
+    print(
+        f"  time: locate_codes {total.q_seconds:.2f} s, zxing-cpp alone {total.zx_seconds:.2f} s; "
+        f"whole check_photo {total.check_seconds:.2f} s, load_photo + zxing-cpp alone "
+        f"{total.load_zx_seconds:.2f} s: check ratio "
+        f"{total.check_seconds / max(total.load_zx_seconds, 1e-9):.1f}x (bar: 3x)"
+    )
+    losses = [(k, text) for k, r in rows.items() for text in r.losses]
     print(f"\n  images where qrcheck located or decoded less than zxing-cpp alone: {len(losses)}")
-    for k, line in losses:
-        print(f"    {k}: {line}")
+    for k, text in losses:
+        print(f"    {k}: {text}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -36,8 +36,9 @@ and QR-like module texture is left there (blank paper, text and other notices ne
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 import cv2
 import numpy as np
@@ -113,6 +114,10 @@ class _Candidate:
     error: str | None = None
     #: centres of the finder patterns it was built from (photo pixels)
     points: tuple[tuple[float, float], ...] = ()
+    #: modules per side where known (zxing-cpp's version, or the finders' module size)
+    modules: float | None = None
+    #: (version, EC level, data mask) where zxing-cpp read the format information
+    symbol: tuple[int, str, int] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -615,8 +620,12 @@ def _finders_any_corner(quad: np.ndarray, finders: Sequence[Finder]) -> int:
 # retries on rectified crops
 
 
+#: room around a rectified symbol for its quiet zone, as a share of its side
+CROP_MARGIN = 0.3
+
+
 def _rectify(
-    gray: np.ndarray, quad: np.ndarray, margin: float = 0.3
+    gray: np.ndarray, quad: np.ndarray, margin: float = CROP_MARGIN
 ) -> tuple[np.ndarray, np.ndarray]:
     """The quad warped to a square with room for the quiet zone; returns image and homography."""
     side = _side(quad)
@@ -634,8 +643,23 @@ def _rectify(
     return crop, matrix
 
 
+def _percentiles(image: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """`np.percentile(image, qs)` of an 8-bit image (linear interpolation), from its histogram:
+    a crop's full sort costs more than reading it once."""
+    counts = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
+    total = np.cumsum(counts)
+    last = int(total[-1]) - 1
+    out = []
+    for q in qs:
+        at = q / 100 * last
+        k = math.floor(at)
+        a, b = np.searchsorted(total, (k, min(k + 1, last)), side="right")
+        out.append(float(a) + (at - k) * float(b - a))
+    return out
+
+
 def _stretch(image: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(image, (1, 99))
+    lo, hi = _percentiles(image, (1, 99))
     if hi - lo < 1:
         return image
     return np.clip((image.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
@@ -645,6 +669,26 @@ def _stretch(image: np.ndarray) -> np.ndarray:
 #: typical posting's code): out of focus by half a module and more, the plain sharpening is
 #: too narrow to restore the modules' edges
 DEBLUR = 4.0
+
+
+#: how far (px of the half-size crop) the paper and ink around a blown-out area reach into it
+GLARE_REACH = 8.0
+
+
+def _deglared(crop: np.ndarray, blob: np.ndarray) -> np.ndarray:
+    """The crop with its blown-out areas (`blob`: 1 there) filled from what surrounds them, at
+    half size (a normalised convolution: each filled pixel is the mean of the pixels seen
+    around it, weighted by their distance), then contrast-stretched. Nothing of the modules
+    under the glare can come back; the fill keeps a white blob from ruining the binarizers'
+    threshold around it (zxing-cpp and ZBar read the code from its error correction)."""
+    half = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(cv2.dilate(blob, np.ones((5, 5), np.uint8)), half.shape[::-1]) > 0
+    seen = (~mask).astype(np.float32)
+    weight = cv2.GaussianBlur(seen, (0, 0), GLARE_REACH)
+    total = cv2.GaussianBlur(half.astype(np.float32) * seen, (0, 0), GLARE_REACH)
+    fill = np.where(weight > 1e-3, total / np.maximum(weight, 1e-3), float(np.median(half)))
+    filled = np.where(mask, fill, half).astype(np.uint8)
+    return _stretch(cv2.resize(filled, crop.shape[::-1], interpolation=cv2.INTER_CUBIC))
 
 
 def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
@@ -673,13 +717,7 @@ def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
     saturated = (crop >= 245).astype(np.uint8)
     blob = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
     if 0.01 < blob.mean() < 0.5:
-        half = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        mask = cv2.resize(cv2.dilate(blob, np.ones((5, 5), np.uint8)) * 255, half.shape[::-1])
-        filled = cv2.inpaint(half, mask, 3, cv2.INPAINT_TELEA)
-        yield (
-            "deglare",
-            _stretch(cv2.resize(filled, crop.shape[::-1], interpolation=cv2.INTER_CUBIC)),
-        )
+        yield "deglare", _deglared(crop, blob)
     yield "upscale", cv2.resize(stretched, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
 
 
@@ -702,6 +740,13 @@ def _retry(
     crop, matrix = _rectify(gray, candidate.corners)
     inverse = np.linalg.inv(matrix)
     others: list[Located] = []
+    # ZBar's time follows the pixels it scans: a crop blown up from a small symbol is read at
+    # half size, still magnified, as sharp as the photo; so is one with modules so large that
+    # half of them is still plenty
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    zbar_half = size >= ZBAR_HALVING * _side(candidate.corners) or (
+        candidate.modules is not None and size >= ZBAR_HALF_MODULE * candidate.modules
+    )
 
     def keep(found: Located) -> Located | None:
         if _reads_candidate(np.array(found.corners), candidate):
@@ -728,7 +773,7 @@ def _retry(
                 )
                 if found is not None:
                     return found, others
-        for text, quad in _zbar(image) if zbar and name in ZBAR_VARIANTS else ():
+        for text, quad in _zbar_read(image, zbar_half) if zbar and name in ZBAR_VARIANTS else ():
             points = _unwarp(quad / scale, inverse)
             reader = f"{ZBAR}+{name}" if name else f"{ZBAR}+rectified"
             found = keep(
@@ -742,7 +787,203 @@ def _retry(
             )
             if found is not None:
                 return found, others
+    if candidate.source != ZXING and candidate.finders < 2:
+        return None, others
+    # paper curved round a cylinder (a posting bulging off the board, a code on a bottle): a
+    # symbol whose structure shows and nothing read is unrolled along either of its axes
+    for axis in (0, 1):
+        for angle in BENDS:
+            bent, unbend = _unrolled(crop, axis, math.radians(angle))
+            for barcode in _zxing(bent, try_downscale=True):
+                if not barcode.valid:
+                    continue
+                points = _unwarp(unbend(_position(barcode)), inverse)
+                found = keep(
+                    Located(
+                        _as_quad(points),
+                        barcode.text,
+                        (f"{ZXING}+unrolled",),
+                        (candidate.source,),
+                        finder_patterns=candidate.finders,
+                        **_meta(barcode),
+                    )
+                )
+                if found is not None:
+                    return found, others
+    # glare and blots: where zxing-cpp read the format, the modules under a blown-out or
+    # blotted area are erasures, which Reed-Solomon corrects twice as many of as errors
+    for grow in (0, 1) if candidate.symbol else ():
+        read = erasure_read(crop, *candidate.symbol, grow=grow)  # type: ignore[misc]
+        if read is not None:
+            version, ec_level, _ = candidate.symbol  # type: ignore[misc]
+            found = keep(
+                Located(
+                    _as_quad(candidate.corners),
+                    read[0],
+                    (f"{ZXING}+erasures",),
+                    (candidate.source,),
+                    version=version,
+                    ec_level=ec_level,
+                    unused_ec=read[1],
+                    finder_patterns=candidate.finders,
+                )
+            )
+            if found is not None:
+                return found, others
     return None, others
+
+
+def _format_of(barcode: zxingcpp.Barcode) -> tuple[int, str, int] | None:
+    """(version, EC level, data mask) of a symbol zxing-cpp could not decode, when it read
+    them (checksum errors: the data failed, the format information did not)."""
+    extra = barcode.extra or {}
+    try:
+        version, mask = int(extra["Version"]), int(extra["DataMask"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    ec_level = extra.get("ECLevel")
+    if not 1 <= version <= 40 or not 0 <= mask <= 7 or ec_level not in ("L", "M", "Q", "H"):
+        return None
+    return version, str(ec_level), mask
+
+
+#: check codewords a block must keep unused after an erasure correction: what is left to
+#: detect a wrong correction with (each one leaves 1 chance in 256 of missing it)
+ERASURE_MARGIN = 2
+
+
+@cache
+def _rs_codec(ec_count: int):
+    import reedsolo
+
+    return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+
+
+def _module_grid(crop: np.ndarray, n: int, grow: int) -> tuple[np.ndarray, np.ndarray]:
+    """The modules of a rectified crop (symbol in the middle, CROP_MARGIN round it): dark
+    against their neighbourhood's mean, and erased where they lie in a patch of at least 3 x 3
+    modules of one colour (random data never has one, masked data rarely: glare blows such a
+    patch out, a blot inks it) grown by `grow` modules (its fringe is doubtful too)."""
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    module = size / n
+    centres = (size * CROP_MARGIN + (np.arange(n) + 0.5) * module).astype(np.float32)
+    smooth = cv2.GaussianBlur(crop, (0, 0), max(0.5, module / 4)).astype(np.float32)
+    mx, my = np.meshgrid(centres, centres)
+    values = cv2.remap(smooth, mx, my, cv2.INTER_LINEAR)
+    dark = values < cv2.GaussianBlur(values, (0, 0), max(1.5, n / 12))
+    share = cv2.blur(dark.astype(np.float32), (3, 3), borderType=cv2.BORDER_CONSTANT)
+    uniform = ((share <= 0.01) | (share >= 0.99)).astype(np.uint8)
+    erased = cv2.dilate(uniform, np.ones((3 + 2 * grow,) * 2, np.uint8)) > 0
+    return dark, erased
+
+
+def erasure_read(
+    crop: np.ndarray, version: int, ec_level: str, mask: int, grow: int = 0
+) -> tuple[str, float] | None:
+    """The text of a symbol (rectified crop, format known) read with its uniform patches as
+    erasures, and the error correction it left unused (1 - (erasures + 2 errors) / check
+    codewords, worst block: what the glare or blots cost the code); None unless every
+    Reed-Solomon block corrects with ERASURE_MARGIN to spare. The corrected modules are drawn
+    clean and read by zxing-cpp (which parses the segments)."""
+    import reedsolo
+
+    from qrcheck.grading.layout import blocks, format_bits, layout, mask_matrix, version_bits
+
+    n = 17 + 4 * version
+    dark, erased = _module_grid(crop, n, grow)
+    lay, spec = layout(version), blocks(version, ec_level)
+    rows, cols = lay.data_order
+    k = spec.total * 8
+    flip = mask_matrix(n, mask)[rows[:k], cols[:k]]
+    bits = (dark[rows[:k], cols[:k]] ^ flip).astype(np.uint8)
+    gone = erased[rows[:k], cols[:k]].reshape(spec.total, 8).any(axis=1)
+    words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
+    fixed = words.copy()
+    unused = 1.0
+    for b, ec_count in enumerate(spec.ec_counts):
+        where = np.flatnonzero(spec.block_of == b)
+        erase = [int(i) for i in np.flatnonzero(gone[where])]
+        if len(erase) > ec_count - ERASURE_MARGIN:
+            return None
+        try:
+            _, full, errata = _rs_codec(int(ec_count)).decode(
+                bytearray(words[where].tobytes()), erase_pos=erase or None
+            )
+        except reedsolo.ReedSolomonError:
+            return None
+        errors = len(errata) - len(erase)
+        if 2 * errors + len(erase) > ec_count - ERASURE_MARGIN:
+            return None
+        unused = min(unused, 1 - (2 * errors + len(erase)) / float(ec_count))
+        fixed[where] = np.frombuffer(bytes(full), np.uint8)
+    out = np.where(lay.fixed, lay.expected, dark)
+    new = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
+    out[rows[:k], cols[:k]] = new ^ flip
+    word = format_bits(ec_level, mask)
+    for r, c in lay.format_copies:
+        out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
+    if version >= 7:
+        vbits = version_bits(version)
+        for r, c in lay.version_copies:
+            out[r, c] = [(vbits >> i) & 1 == 1 for i in range(18)]
+    clean = np.pad(np.where(out, 0, 255).astype(np.uint8), 4, constant_values=255)
+    clean = cv2.resize(clean, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    texts = [b.text for b in _zxing(clean) if b.valid]
+    return (texts[0], round(unused, 3)) if texts else None
+
+
+#: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,
+#: strong (a third of a turn) and between; each decodes curved codes the others miss
+BENDS = (25.0, 40.0, 55.0)
+
+
+def _unrolled(
+    crop: np.ndarray, axis: int, half_arc: float
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """A rectified crop (symbol in the middle, CROP_MARGIN round it) unrolled as if the paper
+    were bent round a cylinder along `axis` (0: the bend runs along the crop's x), the symbol
+    spanning 2 * `half_arc` radians of it, seen from afar: the homography of its corners maps
+    the middle modules too narrow and the outer ones too wide; here every module gets its
+    width back (x = sin(s * a) / sin(a) for arc position s in -1..1). Returns the image and
+    the map of its points back to the crop's."""
+    n = crop.shape[0]
+    half = n / (1 + 2 * CROP_MARGIN) / 2
+    centre = n / 2
+    ratio = math.sin(half_arc)
+    reach = math.pi / 2 / half_arc  # beyond it the paper turns away
+
+    def to_crop(points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2).copy()
+        s = np.clip((pts[:, axis] - centre) / half, -reach, reach)
+        pts[:, axis] = centre + half * np.sin(s * half_arc) / ratio
+        return pts
+
+    line = np.arange(n, dtype=np.float64)
+    s = np.clip((line - centre) / half, -reach, reach)
+    along = (centre + half * np.sin(s * half_arc) / ratio).astype(np.float32)
+    across = line.astype(np.float32)
+    if axis == 0:
+        mx, my = np.meshgrid(along, across)
+    else:
+        mx, my = np.meshgrid(across, along)
+    bent = cv2.remap(crop, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return bent, to_crop
+
+
+#: a crop at least this many times the symbol's size in the photo is read by ZBar at half size
+ZBAR_HALVING = 2.5
+#: and so is one with at least this many pixels per module (4 at half size: ZBar's scanner
+#: reads 2 and more)
+ZBAR_HALF_MODULE = 8.0
+
+
+def _zbar_read(image: np.ndarray, half: bool) -> list[tuple[str, np.ndarray]]:
+    if not half:
+        return _zbar(image)
+    small = cv2.resize(
+        image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+    )
+    return [(text, quad * (image.shape[1] / small.shape[1])) for text, quad in _zbar(small)]
 
 
 def _reads_candidate(quad: np.ndarray, candidate: _Candidate) -> bool:
@@ -796,13 +1037,25 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                 Located(_as_quad(quad), barcode.text, (ZXING,), (ZXING,), **_meta(barcode))
             )
         elif _side(quad) >= 8:  # zxing-cpp also reports format errors at position (0, 0)
-            candidates.append(_Candidate(quad, ZXING, finders=3, error=str(barcode.error.type)))
+            version = _meta(barcode)["version"]
+            candidates.append(
+                _Candidate(
+                    quad,
+                    ZXING,
+                    finders=3,
+                    error=str(barcode.error.type),
+                    modules=17 + 4 * version if version else None,
+                    symbol=_format_of(barcode),
+                )
+            )
 
     finders: list[Finder] = []
     reduced = _downscaled(gray, FINDER_MAX_SIDE)
     lonely: list[Finder] = []
     if options.use_finders:
-        finders = find_finder_patterns(gray, reduced=reduced)
+        # the codes zxing-cpp decoded are blanked for the search: their own finder patterns are
+        # explained, and their modules are most of the contours a photo of one code has
+        finders = find_finder_patterns(gray, reduced=_blanked(reduced, results))
         if not finders and not results and not candidates:
             # nothing at all: look again without the noise blur (fine art codes lose their
             # finder rings to it); photos with codes never pay for this
@@ -820,31 +1073,113 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             triples = group_finders(finders, gray)
         for a, b, c in triples:
             points = tuple((f.x, f.y) for f in (a, b, c))
-            candidates.append(_Candidate(_triple_quad(a, b, c), FINDER, 3, points=points))
+            quad = _triple_quad(a, b, c)
+            module = (a.module + b.module + c.module) / 3
+            candidates.append(
+                _Candidate(quad, FINDER, 3, points=points, modules=_side(quad) / module)
+            )
         grouped = [f for triple in triples for f in triple]
         for quad, points in pair_candidates(finders, gray, grouped):
-            candidates.append(_Candidate(quad, FINDER, 2, points=points))
-
-    # OpenCV's detector is a second opinion, asked when something looks wrong: finder patterns
-    # left over, a symbol zxing-cpp could not decode, or nothing found at all
-    trouble = bool(lonely) or any(c.source == ZXING for c in candidates) or not results
-    if options.use_opencv and trouble:
-        small, factor = _downscaled(reduced[0], 1280)
-        factor *= reduced[1]
-        try:
-            ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
-        except cv2.error:
-            ok, points = False, None
-        if ok and points is not None:
-            for quad in points:
-                candidates.append(_Candidate(_order_quad(quad * factor), OPENCV))
+            module = np.mean([f.module for f in finders if (f.x, f.y) in points])
+            candidates.append(
+                _Candidate(quad, FINDER, 2, points=points, modules=_side(quad) / module)
+            )
 
     merged = _merge(results)
     # located-only symbols wait until every candidate has been read: a candidate read later
     # can show that one's finder patterns to be part of a code decoded next to it
     pending: list[Located] = []
     origins: list[_Candidate] = []
-    for candidate in candidates[: options.max_candidates]:
+    budget = options.max_candidates
+    merged = _read_candidates(
+        gray, candidates[:budget], finders, merged, pending, origins, options.use_zbar
+    )
+    budget -= min(budget, len(candidates))
+    # OpenCV's detector is a second opinion, asked only when finder patterns are left that no
+    # decoded code explains, nor a symbol zxing-cpp located (lonely ones, or those of a symbol
+    # built from our finders that nothing could read: OpenCV's quad may read where ours did
+    # not). It looks for the same patterns: where the finder search saw none at all, or every
+    # one belongs to a code read or placed by zxing-cpp, it has never added a code. Without the
+    # finder search: when zxing-cpp left a symbol undecoded or found nothing
+    if options.use_finders:
+        placed = [p for p, o in zip(pending, origins, strict=True) if o.source == ZXING]
+        doubt = bool(_unexplained(finders, [*(r for r in merged if r.decoded), *placed]))
+    else:
+        doubt = not results or any(c.source == ZXING for c in candidates)
+    if options.use_opencv and budget and doubt:
+        opencv = _opencv_candidates(reduced)
+        merged = _read_candidates(
+            gray, opencv[:budget], finders, merged, pending, origins, options.use_zbar
+        )
+    for found, candidate in zip(pending, origins, strict=True):
+        if any(r.decoded and _covers(r, candidate) for r in merged):
+            continue  # its finder patterns belong to a code decoded beside it
+        merged = _merge([*merged, found])
+    if options.use_finders and options.use_faint:
+        merged = _faint_pass(gray, reduced, finders, merged, options)
+    if options.use_faint and options.use_layout:
+        merged = _layout_pass(gray, reduced, merged)
+    merged = _without_overlaps(merged)
+    return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+
+
+def _blanked(
+    reduced: tuple[np.ndarray, float], found: Sequence[Located]
+) -> tuple[np.ndarray, float]:
+    """The reduced photo with every decoded symbol painted over in its own paper's shade."""
+    decoded = [r for r in found if r.decoded]
+    if not decoded:
+        return reduced
+    image, scale = reduced
+    out = image.copy()
+    h, w = image.shape
+    for item in decoded:
+        quad = np.round(np.array(item.corners) / scale).astype(np.int32)
+        x0, y0 = np.clip(quad.min(axis=0), 0, [w, h])
+        x1, y1 = np.clip(quad.max(axis=0) + 1, 0, [w, h])
+        if x1 <= x0 or y1 <= y0:
+            continue
+        local = quad - [x0, y0]
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(mask, local, 255)
+        counts = cv2.calcHist([image[y0:y1, x0:x1]], [0], mask, [256], [0, 256]).ravel()
+        if counts.sum() > 0:  # its paper: the 90th percentile of its pixels
+            paper = int(np.searchsorted(np.cumsum(counts), 0.9 * counts.sum()))
+            cv2.fillConvexPoly(out, quad, min(paper, 255))
+    return out, scale
+
+
+def _unexplained(finders: Sequence[Finder], found: Sequence[Located]) -> list[Finder]:
+    """The finder patterns that lie in none of the symbols found."""
+    return [f for f in finders if not any(_holds(r, (f.x, f.y)) for r in found)]
+
+
+def _opencv_candidates(reduced: tuple[np.ndarray, float]) -> list[_Candidate]:
+    """Symbols OpenCV's `QRCodeDetectorAruco` sees, on a copy at most 1280 px across."""
+    small, factor = _downscaled(reduced[0], 1280)
+    factor *= reduced[1]
+    try:
+        ok, points = cv2.QRCodeDetectorAruco().detectMulti(small)
+    except cv2.error:
+        ok, points = False, None
+    if not ok or points is None:
+        return []
+    return [_Candidate(_order_quad(quad * factor), OPENCV) for quad in points]
+
+
+def _read_candidates(
+    gray: np.ndarray,
+    candidates: Sequence[_Candidate],
+    finders: Sequence[Finder],
+    merged: list[Located],
+    pending: list[Located],
+    origins: list[_Candidate],
+    zbar: bool,
+) -> list[Located]:
+    """Every candidate not yet part of a symbol found, retried; returns the merged symbols.
+    Candidates nothing reads but that show QR structure go to `pending` (with their origin
+    in `origins`), to be reported once every candidate has been read."""
+    for candidate in candidates:
         if any(_covers(r, candidate) for r in merged):
             _note_locator(merged, candidate)
             continue
@@ -855,7 +1190,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
             candidate.finders = max(
                 candidate.finders, _finders_any_corner(candidate.corners, finders)
             )
-        found, neighbours = _retry(gray, candidate, options.use_zbar)
+        found, neighbours = _retry(gray, candidate, zbar)
         merged = _merge([*merged, *neighbours])
         if found is not None:
             merged = _merge([*merged, found])
@@ -871,16 +1206,7 @@ def locate_codes(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> 
                 )
             )
             origins.append(candidate)
-    for found, candidate in zip(pending, origins, strict=True):
-        if any(r.decoded and _covers(r, candidate) for r in merged):
-            continue  # its finder patterns belong to a code decoded beside it
-        merged = _merge([*merged, found])
-    if options.use_finders and options.use_faint:
-        merged = _faint_pass(gray, reduced, finders, merged, options)
-    if options.use_faint and options.use_layout:
-        merged = _layout_pass(gray, reduced, merged)
-    merged = _without_overlaps(merged)
-    return sorted(merged, key=lambda r: (round(r.center[1] / 50), r.center[0]))
+    return merged
 
 
 def _without_overlaps(found: Sequence[Located]) -> list[Located]:

@@ -117,12 +117,33 @@ def find_cards(reduced: tuple[np.ndarray, float]) -> list[np.ndarray]:
     return [card for card in found if card is not None]
 
 
+def smallest_card_px() -> float:
+    """The shortest side (photo pixels) of a card whose code `remains_on_card` can report: below
+    it the symbol's modules, at the assumed version, are smaller than MIN_MODULE_PX."""
+    _, _, side = symbol_square_mm()
+    return MIN_MODULE_PX * (17 + 4 * ASSUMED_VERSION) * A5_MM[0] / side
+
+
+#: how much shorter than `smallest_card_px` a card's outline may look and still be searched:
+#: the symbol's module follows the mean of its sides, while a card's outline is foreshortened
+#: along one axis by at most 0.8 (its side ratio must stay within ASPECT_SLACK) and its opposite
+#: sides differ by at most 1.3: its shortest side is then at least 0.77 of `smallest_card_px`
+CARD_SLACK = 0.72
+
+
+def can_hold_card(shape: tuple[int, ...]) -> bool:
+    """True when a photo of this shape can hold a card whose code the layout pass reports: a
+    photo smaller than that (most single-code snapshots) is spared the card search."""
+    short = CARD_SLACK * smallest_card_px()
+    return min(shape[:2]) >= short and max(shape[:2]) >= short * ASPECT
+
+
 def _rough_cards(
-    reduced: tuple[np.ndarray, float],
+    reduced: tuple[np.ndarray, float], min_px: float = 0.0
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Card outlines on the coarse copy, that copy (blurred) and its scale to photo pixels.
     Whether each is brighter than its surroundings is left to `_bright`, asked only of the
-    cards that go further."""
+    cards that go further. `min_px`: the shortest card side (photo pixels) worth outlining."""
     image, scale = reduced
     small = image
     # halving (OpenCV's fastest way down) while both sides stay usable: a thin strip of a
@@ -138,7 +159,7 @@ def _rough_cards(
     edges = cv2.Canny(blurred, 20, 60)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(255 - edges, connectivity=4)
     sh, sw = small.shape
-    min_side = CARD_MIN * max(sh, sw)
+    min_side = max(CARD_MIN * max(sh, sw), min_px / (scale * float(to_photo.max())))
     cards = []
     # the size tests on every region at once: edges cut a photo into thousands of regions
     bw, bh, area = stats[:, 2], stats[:, 3], stats[:, 4]
@@ -489,9 +510,12 @@ def layout_remains(
     taken: Sequence[tuple[float, float]],
 ) -> list[Remains]:
     """Remains of codes on posting cards that hold none of the `taken` points (centres of the
-    codes already located); the cards' corners are only refined for those."""
-    found = []
-    rough, blurred, to_photo = _rough_cards(reduced)
+    codes already located); the cards' corners are only refined for those. Cards too small
+    for a code `remains_on_card` could report are not looked for."""
+    found: list[Remains] = []
+    if not can_hold_card(gray.shape):
+        return found
+    rough, blurred, to_photo = _rough_cards(reduced, CARD_SLACK * smallest_card_px())
     for quad in rough:
         contour = (quad * to_photo).astype(np.float32).reshape(-1, 1, 2)
         if any(cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0 for x, y in taken):

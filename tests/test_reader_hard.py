@@ -349,3 +349,230 @@ def test_shared_real_photos_keep_what_zxing_cpp_reports() -> None:
             assert_reports_all_zxing_reports(image)
             checked += 1
     assert checked >= 150
+
+
+SAMPLES = REPO / "samples" / "photos"
+
+
+def test_sample_photos_keep_what_zxing_cpp_reports() -> None:
+    """The repository's sample photos (real ones and simulated 12 MP boards): every code
+    zxing-cpp alone decodes is decoded, every one it locates is reported."""
+    paths = [*sorted((SAMPLES / "real").glob("*.png")), *sorted(SAMPLES.glob("board-*.jpg"))]
+    checked = 0
+    for path in paths:
+        image = load_photo(path).gray
+        if zxing_reports(image):  # one real photo zxing-cpp cannot read at all
+            assert_reports_all_zxing_reports(image)
+            checked += 1
+    assert checked >= 7
+
+
+# ---------------------------------------------------------------------------------------------
+# cheaper passes that read the same
+
+
+@pytest.mark.parametrize("name", ["qrcode-1_1.png", "multi-qrcode-1_1.png", "qrcode-4_05.png"])
+def test_contrast_stretch_cuts_at_the_same_percentiles_as_numpy(name: str) -> None:
+    """The retry crops' contrast stretch takes its 1% and 99% points from the histogram; they
+    are numpy's (linear interpolation), on real photos and on odd sizes."""
+    from qrcheck.locate import _percentiles
+
+    image = load_photo(PHOTOS / name).gray
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        h, w = (int(v) for v in rng.integers(1, min(image.shape), 2))
+        y, x = (
+            int(rng.integers(0, image.shape[0] - h + 1)),
+            int(rng.integers(0, image.shape[1] - w + 1)),
+        )
+        crop = np.ascontiguousarray(image[y : y + h, x : x + w])
+        qs = (1, 99, float(rng.uniform(0, 100)))
+        assert np.allclose(_percentiles(crop, qs), np.percentile(crop, qs), atol=1e-9)
+
+
+@pytest.mark.skipif(
+    not (SHARED / "qr-photos" / "manifest.csv").exists(), reason="../shared/data not here"
+)
+def test_zbar_still_decodes_a_small_code_from_a_half_size_crop() -> None:
+    """A code only ZBar decodes (zxing-cpp locates it), its retry crop blown up about three
+    times: ZBar reads the crop at half size and still decodes it."""
+    image = load_photo(SHARED / "qr-photos" / "qrcode-4" / "34.png").gray
+    assert not any(
+        b.valid
+        for b in zxingcpp.read_barcodes(image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+    )
+    found = locate_codes(image)
+    assert [f.text for f in found] == ["http://code.google.com"], describe(found)
+    assert found[0].readers[0].startswith("zbar"), found[0].readers
+    assert found[0].side * 2.5 <= 360  # the crop (at least 360 px) was read at half size
+
+
+def test_the_finder_search_leaves_out_the_codes_zxing_cpp_decoded() -> None:
+    """The codes zxing-cpp decoded are painted over before the finder search: their finder
+    patterns are explained already, and their modules are most of a photo's contours. A code
+    beside them that nothing decoded keeps its finder patterns."""
+    from qrcheck.locate import FINDER_MAX_SIDE, _blanked, _downscaled, find_finder_patterns
+
+    clean = shoot(PAYLOADS[1])
+    damaged = gray(code_image(PAYLOADS[2], canvas=(800, 800), rng=4, damage=0.3, **PHONE)[0])
+    image = np.hstack([clean, damaged])
+    found = [f for f in locate_codes(image) if f.decoded]
+    assert [f.text for f in found] == [PAYLOADS[1]], describe(found)
+    reduced = _downscaled(image, FINDER_MAX_SIDE)
+    before = find_finder_patterns(image, reduced=reduced)
+    after = find_finder_patterns(image, reduced=_blanked(reduced, found))
+    assert sum(f.x < 800 for f in before) >= 3
+    assert not any(f.x < 800 for f in after)
+    assert any(f.x >= 800 for f in after)
+    assert sorted((round(f.x), round(f.y)) for f in after if f.x >= 800) == sorted(
+        (round(f.x), round(f.y)) for f in before if f.x >= 800
+    )
+
+
+def test_a_blown_out_area_of_a_retry_crop_is_filled_from_around_it() -> None:
+    """The glare variant of a retry crop: a blown-out disc over a code is filled with the
+    levels around it (no white blob left for the binarizers), the rest of the crop kept."""
+    from qrcheck.locate import _deglared
+
+    crop = cv2.resize(shoot(PAYLOADS[3], canvas=(500, 500)), (576, 576))
+    glared = crop.copy()
+    cv2.circle(glared, (300, 280), 60, 255, -1)
+    blob = np.zeros(crop.shape, np.uint8)
+    cv2.circle(blob, (300, 280), 60, 1, -1)
+    out = _deglared(glared, blob)
+    assert out.shape == crop.shape
+    disc = blob.astype(bool)
+    assert np.mean(out[disc] >= 245) < 0.05  # the blob is gone
+    ink, paper = np.percentile(out[~disc], (5, 95))
+    assert ink + 20 < float(np.median(out[disc])) < paper - 20  # filled with the code's mean
+    far = cv2.dilate(blob, np.ones((61, 61), np.uint8)) == 0
+    assert np.corrcoef(out[far].astype(float), crop[far].astype(float))[0, 1] > 0.95
+
+
+# ---------------------------------------------------------------------------------------------
+# curved paper
+
+
+@pytest.mark.parametrize(
+    ("curve", "rotate", "tilt", "seed"),
+    [(0.9, 90, 0, 5), (0.85, 0, 15, 7), (1.0, 270, 5, 9), (0.9, 30, 0, 10), (0.95, 180, 10, 8)],
+)
+def test_a_code_on_strongly_curved_paper_decodes(
+    curve: float, rotate: float, tilt: float, seed: int
+) -> None:
+    """Paper bent round a cylinder over 100-120 degrees of arc (the code turned any way on it,
+    tilted a little): neither zxing-cpp nor the plain rectified crops read it; unrolled along
+    the bend, the symbol decodes."""
+    image = gray(
+        code_image(
+            PAYLOADS[4],
+            module_px=5,
+            curve=curve,
+            rotate_deg=rotate,
+            tilt_deg=tilt,
+            rng=seed,
+            canvas=(800, 800),
+            **PHONE,
+        )[0]
+    )
+    plain = zxingcpp.read_barcodes(image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain)
+    assert not any(b.valid for b in plain)
+    found = locate_codes(image)
+    assert [f.text for f in found] == [PAYLOADS[4]], describe(found)
+    assert found[0].readers == ("zxing-cpp+unrolled",)
+
+
+def test_unrolling_maps_the_symbol_back_to_its_corners() -> None:
+    """The unrolled crop keeps the symbol's corners and the crop's centre where they were (the
+    homography placed them right); points in between move out from the middle."""
+    from qrcheck.locate import CROP_MARGIN, _unrolled
+
+    n = 576
+    crop = np.zeros((n, n), np.uint8)
+    half = n / (1 + 2 * CROP_MARGIN) / 2
+    corners = np.array([[n / 2 + dx * half, n / 2 + dy * half] for dx, dy in ((-1, -1), (1, 1))])
+    for axis in (0, 1):
+        _, to_crop = _unrolled(crop, axis, math.radians(40))
+        assert np.allclose(to_crop(corners), corners)
+        assert np.allclose(to_crop(np.array([[n / 2, n / 2]])), [[n / 2, n / 2]])
+        quarter = np.array([[n / 2 + half / 2, n / 2 + half / 2]])
+        moved = to_crop(quarter)[0]
+        assert moved[axis] > quarter[0, axis] + 0.02 * half  # the middle modules were narrow
+        assert moved[1 - axis] == quarter[0, 1 - axis]
+
+
+# ---------------------------------------------------------------------------------------------
+# glare and blots: erasures
+
+
+def glared(glare: float, seed: int, tilt: float) -> np.ndarray:
+    image, _ = code_image(
+        PAYLOADS[5], module_px=5, glare=glare, tilt_deg=tilt, rng=seed, canvas=(800, 800), **PHONE
+    )
+    return gray(image)
+
+
+@pytest.mark.parametrize(("glare", "seed", "tilt"), [(0.9, 6, 15), (0.85, 10, 10)])
+def test_a_code_under_glare_decodes_with_its_blown_out_modules_as_erasures(
+    glare: float, seed: int, tilt: float
+) -> None:
+    """A large blown-out spot over a tilted code: zxing-cpp locates it (checksum error) and no
+    crop reads it; read with the blown-out modules as erasures, it decodes."""
+    image = glared(glare, seed, tilt)
+    errors = zxingcpp.read_barcodes(
+        image, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain, return_errors=True
+    )
+    assert errors and not any(b.valid for b in errors)
+    found = locate_codes(image)
+    assert [f.text for f in found] == [PAYLOADS[5]], describe(found)
+    assert found[0].readers == ("zxing-cpp+erasures",)
+    assert found[0].unused_ec is not None and found[0].unused_ec < 0.5  # the glare's cost
+
+
+def test_glare_is_erased_and_clean_modules_are_not() -> None:
+    """The module grid of a rectified crop: a blown-out disc's modules are erasures, almost no
+    module elsewhere is (random data has no 3 x 3 patch of one colour)."""
+    from qrcheck.locate import CROP_MARGIN, _module_grid, _position, _rectify, _zxing
+
+    clean = shoot(PAYLOADS[5])
+    (barcode,) = _zxing(clean)
+    version = int(barcode.extra["Version"])
+    n = 17 + 4 * version
+    crop, _ = _rectify(clean, _position(barcode))
+    _, erased = _module_grid(crop, n, 0)
+    assert erased.mean() < 0.12  # finders' centres and runs of the timing's neighbours
+    spot = crop.copy()
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    centre = (round(crop.shape[0] / 2 + size / 8), round(crop.shape[0] / 2))
+    cv2.circle(spot, centre, round(size / 6), 255, -1)
+    _, erased_spot = _module_grid(spot, n, 0)
+    module = size / n
+    inside = int(size / 6 / module / math.sqrt(2)) - 1  # the square inside the disc
+    row = round((centre[1] - size * CROP_MARGIN) / module)
+    col = round((centre[0] - size * CROP_MARGIN) / module)
+    assert erased_spot[row - inside : row + inside + 1, col - inside : col + inside + 1].all()
+
+
+def test_erasures_never_read_a_wrong_text() -> None:
+    """Read with the wrong format (mask, EC level) or from blank paper, the erasure reader
+    finds nothing: every block must correct with check codewords to spare."""
+    from qrcheck.locate import _position, _rectify, _zxing, erasure_read
+
+    clean = shoot(PAYLOADS[5])
+    (barcode,) = _zxing(clean)
+    version, ec, mask = (
+        int(barcode.extra["Version"]),
+        barcode.extra["ECLevel"],
+        int(barcode.extra["DataMask"]),
+    )
+    crop, _ = _rectify(clean, _position(barcode))
+    read = erasure_read(crop, version, ec, mask)
+    assert read is not None and read[0] == PAYLOADS[5] and read[1] > 0.5
+    for wrong in range(8):
+        if wrong != mask:
+            assert erasure_read(crop, version, ec, wrong) is None
+    for other in "LMQH":
+        if other != ec:
+            assert erasure_read(crop, version, other, mask) is None
+    blank = np.full_like(crop, 235)
+    assert erasure_read(blank, version, ec, mask, grow=1) is None
