@@ -2,8 +2,8 @@
 
 A board is usually photographed in several overlapping photos. The photos of one location taken
 in one visit (one `check` run, one upload on the web page, or photos of the location checked
-within `CenterSettings.round_minutes` of each other) form a **round**; a posting seen in two photos
-of a round is one posting, decoded or not.
+within `CenterSettings.round_minutes` of the round's first photo) form a **round**; a posting
+seen in two photos of a round is one posting, decoded or not.
 
 Two sightings in different photos are the same posting when:
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -54,11 +55,11 @@ class Sighting:
     #: the procedure the code was identified as from its printed text (undecoded codes only)
     identified: str | None = None
 
-    @property
+    @cached_property
     def center(self) -> np.ndarray:
         return np.asarray(self.corners, dtype=np.float64).mean(axis=0)
 
-    @property
+    @cached_property
     def side(self) -> float:
         c = np.asarray(self.corners, dtype=np.float64)
         return float(np.mean(np.linalg.norm(c - np.roll(c, -1, axis=0), axis=1)))
@@ -146,17 +147,24 @@ def group_postings(photos: Sequence[Sequence[Sighting]]) -> list[list[tuple[int,
         parent[root(index[a])] = root(index[b])
 
     unique = [_unique_texts(photo) for photo in photos]
+    # 1. the same decoded text (shown once in each photo): one posting
+    first: dict[str, tuple[int, int]] = {}
+    for p, photo in enumerate(photos):
+        for c, sighting in enumerate(photo):
+            if sighting.text is not None and unique[p].get(sighting.text) is sighting:
+                if sighting.text in first:
+                    join(first[sighting.text], (p, c))
+                else:
+                    first[sighting.text] = (p, c)
+    # undecoded codes are matched pair by pair, only where a photo has one
+    undecoded = [any(s.text is None for s in photo) for photo in photos]
     identified = [
         Counter(s.identified for s in photo if s.text is None and s.identified) for photo in photos
     ]
     for pa in range(len(photos)):
         for pb in range(pa + 1, len(photos)):
-            # 1. the same decoded text
-            for ca, sa in enumerate(photos[pa]):
-                if sa.text is not None and unique[pa].get(sa.text) is sa:
-                    for cb, sb in enumerate(photos[pb]):
-                        if sb.text == sa.text and unique[pb].get(sb.text) is sb:
-                            join((pa, ca), (pb, cb))
+            if not (undecoded[pa] or undecoded[pb]):
+                continue
             # 2. registered photos: an undecoded code landing on a code of the other photo
             registration = register(photos[pb], photos[pa])
             if registration is not None:
@@ -186,23 +194,23 @@ def group_postings(photos: Sequence[Sequence[Sighting]]) -> list[list[tuple[int,
 
 def split_rounds(times: Sequence[tuple[str, str]], minutes: int) -> list[int]:
     """Round numbers for checks of one location given as (run, checked_at ISO time), oldest
-    first: a check starts a new round when it is more than `minutes` after the previous check
-    and belongs to another run (one run is always one round)."""
+    first. A round begins with a check and takes every check made within `minutes` of that
+    first one (so a round never grows longer than `minutes`, however often a board is
+    photographed); one run is always one round, however long it took."""
     from datetime import datetime
 
     rounds: list[int] = []
-    previous: tuple[str, datetime] | None = None
-    number = 0
+    number = -1
+    began: datetime | None = None
     run_round: dict[str, int] = {}
     for run, checked_at in times:
         when = datetime.fromisoformat(checked_at)
         if run in run_round:
             rounds.append(run_round[run])
-            previous = (run, max(when, previous[1])) if previous else (run, when)
             continue
-        if previous is not None and (when - previous[1]).total_seconds() > minutes * 60:
+        if began is None or (when - began).total_seconds() > minutes * 60:
             number += 1
+            began = when
         run_round[run] = number
         rounds.append(number)
-        previous = (run, when)
     return rounds
