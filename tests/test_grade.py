@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from qrcheck.catalog import load_catalog
@@ -295,3 +297,23 @@ def test_an_inverted_print_is_graded_as_its_negative() -> None:
     grade = grade_code(code, photo)
     assert grade.metrics.get("inverted") is True
     assert grade.grade in ("A", "B"), grade.metrics
+
+
+@given(
+    data=st.binary(min_size=1, max_size=120),
+    ec=st.integers(7, 30),
+    damage=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=3),
+)
+def test_the_fast_syndrome_check_agrees_with_reed_solomon(data: bytes, ec: int, damage) -> None:
+    """grading.layout.syndromes_zero (numpy) says a block is a valid codeword exactly when
+    reedsolo's syndromes are all zero; corrupted blocks (up to 3 bytes, fewer than the code's
+    distance) are never taken as valid."""
+    import reedsolo
+
+    from qrcheck.grading.layout import _codec, syndromes_zero
+
+    code = bytearray(_codec(ec).encode(data))
+    for where, flip in damage:
+        code[where % len(code)] ^= flip
+    expected = max(reedsolo.rs_calc_syndromes(code, ec)) == 0
+    assert syndromes_zero(np.frombuffer(bytes(code), np.uint8), ec) == expected

@@ -233,6 +233,39 @@ def _codec(ec_count: int):
     return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
 
 
+def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Antilog (doubled, so sums of logs need no modulo) and log tables of QR's GF(256)."""
+    exp = np.zeros(512, np.int64)
+    log = np.zeros(256, np.int64)
+    x = 1
+    for i in range(255):
+        exp[i] = x
+        log[x] = i
+        x <<= 1
+        if x & 0x100:
+            x ^= 0x11D
+    exp[255:510] = exp[:255]
+    return exp, log
+
+
+_EXP, _LOG = _gf_tables()
+
+
+def syndromes_zero(block: np.ndarray, ec_count: int) -> bool:
+    """True when a block's codewords are a valid Reed-Solomon codeword (all `ec_count`
+    syndromes, the block's polynomial at 2^0 .. 2^(ec_count-1), are zero): nothing to correct.
+    Vectorised; the same test reedsolo makes in pure Python before it corrects anything."""
+    words = np.asarray(block, np.int64)
+    nonzero = words != 0
+    if not nonzero.any():
+        return True
+    power = (len(words) - 1 - np.arange(len(words)))[nonzero]  # x^power for each codeword
+    logs = _LOG[words[nonzero]]
+    steps = np.arange(ec_count)[:, None]
+    values = _EXP[(logs[None, :] + (steps * power[None, :]) % 255)]
+    return not np.bitwise_xor.reduce(values, axis=1).any()
+
+
 @dataclass(frozen=True)
 class Corrected:
     """The ideal symbol read back from a sampled one (ISO/IEC 15415's reference decode).
@@ -279,6 +312,9 @@ def correct(measured: np.ndarray, version: int, ec_letter: str, mask: int, word:
     errors: list[int] = []
     for b, ec_count in enumerate(spec.ec_counts):
         where = np.flatnonzero(spec.block_of == b)
+        if syndromes_zero(words[where], int(ec_count)):
+            errors.append(0)  # a valid codeword as sampled: nothing to correct
+            continue
         block = bytearray(words[where].tobytes())
         try:
             _, full, _ = _codec(int(ec_count)).decode(block)
