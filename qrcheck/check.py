@@ -245,7 +245,9 @@ def _undecoded(
     """An undecoded code with its posting's crop and, when its printed text names it, the
     procedure (kept as the verdict's procedure, status still `unreadable`). A failure here
     costs only the name or the crop (logged). A code cut by the photo's edge is a retake."""
-    if cut_by_edge(code.located, gray.shape):
+    photo = code.grade.metrics.get("photo")
+    module_px = photo.get("module_px") if isinstance(photo, dict) else None
+    if cut_by_edge(code.located, gray.shape, float(module_px) if module_px else None):
         code = replace(code, action="retake", reason="grade.retake_cut")
     try:
         crop = posting_crop(rgb, code.located.corners)
@@ -271,18 +273,22 @@ def _undecoded(
     return replace(code, verdict=verdict, identified=found, crop=crop)
 
 
-#: an undecoded code closer than this share of its side to the photo's edge has its quiet zone
-#: cut by the frame: 4 modules of the smallest code (21 modules), the most a code needs
+#: the quiet zone a code needs, in modules: an undecoded code closer than this to the photo's
+#: edge has it cut by the frame; when the module size could not be measured, a share of the
+#: code's side stands for it (4 modules of the smallest code, 21 modules wide)
+QUIET_MODULES = 4
 EDGE_SHARE = 4 / 21
 
 
-def cut_by_edge(located: Located, shape: tuple[int, ...]) -> bool:
-    """The code runs into (or past) the edge of the photo: the photo, not the print, is why it
-    does not decode (boards are photographed in overlapping shots; the next shot shows it)."""
+def cut_by_edge(located: Located, shape: tuple[int, ...], module_px: float | None = None) -> bool:
+    """The code or its quiet zone runs into (or past) the edge of the photo: the photo, not the
+    print, is why it does not decode (boards are photographed in overlapping shots; the next
+    shot shows it). `module_px`: the measured module size, when known."""
     height, width = shape[:2]
     xs = [float(x) for x, _ in located.corners]
     ys = [float(y) for _, y in located.corners]
-    margin = EDGE_SHARE * max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    side = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    margin = QUIET_MODULES * module_px if module_px else EDGE_SHARE * side
     return (
         min(xs) < margin
         or min(ys) < margin

@@ -308,7 +308,8 @@ def history_html(
     # summary
     by_action = Counter(s.action for s in states)
     unreadable: dict[str, list] = {}
-    for lost in lost_postings(store, center.round_minutes):
+    lost_all = lost_postings(store, center.round_minutes)
+    for lost in lost_all:
         unreadable.setdefault(lost.location, []).append(lost)
     locations = sorted({s.location for s in states} | set(unreadable))
     out.append(f'<section class="summary"><h2>{tr("history.summary")}</h2>')
@@ -323,7 +324,7 @@ def history_html(
     if rows:
         out.append(_table([t("history.col_action", lang), t("history.col_count", lang)], rows))
     # the same count as the reprint list (which adds changes that take effect soon)
-    to_print = reprint_list(store, view, center, center.announce_days)
+    to_print = reprint_list(store, view, center, center.announce_days, lost=lost_all)
     out.append(f'<p class="to-print">{tr("history.to_print", count=len(to_print))}</p>')
     out.append("</section>")
 

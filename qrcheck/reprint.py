@@ -240,8 +240,15 @@ def successor_hangs(posting: Posting, successor: str, sound: dict[tuple[str, str
     return seen is not None and seen >= posting.last_seen[:10]
 
 
-def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: int) -> list:
-    """Everything that needs printing now (see the module docstring), sorted by location."""
+def reprint_list(
+    store: Store,
+    view: CatalogView,
+    center: CenterSettings,
+    days: int,
+    lost: Sequence[LostPosting] | None = None,
+) -> list:
+    """Everything that needs printing now (see the module docstring), sorted by location.
+    `lost`: the boards' lost postings when the caller has them (`lost_postings`)."""
     postings = {p.id: p for p in store.postings()}
     states = latest_state(store.observations())
     prints = store.prints()
@@ -343,37 +350,38 @@ def reprint_list(store: Store, view: CatalogView, center: CenterSettings, days: 
                     change.when,
                 )
     # postings whose code nobody can read any more: printed again when their text names them
-    for lost in lost_postings(store, center.round_minutes):
-        reason = lost_reason(lost)
-        if lost.code is None:
-            items[(lost.location, None, f"~{lost.code_id}")] = ReprintItem(
-                lost.location, "", None, (reason,), None, lost.checked_at, crop=lost.code_id
+    lost = lost_postings(store, center.round_minutes) if lost is None else lost
+    for one in lost:
+        reason = lost_reason(one)
+        if one.code is None:
+            items[(one.location, None, f"~{one.code_id}")] = ReprintItem(
+                one.location, "", None, (reason,), None, one.checked_at, crop=one.code_id
             )
             continue
-        target = _target(lost.code, view)
+        target = _target(one.code, view)
         if target is None:
             continue  # abolished or unknown: nothing to print
-        if _printed_after(prints, lost.location, {target, lost.code}, lost.checked_at):
+        if _printed_after(prints, one.location, {target, one.code}, one.checked_at):
             continue
-        if target != lost.code:
-            successor = view.procedures[lost.code].replaced_by or target
-            replaced = Reason("replaced", {"code": lost.code, "successor": successor})
+        if target != one.code:
+            successor = view.procedures[one.code].replaced_by or target
+            replaced = Reason("replaced", {"code": one.code, "successor": successor})
             reasons: tuple[Reason, ...] = (reason, replaced)
         else:
             reasons = (reason,)
-        key = (lost.location, lost.code, target)
+        key = (one.location, one.code, target)
         held = items.get(key)
         if held is not None:
             items[key] = replace(held, reasons=(*held.reasons, *reasons))
         else:
             items[key] = ReprintItem(
                 # `text`: what the name rests on, as read off the posting (the JSON contract)
-                lost.location,
+                one.location,
                 target,
-                lost.code,
+                one.code,
                 reasons,
-                lost.read or None,
-                lost.checked_at,
+                one.read or None,
+                one.checked_at,
             )
     return sorted(items.values(), key=lambda i: (i.location == "", i.location, i.code))
 
