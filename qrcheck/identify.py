@@ -181,18 +181,35 @@ def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
     return [_CodeRead(code, raw, link) for raw, code, link in _numbers(text) if code in codes]
 
 
+#: a code read with one digit lost: one digit, a separator, five digits
+_SHORT_RE = re.compile(
+    rf"(?<![0-9A-Za-z])([{_DIGIT_CLASS}]) ?{_SEP}{{1,2}} ?"
+    rf"((?:[{_DIGIT_CLASS}] ?){{4}}[{_DIGIT_CLASS}])(?![0-9A-Za-z{_DIGIT_CLASS}])"
+)
+
+
+def _one_off(code: str, read: str) -> bool:
+    """`read` is `code` with one digit misread, or with one digit lost."""
+    if len(read) == len(code):
+        return sum(a != b for a, b in zip(code, read, strict=True)) == 1
+    return len(read) == len(code) - 1 and any(
+        code[:i] + code[i + 1 :] == read for i in range(2, len(code))
+    )
+
+
 def near_codes(text: str, codes: set[str]) -> list[tuple[str, set[str]]]:
     """(raw, catalog codes one digit away) of every printed number in `text` that is no catalog
-    code itself: what a single misread digit ("1.010324" for 1.010824) may hide."""
+    code itself: what a single misread or lost digit ("1.010324" for 1.010824, "1.0125 3" for
+    1.012531) may hide."""
+    reads = [(raw, code) for raw, code, link in _numbers(text) if not link and code not in codes]
+    for m in _SHORT_RE.finditer(text):
+        raw = m.group(0)
+        if sum(c.isdigit() for c in raw) >= 3:
+            digits = "".join(_DIGIT_LIKE[c] for c in m.group(1) + m.group(2) if c != " ")
+            reads.append((raw, f"{digits[0]}.{digits[1:]}"))
     out = []
-    for raw, code, link in _numbers(text):
-        if link or code in codes:
-            continue
-        near = {
-            c
-            for c in codes
-            if len(c) == len(code) and sum(a != b for a, b in zip(c, code, strict=True)) == 1
-        }
+    for raw, read in reads:
+        near = {c for c in codes if _one_off(c, read)}
         if near:
             out.append((raw, near))
     return out

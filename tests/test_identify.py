@@ -389,6 +389,14 @@ def test_a_number_one_digit_off_named_only_with_an_agreeing_name(procedures):
     found = match_text(text, procedures)
     assert (found.code, found.basis, found.read) == ("1.010824", "printed_code", "1.010324")
     assert found.confidence < 0.9
+    # a digit lost ("1.0125 3" for 1.012531) and the name of 1.012531 read in part (another
+    # reading from the benchmark)
+    lost = (
+        "Mã thủ tục: 1.0125 3 Lam nghiệp  Hỗ trợ tín ‹ ‘ng gỗ lớn đối với chủ rung có có giá"
+        " định, có nhân  Quét mẽ QR để xem thủ"
+    )
+    assert match_text(lost, procedures).code == "1.012531"
+    assert match_text("Mã thủ tục: 1.0125 3 Lam nghiệp", procedures).code is None
     # the number alone, or with a part of another procedure's name, names nothing
     assert match_text("Mã thủ tục: 1.010324", procedures).code is None
     weak_other = "1.010324 Cấp Giấy xác nhận tình tr"  # 1.004873 in part: too weak alone
