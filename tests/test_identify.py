@@ -164,6 +164,15 @@ def test_a_card_upside_down_is_read(other_board, procedures):
     assert identify_posting(photo, corners["1.004873"], procedures).code == "1.004873"
 
 
+def test_faint_grey_print_upside_down_reads(procedures):
+    """A part of a benchmark photo (bench_identify.py --seed 15: another maker's card, the
+    code beside the text, faded 0.9 and pinned upside down; JPEG). Tesseract read nothing of
+    its light grey strokes until the prepared page was darkened."""
+    gray = load_photo(REPO / "tests" / "data" / "identify" / "faint-upside-down-1.001193.jpg").gray
+    corners = [(794.8, 114.8), (1165.2, 114.8), (1165.2, 485.2), (794.8, 485.2)]
+    assert identify_posting(gray, corners, procedures).code == "1.001193"
+
+
 def test_the_sample_photos_faded_scratched_and_glared_postings_are_named(procedures):
     """The issue's bar: the undecodable codes of the sample board photos, named from their
     corners in truth.json (board-1: 1.000419 scratched, board-3: 2.001263 faded 0.95,
