@@ -54,8 +54,10 @@ NAME_MARGIN = 8.0
 NEAR_NAME_SCORE = 65.0
 #: names scoring within this of the best must each lack a word of it that was read
 RIVAL_RANGE = 20.0
-#: a name read this well that points elsewhere than the printed code is a conflict
-NAME_CONFLICT = 92.0
+#: a name read this well (and NAME_MARGIN clear) that points elsewhere than the printed code
+#: is a conflict: OCR misreads a digit of a code into another catalog code ("1.013962" for
+#: 1.013952, twice in a row), so a clear name outweighs the number
+NAME_CONFLICT = NAME_SCORE
 #: Tesseract languages and options (LSTM engine, automatic page segmentation)
 TESS_LANG = "vie+eng"
 TESS_CONFIG = "--oem 1 --psm 3"
@@ -643,6 +645,31 @@ def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
     return words
 
 
+def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool:
+    """No reading so far contradicts `found`: no other catalog code printed, no clear name of
+    another procedure (each reading of one posting is evidence, not only the one that named)."""
+    codes = set(procedures)
+    for text in texts:
+        if any(r.code != found.code and not r.in_link for r in codes_read(text, codes)):
+            return False
+        name = name_read(text, procedures)
+        if (
+            name is not None
+            and name.code != found.code
+            and name.score >= NAME_CONFLICT
+            and name.margin >= NAME_MARGIN
+        ):
+            return False
+    return True
+
+
+def _checked(found: Identification, texts: Sequence[str], procedures) -> Identification:
+    if _consistent(found, texts, procedures):
+        return found
+    _log.info("identify: %s read, but another reading of the posting says otherwise", found.code)
+    return UNKNOWN
+
+
 def _words(text: str, vocabulary: set[str]) -> int:
     """How many words of the catalog's names or a posting's wording the text holds: text read
     upright holds many, text read sideways or upside down (letters guessed) hardly any."""
@@ -702,7 +729,7 @@ def identify_posting(
             texts.append(text)
             found = match_text(text, procedures)
             if found.code is not None:
-                return found
+                return _checked(found, texts, procedures)
             words.append(_words(text, vocabulary))
             if turn == 0 and words[0] >= 5:
                 break  # the text reads upright: turning it will not read better
@@ -717,11 +744,11 @@ def identify_posting(
             texts.append(text)
             found = match_text(text, procedures)
             if found.code is not None:
-                return found
+                return _checked(found, texts, procedures)
         if not any(_two_postings(t) for t in texts):
             combined = match_text("\n".join(texts), procedures, labels_once=False)
             if combined.code is not None:
-                return combined
+                return _checked(combined, texts, procedures)
     except _TesseractMissing as exc:
         if not _warned_missing:
             _warned_missing = True
