@@ -54,8 +54,10 @@ NAME_MARGIN = 8.0
 NEAR_NAME_SCORE = 65.0
 #: names scoring within this of the best must each lack a word of it that was read
 RIVAL_RANGE = 20.0
-#: a name read this well that points elsewhere than the printed code is a conflict
-NAME_CONFLICT = 92.0
+#: a name read this well (and NAME_MARGIN clear) that points elsewhere than the printed code
+#: is a conflict: OCR misreads a digit of a code into another catalog code ("1.013962" for
+#: 1.013952, twice in a row), so a clear name outweighs the number
+NAME_CONFLICT = NAME_SCORE
 #: Tesseract languages and options (LSTM engine, automatic page segmentation)
 TESS_LANG = "vie+eng"
 TESS_CONFIG = "--oem 1 --psm 3"
@@ -181,18 +183,35 @@ def codes_read(text: str, codes: set[str]) -> list[_CodeRead]:
     return [_CodeRead(code, raw, link) for raw, code, link in _numbers(text) if code in codes]
 
 
+#: a code read with one digit lost: one digit, a separator, five digits
+_SHORT_RE = re.compile(
+    rf"(?<![0-9A-Za-z])([{_DIGIT_CLASS}]) ?{_SEP}{{1,2}} ?"
+    rf"((?:[{_DIGIT_CLASS}] ?){{4}}[{_DIGIT_CLASS}])(?![0-9A-Za-z{_DIGIT_CLASS}])"
+)
+
+
+def _one_off(code: str, read: str) -> bool:
+    """`read` is `code` with one digit misread, or with one digit lost."""
+    if len(read) == len(code):
+        return sum(a != b for a, b in zip(code, read, strict=True)) == 1
+    return len(read) == len(code) - 1 and any(
+        code[:i] + code[i + 1 :] == read for i in range(2, len(code))
+    )
+
+
 def near_codes(text: str, codes: set[str]) -> list[tuple[str, set[str]]]:
     """(raw, catalog codes one digit away) of every printed number in `text` that is no catalog
-    code itself: what a single misread digit ("1.010324" for 1.010824) may hide."""
+    code itself: what a single misread or lost digit ("1.010324" for 1.010824, "1.0125 3" for
+    1.012531) may hide."""
+    reads = [(raw, code) for raw, code, link in _numbers(text) if not link and code not in codes]
+    for m in _SHORT_RE.finditer(text):
+        raw = m.group(0)
+        if sum(c.isdigit() for c in raw) >= 3:
+            digits = "".join(_DIGIT_LIKE[c] for c in m.group(1) + m.group(2) if c != " ")
+            reads.append((raw, f"{digits[0]}.{digits[1:]}"))
     out = []
-    for raw, code, link in _numbers(text):
-        if link or code in codes:
-            continue
-        near = {
-            c
-            for c in codes
-            if len(c) == len(code) and sum(a != b for a, b in zip(c, code, strict=True)) == 1
-        }
+    for raw, read in reads:
+        near = {c for c in codes if _one_off(c, read)}
         if near:
             out.append((raw, near))
     return out
@@ -548,7 +567,9 @@ def _stretch(levelled: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray |
     local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     local = cv2.GaussianBlur(local, (0, 0), k / 2)
     floor = max(0.35 * (top - base), 4 * sigma, 0.01)
-    scaled = np.clip(ink / np.maximum(local, floor), 0.0, 1.0)
+    # darkened (a gamma below 1 on the darkness): Tesseract's own binarisation drops light grey
+    # strokes, so faint print must come out dark
+    scaled = np.clip(ink / np.maximum(local, floor), 0.0, 1.0) ** 0.6
     out = (255 * (1.0 - 0.9 * scaled)).astype(np.uint8)
     out[~mask] = 255
     return out
@@ -624,6 +645,31 @@ def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
     return words
 
 
+def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool:
+    """No reading so far contradicts `found`: no other catalog code printed, no clear name of
+    another procedure (each reading of one posting is evidence, not only the one that named)."""
+    codes = set(procedures)
+    for text in texts:
+        if any(r.code != found.code and not r.in_link for r in codes_read(text, codes)):
+            return False
+        name = name_read(text, procedures)
+        if (
+            name is not None
+            and name.code != found.code
+            and name.score >= NAME_CONFLICT
+            and name.margin >= NAME_MARGIN
+        ):
+            return False
+    return True
+
+
+def _checked(found: Identification, texts: Sequence[str], procedures) -> Identification:
+    if _consistent(found, texts, procedures):
+        return found
+    _log.info("identify: %s read, but another reading of the posting says otherwise", found.code)
+    return UNKNOWN
+
+
 def _words(text: str, vocabulary: set[str]) -> int:
     """How many words of the catalog's names or a posting's wording the text holds: text read
     upright holds many, text read sideways or upside down (letters guessed) hardly any."""
@@ -683,7 +729,7 @@ def identify_posting(
             texts.append(text)
             found = match_text(text, procedures)
             if found.code is not None:
-                return found
+                return _checked(found, texts, procedures)
             words.append(_words(text, vocabulary))
             if turn == 0 and words[0] >= 5:
                 break  # the text reads upright: turning it will not read better
@@ -698,11 +744,11 @@ def identify_posting(
             texts.append(text)
             found = match_text(text, procedures)
             if found.code is not None:
-                return found
+                return _checked(found, texts, procedures)
         if not any(_two_postings(t) for t in texts):
             combined = match_text("\n".join(texts), procedures, labels_once=False)
             if combined.code is not None:
-                return combined
+                return _checked(combined, texts, procedures)
     except _TesseractMissing as exc:
         if not _warned_missing:
             _warned_missing = True
