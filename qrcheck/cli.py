@@ -168,6 +168,10 @@ DbOpt = Annotated[
         show_default=False,
     ),
 ]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option("--days", help="Scheduled changes due within this many days (center.toml)"),
+]
 NoRecordOpt = Annotated[
     bool, typer.Option("--no-record", help="Do not record the results in the history database")
 ]
@@ -899,10 +903,7 @@ def cmd_todo(
         Path | None,
         typer.Option("--xlsx", help="Write the list as an Excel workbook", show_default=False),
     ] = None,
-    days: Annotated[
-        int | None,
-        typer.Option("--days", help="Scheduled changes due within this many days (center.toml)"),
-    ] = None,
+    days: DaysOpt = None,
     db: DbOpt = None,
     catalog: CatalogOpt = None,
     as_of: AsOfOpt = None,
@@ -945,10 +946,7 @@ def cmd_todo(
 
 
 def cmd_reprint(
-    days: Annotated[
-        int | None,
-        typer.Option("--days", help="Scheduled changes due within this many days (center.toml)"),
-    ] = None,
+    days: DaysOpt = None,
     sheet: Annotated[
         Path | None,
         typer.Option("--sheet", help="Write one print sheet (PDF) of the list", show_default=False),

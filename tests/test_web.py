@@ -1454,6 +1454,21 @@ def phone_browser(pw):  # type: ignore[no-untyped-def]
     )
 
 
+def signed_in_phone(pw, url: str, name: str = "lan", next_path: str = "/check"):  # type: ignore[no-untyped-def]
+    """(browser, page): Debian's chromium as a 390x844 phone, signed in as `name` at `url`,
+    on `next_path`. Close the browser when done."""
+    browser = phone_browser(pw)
+    page = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    ).new_page()
+    page.goto(url + ("/login" if next_path == "/check" else f"/login?next={next_path}"))
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**" + next_path)
+    return browser, page
+
+
 def too_small(page, selector: str) -> list[str]:  # type: ignore[no-untyped-def]
     """The elements of `selector` shown on the screen whose tap target is under 44 x 44 px."""
     small = []
@@ -1483,16 +1498,8 @@ def test_a_phone_acts_on_what_the_page_says(server: dict, view, tmp_path: Path) 
         )
     ]
     with sync_playwright() as pw:
-        browser = phone_browser(pw)
+        browser, page = signed_in_phone(pw, server["url"])
         try:
-            page = browser.new_context(
-                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
-            ).new_page()
-            page.goto(server["url"] + "/login")
-            page.fill("#name", "lan")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/check")
             # two inputs: the camera's, and the gallery's (several at once, no capture)
             camera, gallery = page.locator("#camera"), page.locator("#gallery")
             assert camera.get_attribute("capture") == "environment"
@@ -1598,16 +1605,8 @@ def test_an_admin_imports_a_catalog_on_the_phone(tmp_path: Path) -> None:
         )
     )
     with running_server(tmp_path / "server", catalog) as server, sync_playwright() as pw:
-        browser = phone_browser(pw)
+        browser, page = signed_in_phone(pw, server["url"], "admin", "/catalog/import")
         try:
-            page = browser.new_context(
-                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
-            ).new_page()
-            page.goto(server["url"] + "/login?next=/catalog/import")
-            page.fill("#name", "admin")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/catalog/import")
             assert page.locator("nav a[aria-current=page]").get_attribute("href") == (
                 "/catalog/import"
             )

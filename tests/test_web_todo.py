@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 from test_web import (
     ABOLISHED,
     CHROMIUM,
-    PASSWORD,
     SOUND,
     client,
     login,
     running_server,
     screenshot_folder,
+    signed_in_phone,
     text_of,
     upload,
     view,  # noqa: F401 (a fixture)
@@ -87,18 +87,8 @@ def test_a_clerk_closes_tasks_from_the_phone(checked: dict) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser, page = signed_in_phone(pw, checked["url"], "hai")
         try:
-            page = browser.new_context(
-                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
-            ).new_page()
-            page.goto(checked["url"] + "/login")
-            page.fill("#name", "hai")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/check")
             page.click("nav a[href='/todo']")
             page.wait_for_url("**/todo")
             here = page.locator("section.board", has_text=BOARD)

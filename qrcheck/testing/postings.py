@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from qrcheck.simulate import INK, PAPER, Box, make_symbol, posting_font
+from qrcheck.simulate import INK, PAPER, Box, _wrap_words, make_symbol, posting_font
 from qrcheck.symbol import QUIET_ZONE
 
 LAYOUTS = ("above", "beside", "below")
@@ -59,19 +59,6 @@ def other_font(size_px: int, face: int = 0) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(faces[face % len(faces)], max(6, size_px))
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        trial = f"{current} {word}".strip()
-        if current and font.getlength(trial) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = trial
-    return [*lines, current] if current else lines
-
-
 def plain_posting(
     lines: tuple[str, ...],
     payload: str,
@@ -94,7 +81,9 @@ def plain_posting(
     code_px = round(code_mm * s)
     font = other_font(round(text_mm * s), face)
     text_w = round((75 if layout == "beside" else max(code_mm + 20, 90)) * s)
-    wrapped = [w for line in lines for w in _wrap(unicodedata.normalize("NFC", line), font, text_w)]
+    wrapped = [
+        w for line in lines for w in _wrap_words(unicodedata.normalize("NFC", line), font, text_w)
+    ]
     leading = round(font.size * 1.35)
     text_h = leading * len(wrapped)
     gap = round(6 * s)

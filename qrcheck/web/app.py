@@ -63,6 +63,7 @@ from qrcheck.web.security import (
 )
 
 HERE = Path(str(resources.files(__package__)))
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSION_COOKIE = "qrcheck_session"
 LANG_COOKIE = "qrcheck_lang"
 CODE = re.compile(r"\d\.\d{6}")
@@ -243,6 +244,17 @@ def create_app(config: WebConfig) -> Starlette:
         if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
             return value
         return "/check"
+
+    def download(data: bytes, media_type: str, name: str) -> Response:
+        """A file to save (the print sheet, the to-do list), never cached."""
+        return Response(
+            data,
+            media_type=media_type,
+            headers={
+                "content-disposition": f'attachment; filename="{name}"',
+                "cache-control": "no-store",
+            },
+        )
 
     def error_page(request: Request, session: Session | None, key: str, status: int) -> Response:
         return render(request, "message.html", session, status, message=key, params={})
@@ -614,14 +626,7 @@ def create_app(config: WebConfig) -> Starlette:
         if made is None:
             return error_page(request, session, "store.sheet_empty", 404)
         pdf, name = made
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={
-                "content-disposition": f'attachment; filename="{name}"',
-                "cache-control": "no-store",
-            },
-        )
+        return download(pdf, "application/pdf", name)
 
     async def todo_page(request: Request) -> Response:
         session = await guarded(request)
@@ -655,14 +660,7 @@ def create_app(config: WebConfig) -> Starlette:
         if not isinstance(session, Session):
             return session
         data, name = await run_in_threadpool(pages.todo_xlsx, language(request))
-        return Response(
-            data,
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={
-                "content-disposition": f'attachment; filename="{name}"',
-                "cache-control": "no-store",
-            },
-        )
+        return download(data, XLSX_TYPE, name)
 
     async def crop_image(request: Request) -> Response:
         """The crop of a posting nobody could name (a thumbnail on the reprint and boards
