@@ -67,12 +67,14 @@ def write_rows(path: Path, rows: list[list[str]]) -> None:
 
 
 def edit_catalog(path: Path, abolish: str, decision: str) -> None:
-    """Every posting changes (a new decision) and `abolish` is abolished from 01/11/2026."""
+    """Every posting changes (a new decision that amends every name: a change the postings
+    show) and `abolish` is abolished from 01/11/2026."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         head, *body = list(csv.reader(handle))
     for row in body:
         if row[head.index("status")] == "active":
             row[head.index("decision")] = decision
+            row[head.index("name")] += " (sửa đổi)"
             if row[0] == abolish:
                 row[head.index("status")] = "abolished"
                 row[head.index("effective_from")] = "2026-11-01"

@@ -78,7 +78,9 @@ def test_scheduled_amendment_applies_only_from_its_date(make_catalog):
     assert on_the_day.upcoming == ()
 
 
-def test_amendment_that_only_sets_a_date_still_changes_the_version(make_catalog):
+def test_amendment_that_only_sets_a_date_keeps_the_version(make_catalog):
+    """No posting prints the date of effect: an amendment of it alone changes nothing on the
+    walls (issue 16), so the version stays and the change is not one to print for."""
     catalog = load_valid(
         make_catalog,
         [
@@ -86,8 +88,26 @@ def test_amendment_that_only_sets_a_date_still_changes_the_version(make_catalog)
             procedure_row("1.001193", status="scheduled", effective_from="2027-03-01"),
         ],
     )
-    assert catalog.as_of(date(2027, 2, 28)).procedures["1.001193"].tag == catalog.rows[0].tag
+    before = catalog.as_of(date(2027, 2, 28))
+    assert before.procedures["1.001193"].tag == catalog.rows[0].tag == catalog.rows[1].tag
+    assert [(c.kind, c.printed) for c in before.upcoming] == [("amended", False)]
+    assert before.upcoming_within(30) == []
     assert catalog.as_of(date(2027, 3, 1)).procedures["1.001193"].tag == catalog.rows[1].tag
+
+
+def test_amendment_of_a_printed_field_changes_the_version(make_catalog):
+    catalog = load_valid(
+        make_catalog,
+        [
+            procedure_row("1.001193"),
+            procedure_row(
+                "1.001193", "Đăng ký khai sinh (sửa đổi)", status="scheduled",
+                effective_from="2027-03-01",
+            ),
+        ],
+    )  # fmt: skip
+    before = catalog.as_of(date(2027, 2, 28))
+    assert [(c.kind, c.printed) for c in before.upcoming] == [("amended", True)]
     assert catalog.rows[0].tag != catalog.rows[1].tag
 
 
@@ -342,7 +362,8 @@ def test_bundled_catalog_after_the_scheduled_changes(bundled_catalog):
     assert after.procedures["1.116907"].in_force and after.procedures["1.116909"].in_force
     # two new procedures in force, two replaced: the count stays the same
     assert len(after.active()) == 91
-    assert after.procedures["1.001193"].tag != before.procedures["1.001193"].tag
+    # its scheduled row changes only the date of effect, which no posting prints
+    assert after.procedures["1.001193"].tag == before.procedures["1.001193"].tag
 
     result = diff_views(before, after)
     assert {p.code for p in result.added} == {"1.116907", "1.116909"}
@@ -351,7 +372,7 @@ def test_bundled_catalog_after_the_scheduled_changes(bundled_catalog):
         ("1.001776", "1.116909"),
     }
     assert [c.code for c in result.changed] == ["1.001193"]
-    assert result.changed[0].reprint
+    assert not result.changed[0].reprint  # its date of effect only: nothing printed changed
 
 
 # ---------------------------------------------------------------------------------------------
