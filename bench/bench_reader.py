@@ -58,6 +58,9 @@ from qrcheck.photos import load_photo  # noqa: E402
 from qrcheck.simulate import catalog_like_payloads, close_codes_board, code_image  # noqa: E402
 from qrcheck.testing.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_check import _quad, _side  # noqa: E402  (the same zxing-cpp geometry)
+
 FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
 #: module size of the simulated codes (px): a phone photo of a board at arm's length
 MODULE = 5.0
@@ -317,16 +320,6 @@ class Outcome:
     #: the truths (indices) each reader located / decoded
     located_set: set[int] = field(default_factory=set)
     decoded_set: set[int] = field(default_factory=set)
-
-
-def _quad(barcode: zxingcpp.Barcode) -> np.ndarray:
-    p = barcode.position
-    corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
-    return np.array([[c.x, c.y] for c in corners], dtype=np.float64)
-
-
-def _side(quad: np.ndarray) -> float:
-    return float(np.mean([np.linalg.norm(quad[i] - quad[(i + 1) % 4]) for i in range(4)]))
 
 
 def zxing_alone(gray: np.ndarray) -> tuple[list[Symbol], float]:
