@@ -367,7 +367,15 @@ def check_photos(
             except Exception as exc:
                 finish(index, _failed(job, exc))
     results += [done[i] for i in range(total)]
-    return CheckReport(tuple(successors_on_board(keep_best(results))))
+    return CheckReport(tuple(finish_round(results)))
+
+
+def finish_round(photos: Sequence[PhotoResult]) -> list[PhotoResult]:
+    """What the photos of one round (one run, one upload) say together: the best grade of
+    every posting seen in several of them (`keep_best`), and a replaced posting whose successor
+    hangs sound on the same board to be taken down (`successors_on_board`). `check_photos`
+    and the web page's batches both end with it."""
+    return successors_on_board(keep_best(photos))
 
 
 #: actions of a posting that hangs sound on its board

@@ -8,6 +8,7 @@ A real server on 127.0.0.1, real uploads checked by the real pipeline, Debian's 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from conftest import BUNDLED_CATALOG, board_image, save_photo
@@ -114,3 +115,30 @@ def test_a_clerk_closes_tasks_from_the_phone(checked: dict) -> None:
     with Store(checked["db"]) as store:
         done = {(d.kind, d.location, d.who) for d in store.tasks_done()}
     assert done == {("investigate", BOARD, "hai"), ("take_down", BOARD, "hai")}
+
+
+def test_an_upload_is_one_round_as_a_check_run_is(server: dict, view, tmp_path: Path) -> None:  # noqa: F811
+    """The result page judges the photos of one upload together, as `qrcheck check` does a
+    run: the replaced 1.001731 photographed beside a sound 1.116910 (in another photo of the
+    same upload) is to be taken down, not reprinted."""
+    import re
+
+    procs = view.procedures
+    first = save_photo(board_image([procs["1.001731"].payload, procs[SOUND].payload]),
+                       tmp_path / "IMG_1.png")  # fmt: skip
+    second = save_photo(board_image([procs["1.116910"].payload]), tmp_path / "IMG_2.png")
+    files = [("photos", (p.name, p.read_bytes(), "image/png")) for p in (first, second)]
+    with client(server) as http:
+        login(http)
+        answer = upload(http, files, "Bảng sảnh C")
+        assert answer.status_code == 303
+        page = wait_for_result(http, answer.headers["location"]).text
+    cards = dict(
+        re.findall(
+            r'<span class="procedure">([^<]+)</span>.*?<span class="badge">([^<]+)</span>',
+            page,
+            flags=re.S,
+        )
+    )
+    assert cards["1.001731"] == "gỡ bỏ"
+    assert "chỉ cần gỡ bản cũ này" in " ".join(text_of(page).split())

@@ -37,7 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from qrcheck.catalog import Catalog, history_rows, load_catalog
-from qrcheck.check import PhotoResult
+from qrcheck.check import PhotoResult, finish_round
 from qrcheck.errors import CatalogError, CatalogInvalid, PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, t
 from qrcheck.links.live import LiveOptions
@@ -512,7 +512,9 @@ def create_app(config: WebConfig) -> Starlette:
             )
         catalog, _ = source.get()
         names = {code: p.name for code, p in catalog.as_of(config.today()).procedures.items()}
-        photos = [photo_view(batch, i, job.result, lang, names) for i, job in enumerate(batch.jobs)]
+        # the batch is one round: postings seen in several of its photos are judged together
+        results = finish_round([job.result for job in batch.jobs if job.result is not None])
+        photos = [photo_view(batch, i, result, lang, names) for i, result in enumerate(results)]
         offline = any(photo.get("offline") for photo in photos)
         summary = action_summary([c["action"] for p in photos for c in p["codes"]], lang)
         return render(
