@@ -21,7 +21,7 @@ of the same procedure has been seen at that location since.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -31,7 +31,15 @@ from qrcheck.generate import posting_content
 from qrcheck.links.verdict import judge
 from qrcheck.posting import SheetEntry, print_sheet_pdf
 from qrcheck.rounds import Sighting, group_postings
-from qrcheck.store import Posting, PrintRecord, Store, latest_state, now
+from qrcheck.store import (
+    Observation,
+    Posting,
+    PrintRecord,
+    RoundPhoto,
+    Store,
+    latest_state,
+    now,
+)
 
 #: the message key of each reason (literal keys: tests/test_i18n.py checks that they exist)
 REASON_KEYS = {
@@ -116,13 +124,16 @@ class LostPosting:
     photos: int
 
 
-def lost_postings(store: Store, minutes: int) -> list[LostPosting]:
+def lost_postings(
+    store: Store, minutes: int, rounds: Mapping[str, Sequence[RoundPhoto]] | None = None
+) -> list[LostPosting]:
     """The postings of each board's latest round that no reader decodes: one per posting,
     however many photos of the round show it. A posting the round decodes in some photo is not
     lost; one whose every sighting asks for a retake (glare, blur: the photo's fault) is not
-    listed either."""
+    listed either. `rounds`: `Store.latest_rounds(minutes)` when the caller has it."""
     found = []
-    for location, photos in sorted(store.latest_rounds(minutes).items()):
+    rounds = store.latest_rounds(minutes) if rounds is None else rounds
+    for location, photos in sorted(rounds.items()):
         sightings = [
             [Sighting(c.corners, c.text, (c.identified or {}).get("code")) for c in photo.codes]
             for photo in photos
@@ -246,11 +257,13 @@ def reprint_list(
     center: CenterSettings,
     days: int,
     lost: Sequence[LostPosting] | None = None,
+    observations: Sequence[Observation] | None = None,
 ) -> list:
     """Everything that needs printing now (see the module docstring), sorted by location.
-    `lost`: the boards' lost postings when the caller has them (`lost_postings`)."""
+    `lost` and `observations`: the boards' lost postings (`lost_postings`) and
+    `Store.observations()` when the caller has them."""
     postings = {p.id: p for p in store.postings()}
-    states = latest_state(store.observations())
+    states = latest_state(store.observations() if observations is None else observations)
     prints = store.prints()
     sound = sound_postings(postings, states, view, center)
     items: dict[tuple[str, str | None, str], ReprintItem] = {}
@@ -402,12 +415,18 @@ class PostingState:
     sightings: int
 
 
-def posting_states(store: Store, view: CatalogView, center: CenterSettings) -> list[PostingState]:
-    """Every posting with its latest grade, link verdict (judged again today) and action."""
+def posting_states(
+    store: Store,
+    view: CatalogView,
+    center: CenterSettings,
+    observations: Sequence[Observation] | None = None,
+) -> list[PostingState]:
+    """Every posting with its latest grade, link verdict (judged again today) and action
+    (`observations`: `Store.observations()` when the caller has them)."""
     from qrcheck.check import decide
     from qrcheck.grade import Grade
 
-    observations = store.observations()
+    observations = store.observations() if observations is None else observations
     sightings: dict[int, int] = {}
     for obs in observations:
         if obs.posting_id is not None:

@@ -26,6 +26,7 @@ from qrcheck.center import CenterSettings
 from qrcheck.i18n import t
 from qrcheck.links.verdict import describe, judge
 from qrcheck.reprint import (
+    lost_postings,
     posting_states,
     record_done,
     reprint_list,
@@ -74,8 +75,12 @@ def board_todo(
 ) -> list[Task]:
     """Every open task of every board, most urgent first, then by board."""
     days = center.announce_days if days is None else days
+    # read the history once: the boards' latest rounds and every sighting
+    rounds = store.latest_rounds(center.round_minutes)
+    observations = store.observations()
+    lost = lost_postings(store, center.round_minutes, rounds)
     tasks: list[Task] = []
-    for item in reprint_list(store, view, center, days):
+    for item in reprint_list(store, view, center, days, lost=lost, observations=observations):
         proc = view.procedures.get(item.code) if item.code else None
         tasks.append(
             Task(
@@ -91,15 +96,18 @@ def board_todo(
                 item.due,
             )
         )
-    seen = _latest_round_texts(store, center.round_minutes)
+    seen = {
+        location: {c.text for photo in photos for c in photo.codes if c.text is not None}
+        for location, photos in rounds.items()
+    }
     closed: dict[tuple[str, str, str], str] = {}
     for done in store.tasks_done():
         key = (done.kind, done.location, done.subject)
         closed[key] = max(closed.get(key, ""), done.done_at)
     by_id = {p.id: p for p in store.postings()}
     postings = {(p.location, p.text): p for p in by_id.values()}
-    sound = sound_postings(by_id, latest_state(store.observations()), view, center)
-    for state in posting_states(store, view, center):
+    sound = sound_postings(by_id, latest_state(observations), view, center)
+    for state in posting_states(store, view, center, observations):
         if state.action not in ("remove", "investigate"):
             continue
         if state.text not in seen.get(state.location, set()):
@@ -132,13 +140,6 @@ def board_todo(
     order = {kind: i for i, kind in enumerate(KINDS)}
     tasks.sort(key=lambda k: (k.location == "", k.location, order[k.kind], k.code or "~"))
     return tasks
-
-
-def _latest_round_texts(store: Store, minutes: int) -> dict[str, set[str]]:
-    return {
-        location: {c.text for photo in photos for c in photo.codes if c.text is not None}
-        for location, photos in store.latest_rounds(minutes).items()
-    }
 
 
 def close_task(
