@@ -220,14 +220,6 @@ def code_result(
     return CodeResult(located, grade, verdict, action, reason or note)
 
 
-#: the sentence for an undecoded code named from its posting, by what the name rests on
-IDENTIFIED_KEYS = {
-    "printed_code": "verdict.identified_printed_code",
-    "name": "verdict.identified_name",
-    "link": "verdict.identified_link",
-}
-
-
 def _default_identifier() -> Identifier:
     from qrcheck.identify import identify_posting
 
@@ -267,8 +259,9 @@ def _undecoded(
         verdict = replace(
             verdict,
             procedure=found.code,
-            detail_key=IDENTIFIED_KEYS.get(found.basis, "verdict.identified_printed_code"),
-            detail_params={"code": found.code, "read": found.read, "basis": found.basis},
+            # worded by `describe` with the identification's own evidence sentence
+            detail_key="verdict.identified",
+            detail_params=found.as_json(),
         )
     return replace(code, verdict=verdict, identified=found, crop=crop)
 

@@ -292,6 +292,13 @@ def test_a_named_unreadable_posting_is_printed_once_and_leaves_when_done(
     assert len(lost) == 2
     assert all(c.verdict.procedure == code and c.verdict.status == "unreadable" for c in lost)
     assert all(c.action == "reprint" and c.crop for c in lost)
+    from qrcheck.links.verdict import describe
+
+    said = describe(lost[0].verdict, "vi")
+    assert said == (
+        "Không đọc được mã QR này nữa (đã phai hoặc hỏng); đọc được mã "
+        f"{code} in trên bản niêm yết (chắc chắn 97%): in lại bản niêm yết của thủ tục {code}."
+    )
     report = keep_best(photos)
     db = tmp_path / "h.sqlite"
     with Store(db) as store:

@@ -780,6 +780,17 @@ def describe(verdict: Verdict, lang: str) -> str:
         return ""
     params = dict(verdict.detail_params)
     key = verdict.detail_key
+    if key == "verdict.identified":  # named from its printed text: say on what that rests
+        from qrcheck.identify import Identification
+
+        found = Identification(
+            str(params.get("code") or "") or None,
+            float(params.get("confidence") or 0.0),  # type: ignore[arg-type]
+            str(params.get("basis", "")),
+            str(params.get("read", "")),
+        )
+        evidence_key, evidence_params = found.evidence()
+        params["evidence"] = t(evidence_key, lang, **evidence_params)
     if key == "verdict.current_changing" and params.get("kind") in CHANGING_KEYS:
         key = CHANGING_KEYS[str(params["kind"])]
     if params.get("fields"):
