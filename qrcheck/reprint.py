@@ -25,11 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import numpy as np
+
 from qrcheck.catalog import Catalog, CatalogView, Procedure
 from qrcheck.center import CenterSettings
 from qrcheck.generate import posting_content
 from qrcheck.links.verdict import judge
 from qrcheck.posting import SheetEntry, print_sheet_pdf
+from qrcheck.report import grid_positions
 from qrcheck.rounds import Sighting, group_postings
 from qrcheck.store import (
     Observation,
@@ -37,6 +40,7 @@ from qrcheck.store import (
     PrintRecord,
     RoundPhoto,
     Store,
+    StoredCode,
     latest_state,
     now,
 )
@@ -72,11 +76,7 @@ class Reason:
         """The reason as a sentence in `lang`."""
         from qrcheck.i18n import t
 
-        params = dict(self.params)
-        if isinstance(params.get("spot"), (list, tuple)):
-            x, y = params["spot"]  # type: ignore[misc]
-            params["spot"] = spot_words((float(x), float(y)), lang)
-        return t(self.key, lang, **params)
+        return t(self.key, lang, **self.params)
 
     @property
     def key(self) -> str:
@@ -114,9 +114,9 @@ class LostPosting:
     basis: str
     read: str
     confidence: float
-    #: the photo that shows it first, for staff, and where in it (shares of width and height)
+    #: the photo that shows it first, for staff, and where in it: (row, column) among its codes
     photo: str
-    spot: tuple[float, float]
+    spot: tuple[int, int]
     #: the stored code of that sighting (its crop: `Store.crop`)
     code_id: int
     checked_at: str
@@ -151,11 +151,7 @@ def lost_postings(
             ]
             best = max(named, key=lambda i: float(i.get("confidence") or 0.0), default=None)
             photo, first = members[0]
-            xs, ys = zip(*first.corners, strict=True)
-            spot = (
-                sum(xs) / 4 / max(photo.width, 1),
-                sum(ys) / 4 / max(photo.height, 1),
-            )
+            spot = _row_and_column(photo, first)
             found.append(
                 LostPosting(
                     location,
@@ -173,32 +169,25 @@ def lost_postings(
     return found
 
 
+def _row_and_column(photo: RoundPhoto, code: StoredCode) -> tuple[int, int]:
+    """Where a code is among the codes of its photo (row, column), as the check's result page
+    and table say it (`report.grid_positions`)."""
+    corners = [np.asarray(c.corners, dtype=np.float64) for c in photo.codes]
+    centres = [tuple(c.mean(axis=0)) for c in corners]
+    sides = [float(np.mean(np.linalg.norm(c - np.roll(c, -1, axis=0), axis=1))) for c in corners]
+    places = grid_positions(centres, sides)  # type: ignore[arg-type]
+    return places[[c.id for c in photo.codes].index(code.id)]
+
+
 def lost_reason(lost: LostPosting) -> Reason:
     """Why a lost posting is listed: on what its name rests, or where to find it unnamed."""
     if lost.code is None:
-        return Reason("unreadable", {"count": 1, "photo": lost.photo, "spot": list(lost.spot)})
+        row, column = lost.spot
+        return Reason("unreadable", {"count": 1, "photo": lost.photo, "row": row, "column": column})
     return Reason(
         "unreadable",
         {"code": lost.code, "basis": lost.basis, "read": lost.read, "photo": lost.photo},
     )
-
-
-def spot_words(spot: tuple[float, float], lang: str) -> str:
-    """Where in a photo a point is, in words ("phía trên, bên trái")."""
-    from qrcheck.i18n import t
-
-    x, y = spot
-    row = 0 if y < 1 / 3 else 1 if y < 2 / 3 else 2
-    column = 0 if x < 1 / 3 else 1 if x < 2 / 3 else 2
-    return t(SPOT_KEYS[row][column], lang)
-
-
-#: where in a photo, by thirds of its height (rows) and width (columns)
-SPOT_KEYS = (
-    ("store.spot_top_left", "store.spot_top", "store.spot_top_right"),
-    ("store.spot_left", "store.spot_centre", "store.spot_right"),
-    ("store.spot_bottom_left", "store.spot_bottom", "store.spot_bottom_right"),
-)
 
 
 def _target(procedure: str | None, view: CatalogView) -> str | None:

@@ -247,6 +247,8 @@ def test_codes_nobody_can_read_are_listed_until_a_new_check(tmp_path: Path, view
     assert lost[0]["reasons"][0]["text"].startswith(
         "A QR code can no longer be read, nor the text printed around it (photo IMG_0001.png, "
     )
+    # where in the photo, as the check's table says it (the scrambled code is the first)
+    assert "(photo IMG_0001.png, row 1, column 1; see the crop)" in lost[0]["reasons"][0]["text"]
     # the terminal list says it in Vietnamese; the sheet leaves it out (nothing to print)
     capsys.readouterr()
     sheet = tmp_path / "sheet.pdf"
