@@ -1,6 +1,8 @@
 """The to-do list on the phone (issue 16): one list per board, each task closed with a tap,
 who and when kept in the history, an Excel download for the office.
 
+The boards carry codes from segno, zxing-cpp's writer and python-qrcode (tests/test_rounds.py).
+
 A real server on 127.0.0.1, real uploads checked by the real pipeline, Debian's chromium at a
 390x844 phone viewport.
 """
@@ -11,8 +13,9 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_CATALOG, board_image, save_photo
+from conftest import BUNDLED_CATALOG, save_photo
 from openpyxl import load_workbook
+from test_rounds import board
 from test_web import (
     ABOLISHED,
     CHROMIUM,
@@ -45,7 +48,7 @@ def checked(server: dict, view, tmp_path_factory: pytest.TempPathFactory) -> dic
     """A board with a fake sticker, an abolished procedure's posting and a sound one."""
     procs = view.procedures
     photo = save_photo(
-        board_image([FAKE, procs[ABOLISHED].payload, procs[SOUND].payload]),
+        board([FAKE, procs[ABOLISHED].payload, procs[SOUND].payload], set(), columns=3),
         tmp_path_factory.mktemp("photos") / "IMG_2041.png",
     )
     with client(server) as http:
@@ -124,9 +127,9 @@ def test_an_upload_is_one_round_as_a_check_run_is(server: dict, view, tmp_path: 
     import re
 
     procs = view.procedures
-    first = save_photo(board_image([procs["1.001731"].payload, procs[SOUND].payload]),
+    first = save_photo(board([procs["1.001731"].payload, procs[SOUND].payload], set(), 2),
                        tmp_path / "IMG_1.png")  # fmt: skip
-    second = save_photo(board_image([procs["1.116910"].payload]), tmp_path / "IMG_2.png")
+    second = save_photo(board([procs["1.116910"].payload], set(), 1), tmp_path / "IMG_2.png")
     files = [("photos", (p.name, p.read_bytes(), "image/png")) for p in (first, second)]
     with client(server) as http:
         login(http)
