@@ -49,15 +49,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import load_catalog  # noqa: E402
-from qrcheck.check import check_photo, check_photos  # noqa: E402
-from qrcheck.locate import (  # noqa: E402
-    Located,
-    LocateOptions,
-    find_finder_patterns,
-    locate_codes,
-)
-from qrcheck.photos import load_photo  # noqa: E402
+from qrcheck.board.check import check_photo, check_photos  # noqa: E402
+from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.vision.locate import Located, LocateOptions, find_finder_patterns, locate_codes  # noqa: E402
+from qrcheck.vision.photos import load_photo  # noqa: E402
 
 FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
 AS_OF = date(2026, 11, 27)
@@ -426,7 +421,7 @@ class Board:
 
 
 def render_boards(target: Path, count: int) -> list[Board]:
-    from qrcheck.simulate import board_with_codes
+    from testkit.simulate import board_with_codes
 
     boards = []
     for seed, module in BOARDS[:count]:
@@ -755,7 +750,7 @@ def main() -> None:
     bar += report_no_qr_photos(no_qr_dir)
 
     try:
-        from qrcheck.simulate import board_with_codes  # noqa: F401
+        from testkit.simulate import board_with_codes  # noqa: F401
     except ImportError:
         print("\n3./4. skipped: qrcheck.simulate.board_with_codes is not available")
     else:

@@ -3,7 +3,7 @@
 Every version 1-40 at every EC level, from three independent encoders (segno, zxing-cpp's
 writer, python-qrcode), with the mask turning through all eight, the text filling ~90% of the
 symbol: rendered clean (4 px a module, 3 px from version 25) and through a mild phone capture
-(6 px a module, a few degrees of perspective, blur, noise, JPEG 90; `qrcheck.testing.encoders`,
+(6 px a module, a few degrees of perspective, blur, noise, JPEG 90; `testkit.encoders`,
 not qrcheck's simulator). A sound code should grade A or B whoever made it. The table counts the
 A/B grades per encoder and EC level over the version bands; "lost" counts codes that were not
 decoded or whose grading raised (the photo would have been an error before issue 12).
@@ -23,9 +23,9 @@ from collections import defaultdict
 
 import zxingcpp
 
-from qrcheck.grade import grade_code
-from qrcheck.locate import locate_codes
-from qrcheck.testing.encoders import ENCODERS, LEVELS, capture, filling, render
+from qrcheck.grade.measure import grade_code
+from qrcheck.vision.locate import locate_codes
+from testkit.encoders import ENCODERS, LEVELS, capture, filling, render
 
 BANDS = ((1, 9), (10, 19), (20, 29), (30, 40))
 

@@ -30,10 +30,10 @@ from qrcode.constants import ERROR_CORRECT_Q
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import COLUMNS, load_catalog  # noqa: E402
-from qrcheck.generate import GenerateOptions, generate  # noqa: E402
-from qrcheck.posting import PostingContent, posting_pdf  # noqa: E402
-from qrcheck.symbol import make_symbol, png_bytes, svg_text, verify_symbol  # noqa: E402
+from qrcheck.catalog.model import COLUMNS, load_catalog  # noqa: E402
+from qrcheck.printing.generate import GenerateOptions, generate  # noqa: E402
+from qrcheck.printing.posting import PostingContent, posting_pdf  # noqa: E402
+from qrcheck.printing.symbol import make_symbol, png_bytes, svg_text, verify_symbol  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
 

@@ -1,6 +1,6 @@
 """Benchmark of the readability grade (issue 4): does qrcheck's action match what citizens meet?
 
-Postings generated from the bundled catalog are printed and aged with `qrcheck.simulate`
+Postings generated from the bundled catalog are printed and aged with `testkit.simulate`
 (fading from fresh to nearly white, yellowing, scratches, a stain, a torn corner, lamination
 glare), pinned six to a board and photographed as staff would (12-degree perspective, uneven
 light, sensor noise, blur, phone sharpening, JPEG); `check_photo` grades every code.
@@ -39,12 +39,12 @@ import numpy as np
 import zxingcpp
 from PIL import Image
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photo
-from qrcheck.grade import grade_code
-from qrcheck.locate import locate_codes
-from qrcheck.photos import load_photo
-from qrcheck.simulate import (
+from qrcheck.board.check import check_photo
+from qrcheck.catalog.model import load_catalog
+from qrcheck.grade.measure import grade_code
+from qrcheck.vision.locate import locate_codes
+from qrcheck.vision.photos import load_photo
+from testkit.simulate import (
     ENCODERS,
     Condition,
     age_print,

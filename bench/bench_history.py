@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import board_image, save_photo  # noqa: E402
 
-from qrcheck.catalog import load_catalog  # noqa: E402
-from qrcheck.check import check_photos  # noqa: E402
-from qrcheck.store import Store  # noqa: E402
+from qrcheck.board.check import check_photos  # noqa: E402
+from qrcheck.board.store import Store  # noqa: E402
+from qrcheck.catalog.model import load_catalog  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
 QRCHECK = [sys.executable, "-m", "qrcheck"]

@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import load_catalog  # noqa: E402
-from qrcheck.identify import (  # noqa: E402
+from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.vision.identify import (  # noqa: E402
     REACH,
     _gray,
     _rectify,
@@ -45,8 +45,8 @@ from qrcheck.identify import (  # noqa: E402
     match_text,
     tesseract_ocr,
 )
-from qrcheck.simulate import Condition, age_print, photograph, render_posting  # noqa: E402
-from qrcheck.testing.postings import plain_posting, turn_card  # noqa: E402
+from testkit.postings import plain_posting, turn_card  # noqa: E402
+from testkit.simulate import Condition, age_print, photograph, render_posting  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
 LAYOUTS = ("qrcheck", "qrcheck", "qrcheck-en", "above", "beside", "below")

@@ -9,7 +9,7 @@ grayscale pixels (the machines here are shared and noisy: the ratios matter, not
   counts as located when it is decoded or when a located-only symbol is left for it);
 - DIR/no-qr-photos: every symbol reported there is a false code;
 - simulated hard categories, each code's corners known (`qrcheck.simulate.code_image`, and for
-  `encoders` codes from segno and zxing-cpp's writer through `qrcheck.testing.encoders`):
+  `encoders` codes from segno and zxing-cpp's writer through `testkit.encoders`):
   perspective (tilt 40-60 degrees), blurred (Gaussian sigma 0.3-0.6 module, a blur of about
   2 modules), curved paper, bright_spots (several small blown-out reflections), glare (one
   large one), damaged (blots over 8-30% of the modules), high_version (versions 15-40), multiple
@@ -50,13 +50,13 @@ import zxingcpp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import load_catalog  # noqa: E402
-from qrcheck.check import check_photo  # noqa: E402
-from qrcheck.grade import grade_code  # noqa: E402
-from qrcheck.locate import Located, locate_codes  # noqa: E402
-from qrcheck.photos import load_photo  # noqa: E402
-from qrcheck.simulate import catalog_like_payloads, close_codes_board, code_image  # noqa: E402
-from qrcheck.testing.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
+from qrcheck.board.check import check_photo  # noqa: E402
+from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.grade.measure import grade_code  # noqa: E402
+from qrcheck.vision.locate import Located, locate_codes  # noqa: E402
+from qrcheck.vision.photos import load_photo  # noqa: E402
+from testkit.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
+from testkit.simulate import catalog_like_payloads, close_codes_board, code_image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import _quad, _side  # noqa: E402  (the same zxing-cpp geometry)

@@ -6,7 +6,7 @@ Issue 7's bar: "20 concurrent uploads of 12-megapixel photos all complete with c
 and nothing lost; the site stays responsive (a page load under 1 s) while they are processed".
 
 1. Renders `--photos` distinct 4000x3000 board photos (JPEG q88) in a temporary folder, each
-   with 12 postings of procedures in force in the bundled catalog (`qrcheck.simulate`:
+   with 12 postings of procedures in force in the bundled catalog (`testkit.simulate`:
    `render_posting` + `photograph`, as scripts/make_sample_photos.py does). Ground truth: the
    payloads printed on each board.
 2. Baseline, same run (the machine is shared and noisy, so the ratio matters more than the
@@ -60,9 +60,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import history_rows, load_catalog  # noqa: E402
-from qrcheck.check import check_photo  # noqa: E402
-from qrcheck.simulate import (  # noqa: E402
+from qrcheck.board.check import check_photo  # noqa: E402
+from qrcheck.catalog.model import history_rows, load_catalog  # noqa: E402
+from testkit.simulate import (  # noqa: E402
     A5_MM,
     QUIET_ZONE,
     Condition,

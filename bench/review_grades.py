@@ -27,12 +27,12 @@ import zxingcpp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.check import decide  # noqa: E402
-from qrcheck.grade import grade_code  # noqa: E402
+from qrcheck.board.decide import decide  # noqa: E402
+from qrcheck.grade.measure import grade_code  # noqa: E402
 from qrcheck.links.verdict import Verdict  # noqa: E402
-from qrcheck.locate import locate_codes  # noqa: E402
-from qrcheck.photos import load_photo  # noqa: E402
-from qrcheck.testing.encoders import capture  # noqa: E402
+from qrcheck.vision.locate import locate_codes  # noqa: E402
+from qrcheck.vision.photos import load_photo  # noqa: E402
+from testkit.encoders import capture  # noqa: E402
 
 
 def crop(gray: np.ndarray, corners) -> np.ndarray:

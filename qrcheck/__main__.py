@@ -1,5 +1,5 @@
 """`python -m qrcheck` runs the command line."""
 
-from qrcheck.cli import main
+from qrcheck.cli.app import main
 
 main()

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import COLUMNS  # noqa: E402
-from qrcheck.table import write_csv  # noqa: E402
+from qrcheck.catalog.csv_text import write_csv  # noqa: E402
+from qrcheck.catalog.model import COLUMNS  # noqa: E402
 
 EXTRA = ("source_url", "confidence", "note")
 

@@ -1,7 +1,7 @@
 """Render samples/photos/: synthetic phone photos of posting boards, with their ground truth.
 
 Deterministic (fixed seeds): running it again gives the same files. Postings come from the
-bundled catalog as of 2026-11-27; `qrcheck.simulate` prints, ages and photographs them. Also
+bundled catalog as of 2026-11-27; `testkit.simulate` prints, ages and photographs them. Also
 copies a few real photos from ../shared/data/qr-photos/ into samples/photos/real/.
 Usage: python scripts/make_sample_photos.py [OUTPUT_DIR]
 """
@@ -22,8 +22,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog import CatalogView, load_catalog  # noqa: E402
-from qrcheck.simulate import (  # noqa: E402
+from qrcheck.catalog.model import CatalogView, load_catalog  # noqa: E402
+from testkit.simulate import (  # noqa: E402
     Condition,
     age_print,
     as_rng,
@@ -231,7 +231,7 @@ def main(argv: list[str]) -> int:
         size = (out / board.name).stat().st_size / 1e6
         print(f"{board.name}: {len(board.postings)} postings, {size:.2f} MB")
     truth = {
-        "note": "Synthetic photos rendered by scripts/make_sample_photos.py (qrcheck.simulate); "
+        "note": "Synthetic photos rendered by scripts/make_sample_photos.py (testkit.simulate); "
         "corners are the symbol's (no quiet zone) TL, TR, BR, BL in photo pixels; "
         "link_status is what a checker should say of the decoded text, as of "
         f"{AS_OF.isoformat()}, with the bundled catalog.",

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qrcheck.catalog import COLUMNS, Catalog
+from qrcheck.catalog.model import COLUMNS, Catalog
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
@@ -150,7 +150,7 @@ def history_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def board_image(payloads: Sequence[str], module_px: int = 6, columns: int = 4) -> np.ndarray:
     """Sharp codes (qrcheck.symbol.make_symbol bitmaps) on a light grey board, one per cell."""
-    from qrcheck.symbol import make_symbol
+    from qrcheck.printing.symbol import make_symbol
 
     tiles = [make_symbol(p).bitmap(module_px) for p in payloads]
     cell = max(t.shape[0] for t in tiles) + 40
@@ -174,7 +174,7 @@ def run_cli(args: list[str]) -> int:
     """Run the `qrcheck` command line in-process; its exit status."""
     import pytest
 
-    from qrcheck.cli import main
+    from qrcheck.cli.app import main
 
     with pytest.raises(SystemExit) as caught:
         main(args)

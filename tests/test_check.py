@@ -14,13 +14,15 @@ import pytest
 from conftest import board_image, save_photo
 from PIL import Image
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import CheckReport, check_photo, check_photos
-from qrcheck.cli import main
+from qrcheck.board.annotate import COLOURS
+from qrcheck.board.check import check_photo, check_photos
+from qrcheck.board.results import CheckReport
+from qrcheck.catalog.model import load_catalog
+from qrcheck.cli.app import main
 from qrcheck.links.verdict import judge
-from qrcheck.locate import locate_codes
-from qrcheck.photos import load_photo
-from qrcheck.report import COLOURS, report_json
+from qrcheck.reports.check_json import report_json
+from qrcheck.vision.locate import locate_codes
+from qrcheck.vision.photos import load_photo
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
@@ -232,8 +234,9 @@ def test_one_unreadable_photo_does_not_stop_the_others(tmp_path: Path, view, cat
 
 
 def test_annotations_follow_a_link_found_dead_online(tmp_path: Path, view, catalog) -> None:
-    from qrcheck.check import refresh_annotations
-    from qrcheck.links.live import LiveResult, apply_live
+    from qrcheck.board.check import refresh_annotations
+    from qrcheck.board.decide import apply_live
+    from qrcheck.links.live import LiveResult
 
     proc = view.procedures["1.001193"]
     photo = save(board([proc.payload]), tmp_path / "one.png")
@@ -366,7 +369,7 @@ def test_a_fault_in_a_stronger_pass_keeps_the_codes_zxing_cpp_finds(
     tmp_path: Path, view, catalog, caplog
 ) -> None:
     """No photo lost to a fault inside the reader stack: the first pass's codes are reported."""
-    from qrcheck.check import ZXING_ONLY
+    from qrcheck.board.check import ZXING_ONLY
 
     payloads = [p.payload for p in view.active()][:4]
     photo = save_photo(board_image(payloads), tmp_path / "board.png")

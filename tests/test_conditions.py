@@ -1,4 +1,4 @@
-"""The conditions real photos of boards bring, each on a simulated image (`qrcheck.simulate`).
+"""The conditions real photos of boards bring, each on a simulated image (`testkit.simulate`).
 
 Every test asks `locate_codes` for exactly one result per code, centred where the ground truth
 puts the symbol (within max(10 px, 15% of its side)), with the right text, and nothing else.
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from qrcheck.locate import Located, locate_codes
-from qrcheck.simulate import (
+from qrcheck.vision.locate import Located, locate_codes
+from testkit.simulate import (
     PAPER_LIN,
     PlacedCode,
     as_rng,

@@ -1,6 +1,6 @@
 """Nearly white postings (issue 4): located from one finder pattern and the QR structure around it.
 
-Each image is a posting card rendered, aged and photographed by `qrcheck.simulate` with fixed
+Each image is a posting card rendered, aged and photographed by `testkit.simulate` with fixed
 seeds. Uneven fading that erases finder patterns is made exact here by painting them over with
 paper before the card is aged; the rest of the symbol keeps its (nearly white) modules.
 """
@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from qrcheck.grade import grade_code
-from qrcheck.locate import FAINT, LocateOptions, locate_codes
-from qrcheck.simulate import (
+from qrcheck.grade.measure import grade_code
+from qrcheck.vision.locate import FAINT, LocateOptions, locate_codes
+from testkit.simulate import (
     PAPER,
     Condition,
     PlacedCode,

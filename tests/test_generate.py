@@ -19,10 +19,10 @@ from PIL import Image
 from pypdf import PdfReader
 from pyzbar import pyzbar
 
-from qrcheck.catalog import load_catalog
+from qrcheck.catalog.model import load_catalog
 from qrcheck.errors import CatalogInvalid, GenerationError
-from qrcheck.generate import MANIFEST, GenerateOptions, generate
-from qrcheck.symbol import Symbol, make_symbol, verify_symbol
+from qrcheck.printing.generate import MANIFEST, GenerateOptions, generate
+from qrcheck.printing.symbol import Symbol, make_symbol, verify_symbol
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 27)

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photo, check_photos
-from qrcheck.grade import (
+from qrcheck.board.check import check_photo, check_photos
+from qrcheck.catalog.model import load_catalog
+from qrcheck.grade.measure import (
     LOWEST,
     MOD_BANDS,
     QZ_BANDS,
@@ -30,10 +30,10 @@ from qrcheck.grade import (
     grade_code,
     letter,
 )
-from qrcheck.grading.layout import blocks, layout
-from qrcheck.locate import locate_codes
-from qrcheck.simulate import code_image
-from qrcheck.symbol import QUIET_ZONE, make_symbol
+from qrcheck.grade.qr_layout import blocks, layout
+from qrcheck.printing.symbol import QUIET_ZONE, make_symbol
+from qrcheck.vision.locate import locate_codes
+from testkit.simulate import code_image
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 27)
@@ -287,8 +287,8 @@ def test_fixed_pattern_segments_grade_by_module_errors() -> None:
 
 def test_an_inverted_print_is_graded_as_its_negative() -> None:
     """Light modules on a dark ground: a sound sticker, not a faded one."""
-    from qrcheck.locate import locate_codes
-    from qrcheck.symbol import make_symbol
+    from qrcheck.printing.symbol import make_symbol
+    from qrcheck.vision.locate import locate_codes
 
     tile = 255 - make_symbol("https://dichvucong.gov.vn/thu-tuc-hanh-chinh/x#v=AAAAAA").bitmap(6)
     photo = np.full((tile.shape[0] + 120, tile.shape[1] + 120), 30, dtype=np.uint8)
@@ -310,7 +310,7 @@ def test_the_fast_syndrome_check_agrees_with_reed_solomon(data: bytes, ec: int, 
     distance) are never taken as valid."""
     import reedsolo
 
-    from qrcheck.grading.layout import _codec, syndromes_zero
+    from qrcheck.grade.qr_layout import _codec, syndromes_zero
 
     code = bytearray(_codec(ec).encode(data))
     for where, flip in damage:

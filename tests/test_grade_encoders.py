@@ -22,21 +22,12 @@ import cv2
 import numpy as np
 import pytest
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photo, code_result
-from qrcheck.grade import grade_code
-from qrcheck.grading.layout import blocks, correct, format_words, layout
-from qrcheck.locate import Located, locate_codes
-from qrcheck.testing.encoders import (
-    ENCODERS,
-    LEVELS,
-    LINK,
-    by_segno,
-    by_zxing,
-    capture,
-    filling,
-    render,
-)
+from qrcheck.board.check import check_photo, code_result
+from qrcheck.catalog.model import load_catalog
+from qrcheck.grade.measure import grade_code
+from qrcheck.grade.qr_layout import blocks, correct, format_words, layout
+from qrcheck.vision.locate import Located, locate_codes
+from testkit.encoders import ENCODERS, LEVELS, LINK, by_segno, by_zxing, capture, filling, render
 
 TODAY = date(2026, 11, 27)
 REPO = Path(__file__).resolve().parent.parent

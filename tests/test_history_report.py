@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from conftest import BUNDLED_CATALOG, board_image, run_cli, save_photo
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photos
-from qrcheck.fading import project_grade_d
-from qrcheck.history_report import projection, tracks
-from qrcheck.store import Store
+from qrcheck.board.check import check_photos
+from qrcheck.board.store import Store
+from qrcheck.catalog.model import load_catalog
+from qrcheck.grade.fading import project_grade_d
+from qrcheck.reports.history_html import projection, tracks
 
 TODAY = date(2026, 11, 27)
 SOUND, OTHER, REPLACED, ABOLISHED = "1.012812", "1.000656", "1.001731", "2.001009"

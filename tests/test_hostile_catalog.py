@@ -33,7 +33,9 @@ from conftest import (
 from openpyxl import Workbook, load_workbook
 from xlsx_fixture import AMENDED_CODE, AMENDED_NAME, HEADER, NEW_CODE, build_export
 
-from qrcheck.catalog import (
+from qrcheck.catalog.csv_text import is_formula, neutralise, unneutralise, write_csv
+from qrcheck.catalog.importer import prepare_import, read_export
+from qrcheck.catalog.model import (
     COLUMNS,
     EARLIEST_DATE,
     LATEST_DATE,
@@ -44,9 +46,7 @@ from qrcheck.catalog import (
 from qrcheck.center import DEFAULT_CENTER
 from qrcheck.errors import CatalogError, ImportFailed
 from qrcheck.i18n import messages, t
-from qrcheck.importer import prepare_import, read_export
-from qrcheck.report import HISTORY_COLUMNS, history_csv
-from qrcheck.table import is_formula, neutralise, unneutralise, write_csv
+from qrcheck.reports.export import HISTORY_COLUMNS, history_csv
 
 WHEN = date(2026, 11, 27)
 KHAI_SINH = "Thủ tục đăng ký khai sinh"
@@ -217,7 +217,7 @@ def test_a_missing_center_toml_means_the_default_settings(tmp_path: Path) -> Non
 
 
 def test_a_damaged_history_copy_is_passed_over(tmp_path: Path) -> None:
-    from qrcheck.catalog import history_rows
+    from qrcheck.catalog.model import history_rows
 
     folder = write_catalog(tmp_path / "catalog", [procedure_row()])
     (folder / "history").mkdir()

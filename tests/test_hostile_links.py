@@ -29,19 +29,14 @@ from conftest import board_image, run_cli, save_photo
 from test_links_portal import PortalServer, tls_portal
 from test_links_verdict import BIRTH, CENTER, REPO, TODAY, VIEW
 
-from qrcheck.check import CheckReport, check_photo, decide
-from qrcheck.grade import Grade
+from qrcheck.board.check import check_photo
+from qrcheck.board.decide import apply_live, decide, links_to_check
+from qrcheck.board.results import CheckReport
+from qrcheck.grade.measure import Grade
 from qrcheck.i18n import t
-from qrcheck.links.live import (
-    LinkCache,
-    LinkChecker,
-    LiveOptions,
-    NameNotFound,
-    PinnedBackend,
-    apply_live,
-    links_to_check,
-)
-from qrcheck.links.verdict import describe, judge, parse_link
+from qrcheck.links.live import LinkCache, LinkChecker, LiveOptions, NameNotFound, PinnedBackend
+from qrcheck.links.verdict import describe, judge
+from qrcheck.urls import parse_link
 
 ID = "019d2bfd-3fe0-70ac-b9d6-5e9e20d6eef7"  # the formalityId of 1.001193 (khai sinh)
 P = f"/thu-tuc-hanh-chinh/{ID}"

@@ -18,7 +18,7 @@ from test_photos import png_header_only
 
 from qrcheck.errors import PhotoError
 from qrcheck.i18n import t
-from qrcheck.photos import MAX_ASPECT, MAX_SIDE, load_photo, probe_photo
+from qrcheck.vision.photos import MAX_ASPECT, MAX_SIDE, load_photo, probe_photo
 
 
 @pytest.mark.parametrize(

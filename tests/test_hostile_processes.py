@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from conftest import board_image, save_photo
 
-from qrcheck.catalog import load_catalog
+from qrcheck.catalog.model import load_catalog
 from qrcheck.errors import GenerationError
-from qrcheck.generate import LOCK_FILE, MANIFEST, GenerateOptions, generate
+from qrcheck.printing.generate import LOCK_FILE, MANIFEST, GenerateOptions, generate
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 

@@ -36,8 +36,8 @@ from test_web import (
     wait_for_result,
 )
 
-from qrcheck.catalog import load_catalog
-from qrcheck.store import SCAN_CLIENTS_PER_ADDRESS, Store
+from qrcheck.board.store import SCAN_CLIENTS_PER_ADDRESS, Store
+from qrcheck.catalog.model import load_catalog
 from qrcheck.web import WebConfig, create_app
 from qrcheck.web.security import Hashing, LoginLimiter, hash_password
 

@@ -46,7 +46,7 @@ SETTING_KEYS = {
 }
 #: Keys built with an f-string (f"change.{kind}"), and every value the formatted part takes.
 CHANGE_KINDS = ("new", "amended", "abolished", "replaced")
-from qrcheck.check import ACTIONS  # noqa: E402
+from qrcheck.board.results import ACTIONS  # noqa: E402
 from qrcheck.links.verdict import STATUSES  # noqa: E402
 
 FAMILIES = {

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 import pytest
 
-from qrcheck.catalog import load_catalog
-from qrcheck.identify import Identification, identify_posting, match_text
-from qrcheck.photos import load_photo
-from qrcheck.simulate import Condition, age_print, photograph, render_posting
-from qrcheck.testing.postings import plain_posting, turn_card
+from qrcheck.catalog.model import load_catalog
+from qrcheck.vision.identify import Identification, identify_posting, match_text
+from qrcheck.vision.photos import load_photo
+from testkit.postings import plain_posting, turn_card
+from testkit.simulate import Condition, age_print, photograph, render_posting
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples" / "photos"

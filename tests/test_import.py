@@ -38,20 +38,14 @@ from xlsx_fixture import (
     build_export,
 )
 
-from qrcheck.catalog import Catalog, load_catalog
-from qrcheck.cli import main
+from qrcheck.catalog.importer import ALIASES, apply_import, label_field, prepare_import, read_export
+from qrcheck.catalog.model import Catalog, load_catalog
+from qrcheck.cli.app import main
 from qrcheck.errors import ImportFailed
 from qrcheck.i18n import messages, placeholders, t
-from qrcheck.importer import (
-    ALIASES,
-    apply_import,
-    label_field,
-    prepare_import,
-    read_export,
-)
 
 BUNDLED_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
-IMPORTER_SOURCE = Path(__file__).resolve().parent.parent / "qrcheck" / "importer.py"
+IMPORTER_SOURCE = Path(__file__).resolve().parent.parent / "qrcheck" / "catalog" / "importer.py"
 WHEN = date(2026, 11, 27)
 EXTRA = ("source_url", "confidence", "note", "replaced_by")
 

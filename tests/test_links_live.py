@@ -27,9 +27,10 @@ import jsonschema
 import pytest
 from test_links_portal import ForwardProxy, PortalServer, gzip_bomb, tls_portal
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import CheckReport, CodeResult, PhotoResult, decide
-from qrcheck.grade import Grade
+from qrcheck.board.decide import apply_live, decide
+from qrcheck.board.results import CheckReport, CodeResult, PhotoResult
+from qrcheck.catalog.model import load_catalog
+from qrcheck.grade.measure import Grade
 from qrcheck.links.live import (
     LinkCache,
     LinkChecker,
@@ -38,14 +39,13 @@ from qrcheck.links.live import (
     NetworkDown,
     PinnedBackend,
     address_refusal,
-    apply_live,
     not_found_phrase,
     retry_after,
     same_page,
 )
 from qrcheck.links.verdict import judge
-from qrcheck.locate import Located
-from qrcheck.report import report_json
+from qrcheck.reports.check_json import report_json
+from qrcheck.vision.locate import Located
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((REPO / "qrcheck" / "schema" / "check.schema.json").read_text(encoding="utf-8"))

@@ -10,16 +10,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from qrcheck.catalog import load_catalog
+from qrcheck.catalog.model import load_catalog
 from qrcheck.i18n import messages, placeholders, t
-from qrcheck.links.verdict import (
-    STATUSES,
-    describe,
-    judge,
-    normalise,
-    parse_link,
-    since_key,
-)
+from qrcheck.links.verdict import STATUSES, describe, judge, since_key
+from qrcheck.urls import normalise, parse_link
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(REPO / "catalog")

@@ -11,7 +11,7 @@ from conftest import BUNDLED_CENTER, FORMALITY_ID
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from qrcheck.catalog import Row
+from qrcheck.catalog.model import Row
 from qrcheck.center import DEFAULT_CENTER, CenterSettings, load_center
 from qrcheck.payload import (
     TAG_LENGTH,

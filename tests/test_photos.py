@@ -25,7 +25,7 @@ from PIL import Image, ImageFile, ImageOps
 
 from qrcheck.errors import PhotoError, QrcheckError
 from qrcheck.i18n import LANGUAGES, messages, placeholders, t
-from qrcheck.photos import MAX_PIXELS, SUPPORTED_SUFFIXES, Photo, find_photos, load_photo
+from qrcheck.vision.photos import MAX_PIXELS, SUPPORTED_SUFFIXES, Photo, find_photos, load_photo
 
 W, H = 48, 32
 #: The black square of the standard picture: x from 8 to 23, y from 8 to 23.
@@ -571,7 +571,7 @@ def test_every_photo_error_is_a_sentence(tmp_path, lang):
 
 
 def test_every_photos_message_is_used_and_formats():
-    source = Path(__file__).resolve().parent.parent / "qrcheck" / "photos.py"
+    source = Path(__file__).resolve().parent.parent / "qrcheck" / "vision" / "photos.py"
     text = source.read_text(encoding="utf-8")
     for lang in LANGUAGES:
         keys = [k for k in messages(lang) if k.startswith("photos.")]
@@ -720,7 +720,7 @@ def test_found_photos_load(tmp_path):
 def test_probe_reads_the_header_only(tmp_path: Path) -> None:
     """probe_photo: the size from the header, the same refusals as load_photo for what is not a
     photo or is too big, and no decoding (a JPEG cut short passes; loading it does not)."""
-    from qrcheck.photos import probe_photo
+    from qrcheck.vision.photos import probe_photo
 
     whole = tmp_path / "whole.jpg"
     Image.new("RGB", (640, 480), (200, 200, 200)).save(whole, quality=90)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qrcheck.report import grid_positions
+from qrcheck.board.annotate import grid_positions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "photos"
 #: columns of postings on each sample board (truth.json lists the codes row by row)

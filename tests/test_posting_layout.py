@@ -2,7 +2,7 @@
 where the posting's layout prints it, from the remains of its modules; nothing is made up on
 cards without a code.
 
-Each image is an A5 card rendered, aged and photographed by `qrcheck.simulate` with fixed seeds.
+Each image is an A5 card rendered, aged and photographed by `testkit.simulate` with fixed seeds.
 Seed 61 fades the code unevenly until no finder pattern is left (the card, header and title
 still show): every earlier pass of the reader stack finds nothing on it.
 """
@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from qrcheck.check import decide
-from qrcheck.grade import grade_code
+from qrcheck.board.decide import decide
+from qrcheck.grade.measure import grade_code
 from qrcheck.links.verdict import Verdict
-from qrcheck.locate import LocateOptions, locate_codes
-from qrcheck.locate_layout import LAYOUT, find_cards, symbol_square_mm
-from qrcheck.posting import qr_square_mm
-from qrcheck.simulate import (
+from qrcheck.printing.posting import qr_square_mm
+from qrcheck.vision.cards import LAYOUT, find_cards, symbol_square_mm
+from qrcheck.vision.locate import LocateOptions, locate_codes
+from testkit.simulate import (
     INK,
     PAPER,
     Condition,
@@ -170,6 +170,6 @@ def test_faded_text_only_sheet_gives_nothing():
 
 
 def _reduced(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    from qrcheck.locate import FINDER_MAX_SIDE, _downscaled
+    from qrcheck.vision.locate import FINDER_MAX_SIDE, _downscaled
 
     return _downscaled(gray, FINDER_MAX_SIDE)

@@ -12,10 +12,10 @@ import pytest
 from conftest import BUNDLED_CATALOG, board_image, run_cli, save_photo
 from pypdf import PdfReader
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photos
+from qrcheck.board.check import check_photos
+from qrcheck.board.store import Store
+from qrcheck.catalog.model import load_catalog
 from qrcheck.links.verdict import Verdict
-from qrcheck.store import Store
 
 TODAY = date(2026, 11, 27)
 OLD_PORTAL = "https://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc-hanh-chinh.html"
@@ -289,7 +289,7 @@ def test_the_report_counts_what_the_reprint_list_counts(tmp_path: Path, history:
 
 
 def unreadable_board_for_history() -> np.ndarray:
-    from qrcheck.catalog import load_catalog
+    from qrcheck.catalog.model import load_catalog
 
     return unreadable_board(load_catalog(BUNDLED_CATALOG).as_of(TODAY), seed=4)
 
@@ -299,7 +299,7 @@ def test_the_sheet_names_each_board_and_marks_what_is_not_yet_in_force(
 ) -> None:
     """Each posting of the sheet carries its board; a posting printed ahead of a change that
     takes effect later says from when it applies (issue 16)."""
-    from qrcheck.reprint import reprint_list, sheet_contents
+    from qrcheck.board.reprint import reprint_list, sheet_contents
 
     with Store(history) as store:
         items = reprint_list(store, view, catalog.center, 30)

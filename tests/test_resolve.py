@@ -11,8 +11,7 @@ from datetime import date
 import pytest
 from conftest import FORMALITY_ID, OTHER_FORMALITY_ID, issue_tuples, procedure_row
 
-from qrcheck import cli
-from qrcheck.catalog import (
+from qrcheck.catalog.model import (
     COLUMNS,
     Catalog,
     CatalogView,
@@ -21,6 +20,7 @@ from qrcheck.catalog import (
     diff_views,
     load_catalog,
 )
+from qrcheck.cli import app as cli
 from qrcheck.payload import version_tag
 
 AS_OF = date(2026, 11, 27)

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 from conftest import BUNDLED_CATALOG, save_photo
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photos
-from qrcheck.reprint import lost_postings, reprint_list
-from qrcheck.rounds import Sighting, group_postings, register, split_rounds
-from qrcheck.store import Store
-from qrcheck.testing.encoders import INK, PAPER, encode_auto, render
+from qrcheck.board.check import check_photos
+from qrcheck.board.reprint import lost_postings, reprint_list
+from qrcheck.board.rounds import Sighting, group_postings, register, split_rounds
+from qrcheck.board.store import Store
+from qrcheck.catalog.model import load_catalog
+from testkit.encoders import INK, PAPER, encode_auto, render
 
 TODAY = date(2026, 11, 27)
 ENCODER_NAMES = ("segno", "zxing-cpp", "python-qrcode")
@@ -277,8 +277,8 @@ def test_a_named_unreadable_posting_is_printed_once_and_leaves_when_done(
 ) -> None:
     """The posting seen undecoded in two photos, named from its printed text: one reprint item
     with its code, the reason saying what was read, on the print sheet; `record_done` clears it."""
-    from qrcheck.check import check_photo, keep_best
-    from qrcheck.reprint import record_done, sheet_contents
+    from qrcheck.board.check import check_photo, keep_best
+    from qrcheck.board.reprint import record_done, sheet_contents
 
     view_ = catalog.as_of(TODAY)
     code = view_.active()[1].code
@@ -324,7 +324,7 @@ def test_a_successor_already_on_the_board_means_take_the_old_one_down(
     """Board 3 of the issue: the replaced 1.001731 beside a sound 1.116910. The task is "take
     the old one down" (action remove), not "print 1.116910" again; without the successor on the
     board, the successor is what to print."""
-    from qrcheck.reprint import posting_states
+    from qrcheck.board.reprint import posting_states
 
     view_ = catalog.as_of(TODAY)
     old, new = view_.procedures["1.001731"], view_.procedures["1.116910"]
@@ -390,7 +390,7 @@ def test_the_four_sample_photos_name_both_faded_postings(tmp_path: Path) -> None
     assert "đọc được mã 1.000419 in trên bản niêm yết" in by_code["1.000419"].reasons[0].text("vi")
     assert "board-1.jpg" in by_code["1.000419"].reasons[0].text("vi")
     assert "board-3.jpg" in by_code["2.001263"].reasons[0].text("vi")
-    from qrcheck.reprint import sheet_contents
+    from qrcheck.board.reprint import sheet_contents
 
     on_sheet = {e.content.code for e in sheet_contents(catalog_, items, TODAY)}
     assert {"1.000419", "2.001263"} <= on_sheet
@@ -399,8 +399,8 @@ def test_the_four_sample_photos_name_both_faded_postings(tmp_path: Path) -> None
 
 
 def test_cut_by_edge_wants_the_quiet_zone_inside_the_photo() -> None:
-    from qrcheck.check import cut_by_edge
-    from qrcheck.locate import Located
+    from qrcheck.board.check import cut_by_edge
+    from qrcheck.vision.locate import Located
 
     def at(x: float) -> Located:
         return Located(((x, 100.0), (x + 294, 100.0), (x + 294, 394.0), (x, 394.0)), None)

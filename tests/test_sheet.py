@@ -27,12 +27,10 @@ from pypdf.generic import ContentStream
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
-from qrcheck.catalog import load_catalog
+from qrcheck.catalog.model import load_catalog
 from qrcheck.center import CenterSettings
-from qrcheck.generate import posting_content, render_key
-from qrcheck.locate import LocateOptions, locate_codes
-from qrcheck.locate_layout import LAYOUT, symbol_square_mm
-from qrcheck.posting import (
+from qrcheck.printing.generate import posting_content, render_key
+from qrcheck.printing.posting import (
     BOLD,
     MARGIN_MM,
     REGULAR,
@@ -44,7 +42,9 @@ from qrcheck.posting import (
     qr_square_mm,
     register_fonts,
 )
-from qrcheck.simulate import Condition, age_print, photograph
+from qrcheck.vision.cards import LAYOUT, symbol_square_mm
+from qrcheck.vision.locate import LocateOptions, locate_codes
+from testkit.simulate import Condition, age_print, photograph
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 27)

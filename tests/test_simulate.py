@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from qrcheck.simulate import (
+from testkit.simulate import (
     Condition,
     PlacedCode,
     age_print,
@@ -194,9 +194,9 @@ def test_board_with_codes_places_distinct_codes_in_the_frame():
 def test_boards_mix_encoders_and_every_code_grades_sound():
     """Board photos carry codes of three encoders (qrcheck's own and two others), so a test or
     bench built on them cannot agree with qrcheck's generator by construction."""
-    from qrcheck.grade import grade_code
-    from qrcheck.locate import locate_codes
-    from qrcheck.simulate import ENCODERS, make_symbol
+    from qrcheck.grade.measure import grade_code
+    from qrcheck.vision.locate import locate_codes
+    from testkit.simulate import ENCODERS, make_symbol
 
     image, placed = board_with_codes(6, size=(2400, 1800), module_px=6, rng=4)
     assert [p.condition.encoder for p in placed] == [*ENCODERS, *ENCODERS]

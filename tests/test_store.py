@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, run_cli, save_photo
 
-from qrcheck.catalog import load_catalog
-from qrcheck.store import SCHEMA_VERSION, PrintRecord, Store, StoreError, default_db_path
+from qrcheck.board.store import SCHEMA_VERSION, PrintRecord, Store, StoreError, default_db_path
+from qrcheck.catalog.model import load_catalog
 
 TODAY = date(2026, 11, 27)
 

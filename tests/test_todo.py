@@ -17,10 +17,10 @@ from conftest import BUNDLED_CATALOG, save_photo
 from openpyxl import load_workbook
 from test_rounds import board
 
-from qrcheck.catalog import load_catalog
-from qrcheck.check import check_photos
-from qrcheck.store import Store
-from qrcheck.todo import board_todo, close_task, todo_xlsx
+from qrcheck.board.check import check_photos
+from qrcheck.board.store import Store
+from qrcheck.board.todo import board_todo, close_task, todo_xlsx
+from qrcheck.catalog.model import load_catalog
 
 TODAY = date(2026, 11, 27)
 FAKE = "https://dichvucong-gov.vn.thanhtoan-phi.com/thanh-toan?ma=1.013978"

@@ -25,12 +25,12 @@ import numpy as np
 import pytest
 from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, save_photo
 
-from qrcheck.catalog import load_catalog
-from qrcheck.cli import main
+from qrcheck.board.annotate import COLOURS
+from qrcheck.board.store import Store
+from qrcheck.catalog.model import load_catalog
+from qrcheck.cli.app import main
 from qrcheck.i18n import messages, t
 from qrcheck.links.live import LiveOptions
-from qrcheck.report import COLOURS
-from qrcheck.store import Store
 from qrcheck.web import WebConfig, create_app
 from qrcheck.web.security import hash_password, verify_password
 
@@ -360,7 +360,7 @@ def test_tap_a_code_on_the_photo(server: dict, view, tmp_path: Path) -> None:
     """The result photo is an SVG: each code is a link to its details, where the code is."""
     from PIL import Image
 
-    from qrcheck.symbol import make_symbol
+    from qrcheck.printing.symbol import make_symbol
 
     procs = view.procedures
     board = board_image([procs[SOUND].payload, procs[REPLACED].payload, procs[ABOLISHED].payload])

@@ -31,7 +31,7 @@ from test_web import (
     wait_for_result,
 )
 
-from qrcheck.store import Store
+from qrcheck.board.store import Store
 
 FAKE = "https://dichvucong-gov.vn.thanhtoan-phi.com/thanh-toan?ma=1.013978"
 BOARD = "Bảng sảnh B"

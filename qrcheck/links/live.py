@@ -65,10 +65,10 @@ import httpx
 from ada_url import join_url
 
 from qrcheck import __version__
-from qrcheck.links.verdict import parse_link, registered_domain
+from qrcheck.urls import parse_link, registered_domain
 
 if TYPE_CHECKING:
-    from qrcheck.check import CheckReport
+    pass
 
 LIVE_STATUSES = (
     "ok",
@@ -1155,41 +1155,3 @@ def check_urls(
             return results, checker.network_down
 
     return asyncio.run(run())
-
-
-def apply_live(report: CheckReport, results: dict[str, LiveResult]) -> CheckReport:
-    """The report with each code's live result attached (keyed by the verdict's link).
-
-    A dead or soft-404 answer on an otherwise current link makes the link `dead` (reprint);
-    every other catalog verdict stands, with the live result alongside it.
-    """
-    from qrcheck.check import CheckReport, decide
-
-    photos = []
-    for photo in report.photos:
-        codes = []
-        for code in photo.codes:
-            live = results.get(code.verdict.link or "")
-            if live is None:
-                codes.append(code)
-                continue
-            verdict = code.verdict
-            if live.status in ("dead", "soft_404") and verdict.status == "current":
-                verdict = replace(
-                    verdict,
-                    status="dead",
-                    detail_key="links.dead_current",
-                    detail_params={"code": verdict.procedure or ""},
-                )
-            action, reason = decide(code.grade, verdict)
-            if verdict is code.verdict:
-                action, reason = code.action, code.reason
-            codes.append(replace(code, verdict=verdict, action=action, reason=reason, live=live))
-        photos.append(replace(photo, codes=tuple(codes)))
-    return CheckReport(tuple(photos))
-
-
-def links_to_check(report: CheckReport) -> list[str]:
-    """Every distinct decoded link of a report, normalised (version tag left out)."""
-    found = [c.verdict.link for c in report.codes if c.verdict.link]
-    return list(dict.fromkeys(found))

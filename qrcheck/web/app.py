@@ -13,14 +13,11 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import re
 import secrets
 import shutil
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -36,16 +33,16 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from qrcheck.catalog import Catalog, history_rows, load_catalog
-from qrcheck.check import PhotoResult, finish_round
-from qrcheck.errors import CatalogError, CatalogInvalid, PhotoError, QrcheckError
+from qrcheck.board.annotate import grid_positions, legend_height
+from qrcheck.board.check import finish_round
+from qrcheck.board.results import PhotoResult
+from qrcheck.board.store import Account, Store
+from qrcheck.board.todo import KIND_KEYS
+from qrcheck.errors import PhotoError, QrcheckError
+from qrcheck.files import atomic_write_bytes
 from qrcheck.i18n import LANGUAGES, t
-from qrcheck.links.live import LiveOptions
-from qrcheck.photos import probe_photo
-from qrcheck.report import grid_positions, legend_height
-from qrcheck.store import Account, Store
-from qrcheck.table import atomic_write_bytes
-from qrcheck.todo import KIND_KEYS
+from qrcheck.vision.photos import probe_photo
+from qrcheck.web.config import CatalogSource, WebConfig
 from qrcheck.web.jobs import Batch, Checker
 from qrcheck.web.pages import IMPORT_SUFFIXES, StatusPages
 from qrcheck.web.security import (
@@ -76,65 +73,6 @@ SOUND_ACTIONS = ("monitor", "ok")
 PHONE_PX, TAP_PX, BADGE_PX = 340, 46, 28
 #: the longest side of the annotated photo as the result page shows it (the original on a tap)
 VIEW_PIXELS = 1600
-
-
-@dataclass
-class WebConfig:
-    db: Path
-    catalog: Path
-    data: Path
-    max_upload_mb: int = 40
-    max_pixels: int = 60_000_000
-    max_files: int = 10
-    workers: int = max(1, min(4, (os.cpu_count() or 2) - 1))
-    login_attempts: int = 5
-    login_window: float = 300.0
-    #: failed logins from one address, whatever the names, in `login_window`
-    login_per_address: int = 30
-    #: password verifications at once (argon2 takes 64 MiB each)
-    login_hashing: int = 2
-    #: the day the catalog is read for (tests fix it)
-    today: Callable[[], date] = field(default=date.today)
-    #: live link checks after each photo (None: offline, the catalog comparison only)
-    live: LiveOptions | None = field(default_factory=LiveOptions)
-
-
-class CatalogSource:
-    """The catalog, read again when its file changes (e.g. after `qrcheck catalog import`)."""
-
-    def __init__(self, location: Path) -> None:
-        self.location = location
-        self._stamp: tuple[int, int] | None = None
-        #: the file as it was when it last failed to load (not read again until it changes)
-        self._refused: tuple[int, int] | None = None
-        self._catalog: Catalog | None = None
-        self._history: tuple = ()
-        self.get()
-
-    def get(self) -> tuple[Catalog, tuple]:
-        csv = self.location / "procedures.csv" if self.location.is_dir() else self.location
-        try:
-            st = csv.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = None
-        changed = stamp is not None and stamp not in (self._stamp, self._refused)
-        if self._catalog is None or changed:
-            try:  # a damaged file or center.toml is a CatalogError (a sentence), never a 500
-                catalog = load_catalog(self.location)
-            except CatalogError:
-                if self._catalog is None:
-                    raise
-                self._refused = stamp
-                return self._catalog, self._history  # keep serving the last valid one
-            if catalog.errors:
-                if self._catalog is None:
-                    raise CatalogInvalid(list(catalog.issues))
-                self._refused = stamp
-                return self._catalog, self._history  # keep serving the last valid one
-            self._catalog, self._history, self._stamp = catalog, history_rows(catalog), stamp
-        assert self._catalog is not None
-        return self._catalog, self._history
 
 
 def create_app(config: WebConfig) -> Starlette:

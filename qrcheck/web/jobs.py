@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qrcheck import __version__
-from qrcheck.check import CheckReport, PhotoResult, check_photo, refresh_annotations
+from qrcheck.board.check import check_photo, refresh_annotations
+from qrcheck.board.decide import apply_live, links_to_check
+from qrcheck.board.results import CheckReport, PhotoResult
+from qrcheck.board.store import Store
 from qrcheck.errors import QrcheckError
-from qrcheck.links.live import LinkCache, LiveOptions, apply_live, check_urls, links_to_check
-from qrcheck.store import Store
+from qrcheck.links.live import LinkCache, LiveOptions, check_urls
 from qrcheck.workers import worker_pool
 
 log = logging.getLogger(__name__)

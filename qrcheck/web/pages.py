@@ -19,21 +19,21 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from qrcheck.catalog import Catalog, catalog_fingerprint, group_issues, load_catalog
-from qrcheck.i18n import t
-from qrcheck.importer import PreparedImport, apply_import, prepare_import
-from qrcheck.reprint import (
+from qrcheck.board.reprint import (
     lost_postings,
     lost_reason,
     posting_states,
     reprint_list,
     sheet_pdf,
 )
-from qrcheck.store import Store
-from qrcheck.todo import DONE_KEYS, KIND_KEYS, board_todo, close_task, todo_xlsx
+from qrcheck.board.store import Store
+from qrcheck.board.todo import DONE_KEYS, KIND_KEYS, board_todo, close_task, todo_xlsx
+from qrcheck.catalog.importer import PreparedImport, apply_import, prepare_import
+from qrcheck.catalog.model import Catalog, catalog_fingerprint, group_issues, load_catalog
+from qrcheck.i18n import t
 
 if TYPE_CHECKING:
-    from qrcheck.web.app import WebConfig
+    from qrcheck.web.config import WebConfig
 
 IMPORT_SUFFIXES = (".xlsx", ".csv")
 #: import notes whose command-line wording names a flag: the page says its own control instead

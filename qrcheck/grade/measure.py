@@ -1,0 +1,973 @@
+"""Readability grades for located codes (A-F, score 0.0-4.0): ISO/IEC 15415-informed.
+
+Informed by ISO/IEC 15415 (2D print quality) and ISO/IEC 18004 (QR Code), adapted to phone
+photos; not conformant (no calibrated reflectance, no prescribed aperture or lighting).
+
+For each located code:
+
+1. The symbol is rectified from its corners and version (N = 17 + 4V modules; an unknown version
+   and orientation are found by fitting the finder and timing patterns), and every module's
+   reflectance is sampled over the centre region of the module (the photo averaged over about
+   half a module, read at the module's centre; the whole grid in one remap), in linear light
+   (the photo's sRGB tone curve undone). The illumination over the symbol is fitted (a smooth
+   surface through the quiet zone and the light modules) and divided out, so reflectances are
+   relative to paper white measured in the quiet zone, under uneven light too.
+2. The module colours the symbol *should* have come from re-encoding the decoded text with the
+   symbol's version, EC level and mask (read from its format information); for an undecoded
+   symbol, the fixed patterns are known and the data modules are taken as measured.
+3. Print-quality parameters, each graded A-F: decode; symbol contrast (paper white minus the ink
+   of solid dark areas, relative to paper white; the weakest region's contrast is reported
+   beside it); modulation and reflectance margin (per module, graded per codeword with the
+   notional unused error correction, as ISO 15415 does; a module of the wrong colour has zero
+   margin); unused error correction (zxing-cpp's UEC, or the share of each Reed-Solomon block's
+   capacity the sampled codewords leave unused); fixed pattern damage (finders with separators,
+   timing patterns, format and version information); quiet zone intrusion. Modulation, margin
+   and fixed pattern damage are measured against the *local* ink level (a smooth surface fitted
+   through the modules that should be dark, robust to local defects): fading that varies
+   smoothly over a posting is followed as phone readers' local thresholds follow it, while
+   voids, spots and scratches stand out of the surface and still count (see `_fit_dark`).
+   The overall grade is the lowest parameter's, as in ISO 15415.
+4. The score (0.0-4.0) uses ISO/IEC 15415's grade-point ranges (A 3.5-4.0, B 2.5-3.5, C 1.5-2.5,
+   D 0.5-1.5, F below 0.5): it is the lowest parameter's score, interpolated within its band
+   where the parameter has a continuous value (symbol contrast, unused error correction), so it
+   keeps falling as the ink fades even while the grade is still A. Parameters graded by counts
+   (fixed patterns, quiet zone) score their grade's integer (A 4, B 3, ...).
+5. Photo-quality figures, kept apart (`metrics["photo"]`): module size in pixels, blur (edge
+   spread across module boundaries), crosstalk between neighbouring modules (the camera's blur,
+   undone before modulation is measured), sensor noise on a module's reading, glare (blown-out
+   areas over the symbol, whose modules are left out of the print measurements) and exposure.
+   When the grade is D or F and the photo, not the print, may be the cause, `Grade.retake` says
+   how to take the photo again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+
+import cv2
+import numpy as np
+
+from qrcheck.grade.qr_layout import (
+    EC_BITS,
+    Corrected,
+    Layout,
+    blocks,
+    correct,
+    format_words,
+    layout,
+    reference_matrix,
+    size_of,
+    version_bits,
+)
+from qrcheck.vision.locate import ZBAR, ZXING, Located
+
+GRADES = "FDCBA"  # index = score
+#: ISO/IEC 15415 bands (value >= threshold), A, B, C, D
+SC_BANDS = ((0.70, "A"), (0.55, "B"), (0.40, "C"), (0.20, "D"))
+MOD_BANDS = ((0.50, "A"), (0.40, "B"), (0.30, "C"), (0.20, "D"))
+UEC_BANDS = ((0.62, "A"), (0.50, "B"), (0.37, "C"), (0.25, "D"))
+#: share of quiet-zone modules that read dark (value <= threshold): A, B, C, D
+QZ_BANDS = ((0.005, "A"), (0.02, "B"), (0.05, "C"), (0.10, "D"))
+#: share of a timing pattern's modules in error (value <= threshold): A, B, C, D
+TIMING_BANDS = ((0.0, "A"), (0.05, "B"), (0.10, "C"), (0.15, "D"))
+
+#: below this module size (pixels) a photo cannot show whether the print is sound
+MIN_MODULE_PX = 2.5
+#: above this share of the symbol under blown-out glare, glare may be what fails the code
+GLARE_RETAKE = 0.02
+#: above this blur (Gaussian sigma, in modules) module centres are smeared by the camera
+BLUR_RETAKE = 0.42
+#: paper white darker than this (sRGB 0-255) is too dark to measure; clipped beyond CLIP_RETAKE
+DARK_PAPER = 45
+CLIP_RETAKE = 0.5
+QUIET = 4  # modules of quiet zone examined
+
+_SRGB = np.arange(256) / 255.0
+TO_LINEAR = np.where(_SRGB <= 0.04045, _SRGB / 12.92, ((_SRGB + 0.055) / 1.055) ** 2.4).astype(
+    np.float32
+)
+
+
+@dataclass(frozen=True)
+class Grade:
+    grade: str
+    score: float
+    metrics: dict[str, object] = field(default_factory=dict)
+    #: when the photo rather than the posting prevents a judgement: a message key saying how
+    #: to retake it
+    retake: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# bands and scores
+
+
+def band(value: float, bands: tuple[tuple[float, str], ...]) -> str:
+    for threshold, letter in bands:
+        if value >= threshold:
+            return letter
+    return "F"
+
+
+#: ISO/IEC 15415's grade-point ranges (as for the overall grade of several scans): a score at or
+#: above LOWEST[g] earns the letter g. Integer grades (4 A .. 0 F) sit inside their letter's range.
+LOWEST = {"A": 3.5, "B": 2.5, "C": 1.5, "D": 0.5}
+
+
+def band_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
+    """A continuous score on the grade-point scale (0.0-4.0) that keeps falling as the value
+    falls, within grade A too: from 4.0 at a perfect 1.0 down to 3.5 at the A threshold,
+    interpolated across B (3.5-2.5), C (2.5-1.5) and D (1.5-0.5) between the thresholds, and
+    from 0.5 at the D threshold down to 0.0 at zero (so `letter(score)` is the band's grade)."""
+    edges = [b[0] for b in bands]
+    if value >= edges[0]:
+        top = max(1.0 - edges[0], 1e-9)
+        return float(min(4.0, 3.5 + 0.5 * (value - edges[0]) / top))
+    for i in range(1, 4):
+        if value >= edges[i]:
+            return (3.5 - i) + (value - edges[i]) / (edges[i - 1] - edges[i])
+    if edges[3] <= 0:
+        return 0.0
+    return float(np.clip(0.5 * value / edges[3], 0.0, 0.4999))
+
+
+def below_score(value: float, bands: tuple[tuple[float, str], ...]) -> float:
+    """Grade (4..0) for a value where lower is better (value <= threshold)."""
+    for i, (threshold, _) in enumerate(bands):
+        if value <= threshold + 1e-12:
+            return float(4 - i)
+    return 0.0
+
+
+def letter(score: float) -> str:
+    """The letter grade of a score (ISO/IEC 15415 grade-point ranges, see LOWEST)."""
+    for grade, lowest in LOWEST.items():
+        if score >= lowest - 1e-9:
+            return grade
+    return "F"
+
+
+def at_least(score: float, grade: str) -> bool:
+    return score >= LOWEST[grade] - 1e-9
+
+
+def count_score(errors: int) -> float:
+    """ISO/IEC 18004-style segment grading: 0 errors A, 1 B, 2 C, 3 D, more F."""
+    return float(max(0, 4 - errors))
+
+
+def _entry(value: float | None, score: float, **extra: object) -> dict[str, object]:
+    entry: dict[str, object] = {}
+    if value is not None:
+        entry["value"] = round(float(value), 3)
+    entry["grade"] = letter(score)
+    entry["score"] = _floor2(score)
+    entry.update(extra)
+    return entry
+
+
+def _floor2(x: float) -> float:
+    return math.floor(float(x) * 100 + 1e-9) / 100
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry and sampling
+
+
+def module_px(code: Located) -> float | None:
+    """Estimated module size in pixels (from the version when known, else None)."""
+    if code.version:
+        return code.side / size_of(code.version)
+    return None
+
+
+class _Sampler:
+    """Samples of a photo at symbol coordinates (modules; (0, 0) the symbol's top-left corner)
+    through the homography given by the symbol's corners: linear light by default, or any
+    image of the crop (`raw`, a glare mask) stacked as channels and read in one remap."""
+
+    def __init__(self, gray: np.ndarray, corners: np.ndarray, n: int, margin: float):
+        self.n = n
+        square = np.array([(0, 0), (n, 0), (n, n), (0, n)], np.float32)
+        self.h = cv2.getPerspectiveTransform(square, corners.astype(np.float32))
+        outer = np.array(
+            [
+                (-margin, -margin),
+                (n + margin, -margin),
+                (n + margin, n + margin),
+                (-margin, n + margin),
+            ]
+        )
+        pts = self.to_photo(outer)
+        hgt, wid = gray.shape
+        x0, y0 = np.floor(pts.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 2
+        self.x0, self.y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(wid, x1), min(hgt, y1)
+        self.raw = gray[self.y0 : max(self.y0, y1), self.x0 : max(self.x0, x1)]
+        self.lin = cv2.LUT(self.raw, TO_LINEAR) if self.raw.size else self.raw.astype(np.float32)
+
+    def to_photo(self, uv: np.ndarray) -> np.ndarray:
+        pts = np.asarray(uv, np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self.h.astype(np.float64)).reshape(-1, 2)
+
+    def points(self, uv: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
+        """Values at symbol points: (k,) for a one-channel image, (k, channels) for a stack;
+        NaN outside the photo."""
+        src = self.lin if image is None else image
+        channels = 1 if src.ndim == 2 else src.shape[2]
+        if src.size == 0:
+            return np.full((len(uv), channels) if channels > 1 else len(uv), np.nan)
+        xy = self.to_photo(uv)
+        # OpenCV's remap takes maps of fewer than 32,767 rows and columns: the points are laid
+        # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules)
+        k = len(uv)
+        rows = max(1, -(-k // _MAP_WIDTH))
+        width = min(k, _MAP_WIDTH) if k else 1
+        mx = np.full(rows * width, -1e6, np.float32)
+        my = np.full(rows * width, -1e6, np.float32)
+        mx[:k] = xy[:, 0] - 0.5 - self.x0
+        my[:k] = xy[:, 1] - 0.5 - self.y0
+        out = cv2.remap(
+            np.ascontiguousarray(src, dtype=np.float32),
+            mx.reshape(rows, width),
+            my.reshape(rows, width),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(-1.0, -1.0, -1.0, -1.0),
+        )
+        out = out.reshape(rows * width, channels)[:k] if channels > 1 else out.ravel()[:k]
+        return np.where(out < 0, np.nan, out).astype(np.float64)
+
+
+#: points per row of a remap map (OpenCV refuses maps of 32,767 rows or columns and more)
+_MAP_WIDTH = 1024
+
+
+@cache
+def _grid(n: int):
+    """The module grid of an n-module symbol with its examined quiet zone, flattened: rows,
+    cols, inside the symbol, the illumination fit's terms, and the module centres."""
+    full = n + 2 * QUIET
+    gr, gc = np.mgrid[0:full, 0:full] - QUIET
+    gr, gc = gr.ravel(), gc.ravel()
+    inside = (gr >= 0) & (gr < n) & (gc >= 0) & (gc < n)
+    terms = _poly_terms((gc + 0.5) / n * 2 - 1, (gr + 0.5) / n * 2 - 1)
+    centres = np.c_[gc + 0.5, gr + 0.5].astype(np.float64)
+    for array in (gr, gc, inside, terms, centres):
+        array.flags.writeable = False
+    return gr, gc, inside, terms, centres
+
+
+def _orientations(corners: np.ndarray) -> list[np.ndarray]:
+    return [np.roll(corners, -k, axis=0) for k in range(4)]
+
+
+def _pattern_fit(sampler: _Sampler, lay: Layout) -> float:
+    """How well the finder and timing patterns of `lay` fit the photo: the correlation between
+    sampled reflectance and the expected light/dark pattern (1 perfect)."""
+    rows, cols = [], []
+    for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
+        r, c = lay.segments[name]
+        rows.append(r)
+        cols.append(c)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    values = sampler.points(np.c_[c + 0.5, r + 0.5])
+    expected = lay.expected[r, c].astype(np.float64)
+    ok = ~np.isnan(values)
+    if ok.sum() < 20 or values[ok].std() == 0:
+        return -1.0
+    return float(-np.corrcoef(values[ok], expected[ok])[0, 1])
+
+
+def _fit_geometry(gray: np.ndarray, code: Located) -> tuple[int, np.ndarray, float]:
+    """(version, corners TL TR BR BL, fit) of the symbol; for an undecoded one (or one without a
+    known version) the version and orientation whose finder and timing patterns fit best."""
+    corners = np.array(code.corners, np.float64)
+    if code.version and code.decoded:
+        return code.version, corners, 1.0  # the reader's own geometry
+    side = code.side
+    best = (-2.0, 1, corners)
+    versions = [v for v in range(1, 41) if side / size_of(v) >= 1.2]
+    if code.version:
+        versions = [code.version]
+    for oriented in _orientations(corners) if not code.decoded else [corners]:
+        for v in versions:
+            lay = layout(v)
+            fit = _pattern_fit(_Sampler(gray, oriented, lay.n, 0), lay)
+            if fit > best[0]:
+                best = (fit, v, oriented)
+    return best[1], best[2], best[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# illumination
+
+
+def _poly_terms(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
+
+
+def _lstsq(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least squares through the normal equations (6 unknowns: far cheaper than lstsq)."""
+    gram = terms.T @ terms + 1e-9 * np.eye(terms.shape[1])
+    return np.linalg.solve(gram, terms.T @ values)
+
+
+def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Coefficients of a quadratic surface through the light samples (robust to stains)."""
+    ok = keep & np.isfinite(values)
+    coef = np.zeros(terms.shape[1])
+    coef[0] = float(np.median(values[ok])) if ok.any() else 1.0
+    for _ in range(3):
+        if ok.sum() < 12:
+            break
+        coef = _lstsq(terms[ok], values[ok])
+        ratio = values / np.maximum(terms @ coef, 1e-6)
+        again = keep & np.isfinite(values) & (ratio > 0.85) & (ratio < 1.2)
+        if np.array_equal(again, ok):
+            break
+        ok = again
+    return coef
+
+
+def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: float):
+    """The ink's reflectance over the symbol: a quadratic surface through the modules that
+    should be dark, robust to local defects (scratches, voids, spots), which stand out of it.
+
+    Fading is rarely even: the ink's density loss varies smoothly over a posting. Phone readers
+    threshold locally and follow such a gradient, so modulation, reflectance margin and fixed
+    pattern damage are measured against the local ink level; how faded the symbol is shows in
+    the symbol contrast, which reports its weakest region too."""
+    ok = keep & np.isfinite(values)
+    fit = np.full(len(values), level)
+    for _ in range(4):
+        if ok.sum() < 30:
+            return np.full(len(values), level)
+        coef = _lstsq(terms[ok], values[ok])
+        fit = terms @ coef
+        residual = values - fit
+        spread = 1.4826 * float(np.median(np.abs(residual[ok])))
+        again = keep & np.isfinite(values) & (np.abs(residual) <= max(3 * spread, 0.04))
+        if np.array_equal(again, ok):
+            break
+        ok = again
+    return fit
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring one symbol
+
+
+@dataclass
+class _Symbol:
+    lay: Layout
+    r: np.ndarray  # n x n reflectance relative to paper white (NaN outside the photo)
+    ring: np.ndarray  # (k,) quiet-zone module reflectances
+    ring_glare: np.ndarray
+    ring_raw: np.ndarray  # (k,) quiet-zone modules in the photo's own levels (0-255)
+    truth: np.ndarray  # n x n expected colour (True dark)
+    reference: str
+    corrections: Corrected | None
+    glare: np.ndarray  # n x n bool
+    ec: str | None
+    mask: int | None
+    format_word: int | None
+    paper: float
+    ink: float
+    white: float  # paper white (relative, ~1)
+    dark: float  # ink of solid dark areas (relative)
+    noise: float  # the camera's noise on one module's reading (relative)
+    sampler: _Sampler
+    illum: np.ndarray
+
+
+def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
+    """Blown-out areas wider than a few modules (light modules alone are never that wide unless
+    the whole photo is overexposed), grown by a module for the veil around them."""
+    saturated = (raw >= 250).astype(np.uint8)
+    if not saturated.any():
+        return np.zeros(raw.shape, np.float32)
+    width = max(3, round(2.5 * module))
+    blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
+    grow = max(3, round(4 * module)) | 1
+    return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
+
+
+def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
+    version, corners, _ = _fit_geometry(gray, code)
+    lay = layout(version)
+    n = lay.n
+    sampler = _Sampler(gray, corners, n, QUIET + 0.5)
+    if sampler.lin.size == 0:
+        return None
+    module = code.side / n
+    gr, _, inside, terms, centres = _grid(n)
+    # every module's centre region at once: the crop (linear light, glare, the photo's own
+    # levels) averaged over about half a module, then one remap at the module centres
+    stack = cv2.merge(
+        [sampler.lin, _glare_mask(sampler.raw, module), sampler.raw.astype(np.float32)]
+    )
+    k = 2 * int(module // 4) + 1
+    if k > 1:
+        stack = cv2.blur(stack, (k, k), borderType=cv2.BORDER_REPLICATE)
+    sampled = sampler.points(centres, stack)
+    values, glare, raw = sampled[:, 0], sampled[:, 1] > 0.2, sampled[:, 2]
+
+    # first guess: dark = the finder cores, light = above the midpoint
+    core = np.zeros((n, n), bool)
+    for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
+        core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
+    sym = values[inside].reshape(n, n)
+    cores, finite = sym[core][np.isfinite(sym[core])], values[np.isfinite(values)]
+    if finite.size < 20:
+        return None
+    core_dark = float(np.median(cores)) if cores.size else float(finite.min())
+    light0 = float(np.percentile(finite, 90))
+    keep = (values > (core_dark + light0) / 2) & ~glare
+    coef = _fit_light(terms, values, keep)
+    rel = values / np.maximum(terms @ coef, 1e-4)
+    sym_r = rel[inside].reshape(n, n)
+    cores = sym_r[core][np.isfinite(sym_r[core])]
+    dark0 = float(np.median(cores)) if cores.size else 0.0
+    threshold = (1 + dark0) / 2
+    measured = sym_r < threshold
+
+    ec, mask, word = _read_format(measured, lay, code.ec_level)
+    truth, reference, corrections = _reference(code, lay, measured, ec, mask, word)
+
+    # refit the light on the quiet zone and the modules that should be light (unless the first
+    # fit rested on much the same samples: then it stands)
+    light = np.ones(len(gr), bool)
+    light[inside] = ~truth.ravel()
+    refit = light & ~glare & (rel > threshold)
+    if np.count_nonzero(refit != keep) > 0.01 * len(gr):
+        coef = _fit_light(terms, values, refit)
+    illum = np.maximum(terms @ coef, 1e-4)
+    rel = values / illum
+    sym_r = rel[inside].reshape(n, n)
+    sym_glare = glare[inside].reshape(n, n)
+    ring, ring_glare, ring_raw = rel[~inside], glare[~inside], raw[~inside]
+
+    solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
+    if solid.sum() < 5:
+        solid = truth & ~sym_glare & np.isfinite(sym_r)
+    dark = float(np.median(sym_r[solid])) if solid.any() else float("nan")
+    clean_ring = ring[~ring_glare & np.isfinite(ring)]
+    light_ring = clean_ring[clean_ring > (1 + dark) / 2] if np.isfinite(dark) else clean_ring
+    if light_ring.size >= 8:
+        white = float(np.median(light_ring))
+    else:
+        lights = sym_r[~truth & ~sym_glare & np.isfinite(sym_r)]
+        white = float(np.median(lights)) if lights.size else 1.0
+    # the camera's noise on a module's reading: the spread of the quiet zone's paper
+    noise = 1.4826 * float(np.median(np.abs(light_ring - white))) if light_ring.size >= 8 else 0.0
+    paper = float(np.median(illum[inside]))
+    ink = paper * dark if np.isfinite(dark) else float("nan")
+    return _Symbol(
+        lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
+        word,
+        paper, ink, white, dark, noise, sampler, coef,
+    )  # fmt: skip
+
+
+def _solid_dark(truth: np.ndarray) -> np.ndarray:
+    """Dark modules whose eight neighbours are dark too (blur does not reach their centres)."""
+    padded = np.pad(truth, 1, constant_values=False)
+    out = truth.copy()
+    n = truth.shape[0]
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            out &= padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
+    return out
+
+
+def _bits(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> int:
+    return sum(int(matrix[r, c]) << i for i, (r, c) in enumerate(zip(rows, cols, strict=True)))
+
+
+def _read_format(measured: np.ndarray, lay: Layout, ec_hint: str | None):
+    """(EC level, mask, format word) from the better copy of the format information."""
+    best = (99, None, None, None)
+    for rows, cols in lay.format_copies:
+        bits = _bits(measured, rows, cols)
+        for word, ec, mask in format_words():
+            if ec_hint in EC_BITS and ec != ec_hint:
+                continue
+            distance = bin(bits ^ word).count("1")
+            if distance < best[0]:
+                best = (distance, ec, mask, word)
+    if best[0] > 3 and ec_hint not in EC_BITS:
+        return None, None, None
+    return best[1], best[2], best[3]
+
+
+def _reference(
+    code: Located, lay: Layout, measured: np.ndarray, ec: str | None, mask, word
+) -> tuple[np.ndarray, str, Corrected | None]:
+    """(expected colours, how they were found, the Reed-Solomon corrections).
+
+    ISO/IEC 15415's reference decode: the sampled codewords, read through the symbol's own
+    format information (EC level, mask) and version, corrected block by block and placed back
+    with the symbol's own mask ("corrected"). This holds whatever encoder made the symbol: its
+    segment choices, padding and mask are read from the symbol, not redone. When a block has more
+    errors than it can correct, a decoded symbol is re-encoded from its text (right only when
+    qrcheck's own encoder made it the same way, so accepted only when close: "re-encoded"); an
+    undecoded one keeps the corrected blocks and takes the others as measured ("partly
+    corrected"), or everything but the fixed patterns as measured ("measured").
+    """
+    fallback = np.where(lay.fixed, lay.expected, measured)
+    if ec is None or mask is None or word is None:
+        return fallback, "measured", None
+    fixed = correct(measured, lay.version, ec, mask, word)
+    if fixed.complete:
+        return fixed.matrix, "corrected", fixed
+    if code.decoded:
+        data_r, data_c = lay.data_order
+        best = (1.0, None)
+        for as_bytes in (True, False):
+            matrix = reference_matrix(code.text, lay.version, ec, mask, as_bytes)
+            if matrix is None or matrix.shape != measured.shape:
+                continue
+            wrong = float((matrix[data_r, data_c] != measured[data_r, data_c]).mean())
+            best = min(best, (wrong, matrix), key=lambda item: item[0])
+        if best[1] is not None and best[0] <= 0.3:
+            return best[1], "re-encoded", fixed
+    if any(e >= 0 for e in fixed.errors):
+        return fixed.matrix, "partly corrected", fixed
+    return fallback, "measured", fixed
+
+
+# ---------------------------------------------------------------------------------------------
+# parameters
+
+
+def _module_levels(values: np.ndarray) -> np.ndarray:
+    """Grade (0..4) of each module's modulation or margin with the ISO bands."""
+    edges = np.array([b[0] for b in reversed(MOD_BANDS)])  # D, C, B, A
+    return np.searchsorted(edges, values, side="right")
+
+
+_LEVELS = np.array([4, 3, 2, 1])
+
+
+@cache
+def _block_members(version: int, ec: str) -> np.ndarray:
+    """(codewords, blocks) 0/1 matrix: which Reed-Solomon block each codeword belongs to."""
+    spec = blocks(version, ec)
+    members = np.zeros((spec.total, len(spec.ec_counts)), np.int32)
+    members[np.arange(spec.total), spec.block_of] = 1
+    members.flags.writeable = False
+    return members
+
+
+def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: str) -> tuple:
+    """ISO 15415 codeword grading: each codeword takes its worst module's grade; at each grade
+    level the codewords below it count as errors in a notional unused error correction, and the
+    parameter's grade is the best min(level, notional UEC grade) over the levels."""
+    spec = blocks(lay.version, ec)
+    data_r, data_c = lay.data_order
+    k = spec.total * 8
+    cw_levels = levels[data_r[:k], data_c[:k]].reshape(spec.total, 8).min(axis=1)
+    cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
+    bad = (cw_levels[None, :] < _LEVELS[:, None]) & ~cw_excluded[None, :]
+    errors = bad.astype(np.int32) @ _block_members(lay.version, ec)  # (levels, blocks)
+    uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
+    best, notional = 0.0, {}
+    for level, uec in zip(_LEVELS, uecs, strict=True):
+        notional[GRADES[level]] = round(float(uec), 3)
+        best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
+    return best, notional
+
+
+def _segment_score(wrong: np.ndarray, levels: np.ndarray, excluded: np.ndarray, scorer) -> float:
+    """Best min(level, scorer(modules in error at that level)) over the grade levels."""
+    bad = (wrong[None, :] | (levels[None, :] < _LEVELS[:, None])) & ~excluded[None, :]
+    errors = np.count_nonzero(bad, axis=1)
+    return max(
+        min(float(level), scorer(int(e), len(wrong)))
+        for level, e in zip(_LEVELS, errors, strict=True)
+    )
+
+
+def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.ndarray) -> dict:
+    lay = s.lay
+    scores: dict[str, float] = {}
+    for name in ("finder_tl", "finder_tr", "finder_bl"):
+        r, c = lay.segments[name]
+        scores[name] = _segment_score(
+            wrong[r, c], levels[r, c], s.glare[r, c], lambda e, _n: count_score(e)
+        )
+    for name in ("timing_h", "timing_v"):
+        r, c = lay.segments[name]
+        scores[name] = _segment_score(
+            wrong[r, c],
+            levels[r, c],
+            s.glare[r, c],
+            lambda e, n: below_score(e / max(n, 1), TIMING_BANDS),
+        )
+    for label, copies, word in (
+        ("format", lay.format_copies, s.format_word),
+        (
+            "version_info",
+            lay.version_copies,
+            version_bits(lay.version) if lay.version >= 7 else None,
+        ),
+    ):
+        if not copies:
+            continue
+        if word is None:
+            scores[label] = 0.0
+            continue
+        copy_scores = []
+        for rows, cols in copies:
+            expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
+            wrong_bits = dark[rows, cols] != expected
+            wrong_bits |= ~np.isfinite(s.r[rows, cols])
+            copy_scores.append(
+                _segment_score(
+                    wrong_bits,
+                    levels[rows, cols],
+                    s.glare[rows, cols],
+                    lambda e, _n: count_score(e),
+                )
+            )
+        scores[label] = max(copy_scores)
+    return scores
+
+
+def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
+    """Module reflectances with the camera's crosstalk between neighbouring modules removed.
+
+    At 3-5 pixels per module a phone's blur spreads each module into its neighbours, which ISO's
+    sharp, calibrated imaging does not: a perfect print would lose modulation on every isolated
+    module. The spread is fitted over the symbol (reflectance against the number of dark edge
+    and corner neighbours each module should have) and each module is given the value it would
+    have among neighbours of its own colour. Print defects local to a module stay: neighbours
+    are taken from the expected colours, not the measured ones.
+    """
+    t = s.truth.astype(np.float64)
+    padded = np.pad(t, 1)
+    n = t.shape[0]
+    edges = sum(
+        padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
+    )
+    corners = sum(
+        padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
+        for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1))
+    )
+    ok = np.isfinite(s.r) & ~s.glare
+    if ok.sum() < 50:
+        return s.r, 0.0
+    terms = np.c_[np.ones(ok.sum()), t[ok], edges[ok], corners[ok]]
+    coef = _lstsq(terms, s.r[ok])
+    c_edge, c_corner = max(0.0, -coef[2]), max(0.0, -coef[3])
+    spread = 4 * (c_edge + c_corner)
+    if spread > 0.6 * max(-coef[1] + 4 * (c_edge + c_corner), 1e-6):
+        return s.r, float(spread)  # nothing left of the module itself: not a blur to undo
+    corrected = s.r + c_edge * edges + c_corner * corners - spread * t
+    return corrected, float(spread)
+
+
+#: edges sampled per direction for the blur profile (their mean is all that is kept)
+BLUR_EDGES = 48
+_STEPS = np.linspace(-1.0, 1.0, 21)
+
+
+def _blur(s: _Symbol, module: float) -> float | None:
+    """Edge spread across module boundaries: the Gaussian sigma (in modules) of the mean edge
+    profile over boundaries with two modules of one colour on each side."""
+    t, n = s.truth, s.lay.n
+    ok = ~s.glare & np.isfinite(s.r)
+    steps = _STEPS
+    points, flips = [], []
+    for axis in (0, 1):
+        tt = t if axis == 1 else t.T
+        okk = ok if axis == 1 else ok.T
+        a, b, c, d = tt[:, :-3], tt[:, 1:-2], tt[:, 2:-1], tt[:, 3:]
+        edge = (a == b) & (c == d) & (b != c)
+        edge &= okk[:, 1:-2] & okk[:, 2:-1]
+        rows, cols = np.nonzero(edge)
+        if rows.size == 0:
+            continue
+        pick = np.linspace(0, rows.size - 1, min(rows.size, BLUR_EDGES)).astype(int)
+        rows, cols = rows[pick], cols[pick] + 2  # boundary at the left edge of column cols
+        along = cols[:, None] + steps[None, :]
+        across = rows[:, None] + 0.5 + np.zeros_like(steps)[None, :]
+        uv = np.stack([along, across], -1) if axis == 1 else np.stack([across, along], -1)
+        points.append(uv.reshape(-1, 2))
+        flips.append(~tt[rows, cols - 1])  # light then dark: read backwards
+    if not points:
+        return None
+    uv = np.concatenate(points)
+    vals = s.sampler.points(uv)
+    light = np.maximum(_poly_terms(uv[:, 0] / n * 2 - 1, uv[:, 1] / n * 2 - 1) @ s.illum, 1e-4)
+    rel = (vals / light).reshape(-1, len(steps))
+    flip = np.concatenate(flips)
+    rel[flip] = rel[flip][:, ::-1]
+    if not np.isfinite(rel).any(axis=0).all():
+        return None
+    profile = np.nanmean(rel, axis=0)
+    lo, hi = profile[:3].mean(), profile[-3:].mean()
+    if not np.isfinite(lo) or hi - lo < 0.05:
+        return None
+    p = (profile - lo) / (hi - lo)
+    p = np.maximum.accumulate(p)
+    x10 = float(np.interp(0.1, p, steps))
+    x90 = float(np.interp(0.9, p, steps))
+    return max(0.0, (x90 - x10) / 2.563)
+
+
+# ---------------------------------------------------------------------------------------------
+# the grade
+
+
+def _base_metrics(code: Located) -> dict[str, object]:
+    return {
+        "basis": "ISO/IEC 15415-informed (not conformant), adapted to phone photos",
+        "readers": list(code.readers),
+        "located_by": list(code.located_by),
+        "finder_patterns": code.finder_patterns,
+        "version": code.version,
+        "ec_level": code.ec_level,
+    }
+
+
+def _decode_entry(code: Located) -> tuple[dict[str, object], float]:
+    if not code.decoded:
+        return {"value": False, "grade": "F", "score": 0.0}, 0.0
+    direct = any(r in (ZXING, ZBAR) for r in code.readers)
+    return {"value": True, "grade": "A", "score": 4.0, "direct": direct}, 4.0
+
+
+def _provisional(code: Located, metrics: dict[str, object]) -> Grade:
+    """Decode and zxing-cpp's UEC only: when no photo is given or the symbol cannot be sampled."""
+    entry, score = _decode_entry(code)
+    metrics["decode"] = entry
+    scores = {"decode": score}
+    if code.decoded and code.unused_ec is not None:
+        s = band_score(code.unused_ec, UEC_BANDS)
+        metrics["unused_error_correction"] = _entry(code.unused_ec, s, source="zxing-cpp")
+        scores["unused_error_correction"] = s
+    worst = _floor2(min(scores.values()))
+    size = module_px(code)
+    metrics["photo"] = {"module_px": round(size, 2) if size else None}
+    retake = "grade.retake_closer" if size is not None and size < MIN_MODULE_PX else None
+    return Grade(letter(worst), worst, metrics, None if at_least(worst, "C") else retake)
+
+
+def unmeasured_grade(code: Located, reason: str) -> Grade:
+    """The grade of a code whose measurement failed (a fault of qrcheck, not of the print):
+    from its decode and zxing-cpp's unused error correction alone, as without a photo, with
+    `metrics["not_measured"]` saying why."""
+    metrics = _base_metrics(code)
+    metrics["not_measured"] = reason
+    return _provisional(code, metrics)
+
+
+def _inverted(s: _Symbol) -> bool:
+    """True when the quiet zone is darker than the ink: light modules printed on a dark ground."""
+    ring = s.ring_raw[np.isfinite(s.ring_raw)]
+    if not ring.size or not np.isfinite(s.ink):
+        return False
+    return float(np.median(ring)) < float(_srgb(s.ink))
+
+
+def _negative_around(gray: np.ndarray, code: Located) -> np.ndarray:
+    """A copy of the photo with the code and its surroundings inverted (the rest untouched)."""
+    quad = np.array(code.corners, dtype=np.float64)
+    pad = code.side * 0.5
+    x0, y0 = np.floor(quad.min(axis=0) - pad).astype(int).clip(0)
+    x1, y1 = np.ceil(quad.max(axis=0) + pad).astype(int)
+    negative = gray.copy()
+    negative[y0:y1, x0:x1] = 255 - negative[y0:y1, x0:x1]
+    return negative
+
+
+def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
+    """The grade of one located code (see the module docstring)."""
+    metrics = _base_metrics(code)
+    if gray is None or code.side < 10:
+        return _provisional(code, metrics)
+    s = _measure(gray, code)
+    if s is not None and _inverted(s):
+        # light modules on a dark ground (an inverted print): grade the negative
+        gray = _negative_around(gray, code)
+        s = _measure(gray, code)
+        metrics["inverted"] = True
+    if s is None or not np.isfinite(s.dark):
+        return _provisional(code, metrics)
+    lay, n = s.lay, s.lay.n
+    module = code.side / n
+    metrics["version"] = lay.version
+    metrics["ec_level"] = code.ec_level or s.ec
+    metrics["mask"] = s.mask
+    metrics["reference"] = s.reference
+
+    scores: dict[str, float] = {}
+    decode, scores["decode"] = _decode_entry(code)
+    metrics["decode"] = decode
+
+    white = s.white if s.white > 0 else 1.0
+    contrast = float(np.clip((white - s.dark) / white, 0, 1))
+    scores["symbol_contrast"] = band_score(contrast, SC_BANDS)
+    metrics["symbol_contrast"] = _entry(contrast, scores["symbol_contrast"])
+
+    threshold = (white + s.dark) / 2  # the global threshold, for the quiet zone
+    finite = np.isfinite(s.r)
+    r, crosstalk = _uncrosstalk(s)
+    # the local ink level and threshold (see _fit_dark)
+    _, _, inside, terms, _ = _grid(n)
+    keep = (s.truth & ~s.glare).ravel()
+    ink = _fit_dark(terms[inside], r.ravel(), keep, s.dark).reshape(n, n)
+    ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
+    weakest = float(np.clip((white - np.percentile(ink[s.truth], 95)) / white, 0, 1))
+    metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)
+    span = np.maximum(white - ink, 1e-6)
+    local = (white + ink) / 2
+    modulation = np.where(finite, 2 * np.abs(r - local) / span, 0.0)
+    if contrast < 0.05:
+        modulation[:] = 0.0
+    measured_dark = r < local
+    wrong = (measured_dark != s.truth) | ~finite
+    margin = np.where(wrong, 0.0, modulation)
+    excluded = s.glare
+    ec = code.ec_level if code.ec_level in EC_BITS else (s.ec or "Q")
+    mod_levels, rm_levels = _module_levels(modulation), _module_levels(margin)
+    usable = ~excluded & finite
+    scores["modulation"], _ = _codeword_grade(mod_levels, excluded, lay, ec)
+    low = float(np.percentile(modulation[usable], 5)) if usable.any() else 0.0
+    metrics["modulation"] = _entry(low, scores["modulation"], statistic="5th percentile")
+    scores["reflectance_margin"], notional = _codeword_grade(rm_levels, excluded, lay, ec)
+    wrong_count = int((wrong & usable).sum())
+    metrics["reflectance_margin"] = _entry(
+        float(np.percentile(margin[usable], 5)) if usable.any() else 0.0,
+        scores["reflectance_margin"],
+        statistic="5th percentile",
+        wrong_modules=wrong_count,
+        notional_uec=notional,
+    )
+
+    # unused error correction: from the corrections the reference decode made, block by block
+    # (zxing-cpp's own figure, from its reading of the photo, is kept beside it); else zxing-cpp's;
+    # else what the sampled codewords leave against a re-encoded reference
+    fixes = s.corrections
+    if fixes is not None and fixes.complete:
+        uec, source = fixes.unused_ec, "reed-solomon"
+    elif code.decoded and code.unused_ec is not None:
+        uec, source = code.unused_ec, "zxing-cpp"
+    elif code.decoded and s.reference == "re-encoded":
+        uec, source = notional["D"], "sampled"
+    else:
+        uec, source = None, None
+    if uec is not None:
+        extra: dict[str, object] = {"source": source}
+        if fixes is not None:
+            extra["corrected_per_block"] = list(fixes.errors)
+        if code.unused_ec is not None and source != "zxing-cpp":
+            extra["zxing_cpp"] = round(float(code.unused_ec), 3)
+        scores["unused_error_correction"] = band_score(uec, UEC_BANDS)
+        metrics["unused_error_correction"] = _entry(uec, scores["unused_error_correction"], **extra)
+
+    segments = _fixed_patterns(s, wrong, mod_levels, measured_dark)
+    scores["fixed_pattern_damage"] = min(segments.values())
+    metrics["fixed_pattern_damage"] = _entry(
+        None,
+        scores["fixed_pattern_damage"],
+        segments={k: letter(v) for k, v in segments.items()},
+    )
+
+    ring_ok = np.isfinite(s.ring) & ~s.ring_glare
+    visible = float(ring_ok.mean()) if s.ring.size else 0.0
+    if ring_ok.sum() >= 8:
+        intrusion = float((s.ring[ring_ok] < threshold).mean())
+        scores["quiet_zone"] = below_score(intrusion, QZ_BANDS)
+        metrics["quiet_zone"] = _entry(intrusion, scores["quiet_zone"], visible=round(visible, 3))
+
+    photo = _photo_figures(s, module, crosstalk)
+    metrics["photo"] = photo
+    lowest = min(scores, key=lambda k: scores[k])
+    worst = _floor2(scores[lowest])
+    metrics["lowest"] = lowest
+    retake = None
+    if not at_least(worst, "C"):
+        retake = _retake(scores, photo, s)
+        if retake:
+            metrics["photo"]["prevents_judgement"] = True
+    return Grade(letter(worst), worst, metrics, retake)
+
+
+#: parameters the camera cannot fake: measured on solid areas and the print itself
+_PRINT = ("symbol_contrast", "quiet_zone")
+
+
+#: glare over more than this share of a code (whose solid areas still show sound ink) hides too
+#: much of it for the rest to be judged: the photo must be taken again
+GLARE_HIDES = 0.25
+
+
+def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
+    """The message key saying how to retake the photo, when the photo (not the print) may be
+    what makes the grade D or F; None when the print itself is shown to be weak."""
+    contrast_ok = at_least(scores["symbol_contrast"], "C")
+    if not contrast_ok:
+        return None  # faded ink shows in solid areas whatever the camera did
+    size, blur = photo["module_px"], photo.get("blur_modules")
+    if size < MIN_MODULE_PX:
+        return "grade.retake_closer"
+    if blur is not None and blur > BLUR_RETAKE:
+        return "grading.retake_blur"
+    if photo["glare"] > GLARE_HIDES:
+        return "grade.retake_glare"  # so much is hidden that the rest cannot speak for it
+    if photo["glare"] > GLARE_RETAKE:
+        # the print outside the glare is sound: the glare is what hides the rest
+        clean = [scores[k] for k in ("modulation", "quiet_zone") if k in scores]
+        if at_least(min(clean, default=4.0), "C"):
+            return "grade.retake_glare"
+    if photo["paper_level"] < DARK_PAPER or photo["clipped"] > CLIP_RETAKE:
+        return "grading.retake_exposure"
+    return None
+
+
+def _photo_figures(s: _Symbol, module: float, crosstalk: float) -> dict:
+    ring = s.ring[np.isfinite(s.ring)]
+    raw_ring = s.ring_raw[np.isfinite(s.ring_raw)]
+    paper_srgb = float(np.median(raw_ring)) if raw_ring.size else float("nan")
+    blur = _blur(s, module)
+    return {
+        "module_px": round(module, 2),
+        "blur_px": round(blur * module, 2) if blur is not None else None,
+        "blur_modules": round(blur, 3) if blur is not None else None,
+        "crosstalk": round(crosstalk, 3),
+        "noise": round(s.noise, 4),
+        "glare": round(float(s.glare.mean()), 3),
+        "paper_level": round(paper_srgb, 1) if np.isfinite(paper_srgb) else 0.0,
+        "ink_level": round(float(_srgb(s.ink)), 1) if np.isfinite(s.ink) else None,
+        "clipped": round(float((raw_ring >= 254).mean()), 3) if raw_ring.size else 0.0,
+        "quiet_zone_white": round(float(np.median(ring)), 3) if ring.size else None,
+    }
+
+
+def _srgb(linear: float) -> float:
+    x = min(max(linear, 0.0), 1.0)
+    return 255 * (x * 12.92 if x <= 0.0031308 else 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def glare_fraction(gray: np.ndarray, code: Located) -> float:
+    """Share of the symbol's pixels that are blown out (glare on lamination or a shiny print)."""
+    quad = np.array(code.corners, dtype=np.float64)
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int).clip(0)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
+    crop = gray[y0:y1, x0:x1]
+    if crop.size == 0:
+        return 0.0
+    mask = np.zeros(crop.shape, dtype=np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
+    inside = mask.astype(bool)
+    if not inside.any():
+        return 0.0
+    module = code.side / size_of(code.version) if code.version else code.side / 25
+    return float(_glare_mask(crop, module)[inside].mean())

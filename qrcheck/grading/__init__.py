@@ -1,1 +1,0 @@
-"""Helpers of the readability grading (`qrcheck.grade`): the QR symbol's layout."""
