@@ -317,3 +317,21 @@ def test_the_fast_syndrome_check_agrees_with_reed_solomon(data: bytes, ec: int, 
         code[where % len(code)] ^= flip
     expected = max(reedsolo.rs_calc_syndromes(code, ec)) == 0
     assert syndromes_zero(np.frombuffer(bytes(code), np.uint8), ec) == expected
+
+
+def test_codeword_placement_covers_every_data_module_once_in_zigzag_order() -> None:
+    """The vectorised placement (layout.data_order): every non-function module exactly once,
+    starting at the bottom-right corner upward two columns wide, and skipping the timing column."""
+    from qrcheck.grading.layout import layout as _layout
+
+    for version in range(1, 41):
+        lay = _layout(version)
+        rows, cols = lay.data_order
+        seen = np.zeros((lay.n, lay.n), int)
+        np.add.at(seen, (rows, cols), 1)
+        assert (seen == (~lay.function).astype(int)).all(), version
+        assert 6 not in set(cols.tolist())
+    rows, cols = _layout(1).data_order
+    assert list(zip(rows[:6].tolist(), cols[:6].tolist(), strict=True)) == [
+        (20, 20), (20, 19), (19, 20), (19, 19), (18, 20), (18, 19)
+    ]  # fmt: skip

@@ -116,20 +116,19 @@ def layout(version: int) -> Layout:
         for rows, cols in version_copies:
             function[rows, cols] = True
 
-    order_r, order_c = [], []
-    upward = True
-    col = n - 1
-    while col > 0:
-        if col == 6:
-            col -= 1
-        rows = range(n - 1, -1, -1) if upward else range(n)
-        for r in rows:
-            for c in (col, col - 1):
-                if not function[r, c]:
-                    order_r.append(r)
-                    order_c.append(c)
-        upward = not upward
-        col -= 2
+    # the codeword placement: two-module columns from the right, upward then downward
+    # (skipping the vertical timing column), function modules left out; vectorised
+    pairs = [c for c in range(n - 1, 0, -2)]
+    pairs = [c - 1 if c <= 6 else c for c in pairs]
+    order_r_parts, order_c_parts = [], []
+    for i, col in enumerate(pairs):
+        rows = np.arange(n - 1, -1, -1) if i % 2 == 0 else np.arange(n)
+        rr = np.repeat(rows, 2)
+        cc = np.tile(np.array([col, col - 1]), n)
+        free = ~function[rr, cc]
+        order_r_parts.append(rr[free])
+        order_c_parts.append(cc[free])
+    order = (np.concatenate(order_r_parts), np.concatenate(order_c_parts))
     expected &= fixed
     return Layout(
         version,
@@ -139,7 +138,7 @@ def layout(version: int) -> Layout:
         segments,
         copies,
         version_copies,
-        (np.array(order_r), np.array(order_c)),
+        order,
         fixed,
     )
 
