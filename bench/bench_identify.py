@@ -15,9 +15,11 @@ sideways or upside down. Layouts:
   (or only the name), the text in grey ink.
 
 Each posting is identified from its code's true corners. Counted: correct (the right code),
-wrong (another code: must be 0), unknown; time per code. The baseline, measured in the same run
-on the same postings: Tesseract alone (one pytesseract call on the rectified window, no
-preparation, no turning) with the same matcher.
+wrong (another code: must be 0), unknown; time per code; for every posting, how much of its
+text's contrast against the paper the ageing left (the median, and the share of its ink under
+2 %, which no reader sees), so a miss can be told from a posting nobody could read. The baseline,
+measured in the same run on the same postings: Tesseract alone (one pytesseract call on the
+rectified window, no preparation, no turning) with the same matcher.
 """
 
 from __future__ import annotations
@@ -64,6 +66,27 @@ class Row:
     seconds: float = 0.0
     base_got: str | None = None
     base_seconds: float = 0.0
+    ink: float = 0.0  # the text's median contrast against the paper left after ageing
+    gone: float = 0.0  # the share of the text's ink left under 2 % contrast (nobody reads it)
+
+
+def legibility(fresh: np.ndarray, aged: np.ndarray, box) -> tuple[float, float]:
+    """(median contrast, share under 2 %) of the printed text's ink on the aged card: the ink
+    is where the fresh card is printed, away from the code; contrast is 1 - ink / paper, the
+    paper the median of the aged card where nothing is printed."""
+    fresh_g = fresh[..., :3].mean(axis=2)
+    aged_g = aged[..., :3].astype(np.float32).mean(axis=2)
+    x0, y0, x1, y1 = box
+    pad = 0.2 * (x1 - x0)
+    away = np.ones(fresh_g.shape, bool)
+    away[max(0, int(y0 - pad)) : int(y1 + pad), max(0, int(x0 - pad)) : int(x1 + pad)] = False
+    paper_level = float(np.median(fresh_g))
+    ink = away & (fresh_g < paper_level - 40)
+    blank = away & (fresh_g > paper_level - 3)
+    if not ink.any() or not blank.any():
+        return 0.0, 1.0
+    contrast = 1.0 - aged_g[ink] / float(np.median(aged_g[blank]))
+    return float(np.median(contrast)), float(np.mean(contrast < 0.02))
 
 
 def make_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
@@ -98,9 +121,12 @@ def make_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
             fade=fade, yellowing=float(rng.uniform(0, 0.6)), scratches=int(rng.integers(0, 6)),
             encoder=encoder,
         )  # fmt: skip
+        fresh = card
         card = age_print(card, box, condition, rng=int(rng.integers(1 << 30)), px_per_mm=px_mm)
+        ink, gone = legibility(fresh, card, box)
         card, box = turn_card(card, box, turned)
-        cards.append((card, box, condition, px_mm, Row(layout, proc.code, fade, turned)))
+        row = Row(layout, proc.code, fade, turned, ink=ink, gone=gone)
+        cards.append((card, box, condition, px_mm, row))
     return cards
 
 
@@ -153,7 +179,8 @@ def main() -> None:
             print(
                 f"{row.layout:11} {row.code} fade {row.fade:.2f} turned {row.turned}: "
                 f"{mark:7} {row.basis:12} {row.seconds:5.2f} s"
-                + (f" (named {row.got}: {found.read!r})" if mark == "WRONG" else ""),
+                + (f" (named {row.got}: {found.read!r})" if mark == "WRONG" else "")
+                + f"  text contrast {100 * row.ink:4.1f}%, {100 * row.gone:3.0f}% of it gone",
                 flush=True,
             )
     report(rows, not args.no_baseline)
@@ -193,6 +220,14 @@ def report(rows: list[Row], with_baseline: bool) -> None:
             r.base_seconds for r in rows
         )
         print(f"median time per code, identify_posting / Tesseract alone: {ratio:.2f}")
+    missed = [r for r in rows if r.got != r.code]
+    named = [r.ink for r in rows if r.got == r.code] or [0.0]
+    if missed:
+        print(
+            "not named: text contrast left "
+            + ", ".join(f"{100 * r.ink:.1f}% ({100 * r.gone:.0f}% gone)" for r in missed)
+            + f"; named ones: median {100 * statistics.median(named):.1f}%"
+        )
     bases = {b: sum(r.basis == b for r in rows) for b in ("printed_code", "name", "link")}
     print("named on:", ", ".join(f"{k} {v}" for k, v in bases.items()))
 

@@ -448,3 +448,44 @@ def test_every_reading_of_the_posting_must_agree(qrcheck_board, procedures):
         return next(readings, "Mã thủ tục: 1.013962")
 
     assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
+
+
+def test_marks_read_between_the_words_of_a_name_do_not_break_it(procedures):
+    """A reading from the benchmark (seed 16, a card with the name only, faded 0.9): specks
+    read as ". _" between "lưu" and "động" made the shorter name "đăng ký khai sinh" the best
+    match, and that name is part of longer ones: unknown. Marks alone are no words."""
+    text = ": “that tuc ang Ký khai sinh lưu\n. _ động.\n"
+    found = match_text(text, procedures)
+    assert (found.code, found.basis) == ("1.003583", "name")
+    # the same reading cut before "động" is still the shorter name: unknown
+    assert match_text(": “that tuc ang Ký khai sinh lưu\n. _", procedures).code is None
+
+
+def test_a_page_that_reads_as_nothing_is_read_again_darkened(qrcheck_board, procedures):
+    """An OCR engine that (like Tesseract's own binarisation on light grey print) reads
+    nothing on the page as prepared, but the name on the same page made darker: named."""
+    photo, corners, _ = qrcheck_board
+    seen: list[np.ndarray] = []
+
+    def ocr(image: np.ndarray) -> str:
+        seen.append(image)
+        first = seen[0]
+        darker = (
+            image.shape == first.shape
+            and image.mean() < first.mean() - 3
+            and len(np.unique(image)) > 2  # not the thresholded variant
+        )
+        return "Thủ tục đăng ký khai sinh lưu động" if darker else ""
+
+    found = identify_posting(photo, corners["1.000419"], procedures, ocr=ocr)
+    assert (found.code, found.basis) == ("1.003583", "name")
+    assert len(seen) == 2  # upright, then upright darkened: no turning needed
+    assert np.all(seen[1] <= seen[0])
+
+
+def test_a_page_that_reads_well_is_not_read_darkened(qrcheck_board, procedures):
+    """Words read on the page as prepared (no procedure named): no darkened reading of it."""
+    photo, corners, _ = qrcheck_board
+    ocr = _fake("Trung tâm phục vụ hành chính công Quét mã QR để xem và nộp hồ sơ trực tuyến")
+    assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
+    assert len(ocr.seen) == 3  # upright, thresholded, enlarged: none darkened
