@@ -322,7 +322,7 @@ def test_the_fast_syndrome_check_agrees_with_reed_solomon(data: bytes, ec: int, 
 def test_codeword_placement_covers_every_data_module_once_in_zigzag_order() -> None:
     """The vectorised placement (layout.data_order): every non-function module exactly once,
     starting at the bottom-right corner upward two columns wide, and skipping the timing column."""
-    from qrcheck.grading.layout import layout as _layout
+    from qrcheck.grade.qr_layout import layout as _layout
 
     for version in range(1, 41):
         lay = _layout(version)
