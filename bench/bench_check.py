@@ -51,8 +51,10 @@ sys.path.insert(0, str(ROOT))
 
 from qrcheck.board.check import check_photo, check_photos  # noqa: E402
 from qrcheck.catalog.model import load_catalog  # noqa: E402
-from qrcheck.vision.locate import Located, LocateOptions, find_finder_patterns, locate_codes  # noqa: E402
+from qrcheck.vision.finders import find_finder_patterns  # noqa: E402
+from qrcheck.vision.locate import LocateOptions, locate_codes  # noqa: E402
 from qrcheck.vision.photos import load_photo  # noqa: E402
+from qrcheck.vision.shapes import Located  # noqa: E402
 
 FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
 AS_OF = date(2026, 11, 27)
@@ -141,7 +143,7 @@ def qrcheck_reading(located: Sequence[Located], seconds: float, shape: tuple) ->
     return reading
 
 
-def qrcheck_alone(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> Reading:  # noqa: B008
+def qrcheck_alone(gray: np.ndarray, options: LocateOptions = LocateOptions()) -> Reading:
     start = time.perf_counter()
     try:
         located = locate_codes(gray, options)

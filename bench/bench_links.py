@@ -42,7 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from qrcheck.links.live import LinkCache, LiveOptions, check_urls  # noqa: E402
+from qrcheck.links.cache import LinkCache  # noqa: E402
+from qrcheck.links.live import check_urls  # noqa: E402
+from qrcheck.links.model import LiveOptions  # noqa: E402
 
 CONCURRENCY, PER_HOST, INTERVAL, RETRIES, TIMEOUT, REDIRECTS = 16, 4, 0.01, 2, 8, 5
 

@@ -53,8 +53,9 @@ sys.path.insert(0, str(ROOT))
 from qrcheck.board.check import check_photo  # noqa: E402
 from qrcheck.catalog.model import load_catalog  # noqa: E402
 from qrcheck.grade.measure import grade_code  # noqa: E402
-from qrcheck.vision.locate import Located, locate_codes  # noqa: E402
+from qrcheck.vision.locate import locate_codes  # noqa: E402
 from qrcheck.vision.photos import load_photo  # noqa: E402
+from qrcheck.vision.shapes import Located  # noqa: E402
 from testkit.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
 from testkit.simulate import catalog_like_payloads, close_codes_board, code_image  # noqa: E402
 

@@ -236,7 +236,7 @@ def test_one_unreadable_photo_does_not_stop_the_others(tmp_path: Path, view, cat
 def test_annotations_follow_a_link_found_dead_online(tmp_path: Path, view, catalog) -> None:
     from qrcheck.board.check import refresh_annotations
     from qrcheck.board.decide import apply_live
-    from qrcheck.links.live import LiveResult
+    from qrcheck.links.model import LiveResult
 
     proc = view.procedures["1.001193"]
     photo = save(board([proc.payload]), tmp_path / "one.png")

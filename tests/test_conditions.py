@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from qrcheck.vision.locate import Located, locate_codes
+from qrcheck.vision.locate import locate_codes
+from qrcheck.vision.shapes import Located
 from testkit.simulate import (
     PAPER_LIN,
     PlacedCode,

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from qrcheck.grade.measure import grade_code
-from qrcheck.vision.locate import FAINT, LocateOptions, locate_codes
+from qrcheck.vision.locate import LocateOptions, locate_codes
+from qrcheck.vision.shapes import FAINT
 from testkit.simulate import (
     PAPER,
     Condition,

@@ -26,7 +26,8 @@ from qrcheck.board.check import check_photo, code_result
 from qrcheck.catalog.model import load_catalog
 from qrcheck.grade.measure import grade_code
 from qrcheck.grade.qr_layout import blocks, correct, format_words, layout
-from qrcheck.vision.locate import Located, locate_codes
+from qrcheck.vision.locate import locate_codes
+from qrcheck.vision.shapes import Located
 from testkit.encoders import ENCODERS, LEVELS, LINK, by_segno, by_zxing, capture, filling, render
 
 TODAY = date(2026, 11, 27)

@@ -34,7 +34,10 @@ from qrcheck.board.decide import apply_live, decide, links_to_check
 from qrcheck.board.results import CheckReport
 from qrcheck.grade.measure import Grade
 from qrcheck.i18n import t
-from qrcheck.links.live import LinkCache, LinkChecker, LiveOptions, NameNotFound, PinnedBackend
+from qrcheck.links.cache import LinkCache
+from qrcheck.links.live import LinkChecker
+from qrcheck.links.model import LiveOptions, NameNotFound
+from qrcheck.links.network import PinnedBackend
 from qrcheck.links.verdict import describe, judge
 from qrcheck.urls import parse_link
 

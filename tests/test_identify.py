@@ -367,13 +367,35 @@ def test_without_tesseract_unknown_and_one_warning(
     qrcheck_board, procedures, caplog, monkeypatch, tmp_path
 ):
     photo, corners, _ = qrcheck_board
-    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract binary on the path
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract program on the path
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))  # and no trained data in process
     with caplog.at_level(logging.WARNING, logger="qrcheck"):
         first = identify_posting(photo, corners["1.000419"], procedures)
         second = identify_posting(photo, corners["2.001263"], procedures)
     assert first.code is None and second.code is None
     warnings = [r for r in caplog.records if "Tesseract" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_the_tesseract_program_reads_what_the_engine_in_process_reads():
+    """Both ways of running Tesseract (in process through tesserocr, and the `tesseract`
+    program through pytesseract, used when tesserocr or the trained data is missing) read a
+    printed procedure code and its Vietnamese name."""
+    from importlib import resources
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from qrcheck.vision.identify import program_ocr, tesseract_ocr
+
+    font_path = resources.files("qrcheck").joinpath("fonts/BeVietnamPro-Regular.ttf")
+    font = ImageFont.truetype(str(font_path), 40)
+    card = Image.new("L", (900, 200), 255)
+    draw = ImageDraw.Draw(card)
+    draw.text((30, 30), "Mã thủ tục: 1.001193", font=font, fill=70)
+    draw.text((30, 110), "Đăng ký khai sinh", font=font, fill=70)
+    for ocr in (tesseract_ocr, program_ocr):
+        text = ocr(np.asarray(card))
+        assert "1.001193" in text.replace(" ", "") and "khai sinh" in text
 
 
 def test_the_evidence_sentence_in_both_languages(procedures):

@@ -31,21 +31,14 @@ from qrcheck.board.decide import apply_live, decide
 from qrcheck.board.results import CheckReport, CodeResult, PhotoResult
 from qrcheck.catalog.model import load_catalog
 from qrcheck.grade.measure import Grade
-from qrcheck.links.live import (
-    LinkCache,
-    LinkChecker,
-    LiveOptions,
-    NameNotFound,
-    NetworkDown,
-    PinnedBackend,
-    address_refusal,
-    not_found_phrase,
-    retry_after,
-    same_page,
-)
+from qrcheck.links.cache import LinkCache
+from qrcheck.links.live import LinkChecker, retry_after
+from qrcheck.links.model import LiveOptions, NameNotFound, NetworkDown
+from qrcheck.links.network import PinnedBackend, address_refusal
+from qrcheck.links.pages import not_found_phrase, same_page
 from qrcheck.links.verdict import judge
 from qrcheck.reports.check_json import report_json
-from qrcheck.vision.locate import Located
+from qrcheck.vision.shapes import Located
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((REPO / "qrcheck" / "schema" / "check.schema.json").read_text(encoding="utf-8"))

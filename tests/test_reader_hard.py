@@ -22,8 +22,9 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from qrcheck.vision.locate import Located, locate_codes
+from qrcheck.vision.locate import locate_codes
 from qrcheck.vision.photos import load_photo
+from qrcheck.vision.shapes import Located
 from testkit.encoders import ENCODERS, PAPER, capture, filling, render
 from testkit.simulate import catalog_like_payloads, close_codes_board, code_image
 
@@ -375,7 +376,7 @@ def test_sample_photos_keep_what_zxing_cpp_reports() -> None:
 def test_contrast_stretch_cuts_at_the_same_percentiles_as_numpy(name: str) -> None:
     """The retry crops' contrast stretch takes its 1% and 99% points from the histogram; they
     are numpy's (linear interpolation), on real photos and on odd sizes."""
-    from qrcheck.vision.locate import _percentiles
+    from qrcheck.vision.readers import _percentiles
 
     image = load_photo(PHOTOS / name).gray
     rng = np.random.default_rng(5)
@@ -411,7 +412,8 @@ def test_the_finder_search_leaves_out_the_codes_zxing_cpp_decoded() -> None:
     """The codes zxing-cpp decoded are painted over before the finder search: their finder
     patterns are explained already, and their modules are most of a photo's contours. A code
     beside them that nothing decoded keeps its finder patterns."""
-    from qrcheck.vision.locate import FINDER_MAX_SIDE, _blanked, _downscaled, find_finder_patterns
+    from qrcheck.vision.finders import FINDER_MAX_SIDE, find_finder_patterns
+    from qrcheck.vision.locate import _blanked, _downscaled
 
     clean = shoot(PAYLOADS[1])
     damaged = gray(code_image(PAYLOADS[2], canvas=(800, 800), rng=4, damage=0.3, **PHONE)[0])
@@ -432,7 +434,7 @@ def test_the_finder_search_leaves_out_the_codes_zxing_cpp_decoded() -> None:
 def test_a_blown_out_area_of_a_retry_crop_is_filled_from_around_it() -> None:
     """The glare variant of a retry crop: a blown-out disc over a code is filled with the
     levels around it (no white blob left for the binarizers), the rest of the crop kept."""
-    from qrcheck.vision.locate import _deglared
+    from qrcheck.vision.readers import _deglared
 
     crop = cv2.resize(shoot(PAYLOADS[3], canvas=(500, 500)), (576, 576))
     glared = crop.copy()
@@ -485,7 +487,7 @@ def test_a_code_on_strongly_curved_paper_decodes(
 def test_unrolling_maps_the_symbol_back_to_its_corners() -> None:
     """The unrolled crop keeps the symbol's corners and the crop's centre where they were (the
     homography placed them right); points in between move out from the middle."""
-    from qrcheck.vision.locate import CROP_MARGIN, _unrolled
+    from qrcheck.vision.readers import CROP_MARGIN, _unrolled
 
     n = 576
     crop = np.zeros((n, n), np.uint8)
@@ -532,7 +534,7 @@ def test_a_code_under_glare_decodes_with_its_blown_out_modules_as_erasures(
 def test_glare_is_erased_and_clean_modules_are_not() -> None:
     """The module grid of a rectified crop: a blown-out disc's modules are erasures, almost no
     module elsewhere is (random data has no 3 x 3 patch of one colour)."""
-    from qrcheck.vision.locate import CROP_MARGIN, _module_grid, _position, _rectify, _zxing
+    from qrcheck.vision.readers import CROP_MARGIN, _module_grid, _position, _rectify, _zxing
 
     clean = shoot(PAYLOADS[5])
     (barcode,) = _zxing(clean)
@@ -556,7 +558,7 @@ def test_glare_is_erased_and_clean_modules_are_not() -> None:
 def test_erasures_never_read_a_wrong_text() -> None:
     """Read with the wrong format (mask, EC level) or from blank paper, the erasure reader
     finds nothing: every block must correct with check codewords to spare."""
-    from qrcheck.vision.locate import _position, _rectify, _zxing, erasure_read
+    from qrcheck.vision.readers import _position, _rectify, _zxing, erasure_read
 
     clean = shoot(PAYLOADS[5])
     (barcode,) = _zxing(clean)

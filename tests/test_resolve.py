@@ -20,7 +20,7 @@ from qrcheck.catalog.model import (
     diff_views,
     load_catalog,
 )
-from qrcheck.cli import app as cli
+from qrcheck.cli.app import app as cli
 from qrcheck.payload import version_tag
 
 AS_OF = date(2026, 11, 27)

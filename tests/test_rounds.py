@@ -400,7 +400,7 @@ def test_the_four_sample_photos_name_both_faded_postings(tmp_path: Path) -> None
 
 def test_cut_by_edge_wants_the_quiet_zone_inside_the_photo() -> None:
     from qrcheck.board.check import cut_by_edge
-    from qrcheck.vision.locate import Located
+    from qrcheck.vision.shapes import Located
 
     def at(x: float) -> Located:
         return Located(((x, 100.0), (x + 294, 100.0), (x + 294, 394.0), (x, 394.0)), None)

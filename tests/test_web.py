@@ -30,7 +30,7 @@ from qrcheck.board.store import Store
 from qrcheck.catalog.model import load_catalog
 from qrcheck.cli.app import main
 from qrcheck.i18n import messages, t
-from qrcheck.links.live import LiveOptions
+from qrcheck.links.model import LiveOptions
 from qrcheck.web import WebConfig, create_app
 from qrcheck.web.security import hash_password, verify_password
 

@@ -25,8 +25,9 @@ from qrcheck.center import CenterSettings
 from qrcheck.errors import QrcheckError
 from qrcheck.grade.measure import Grade, grade_code, unmeasured_grade
 from qrcheck.links.verdict import Verdict, judge
-from qrcheck.vision.locate import Located, LocateOptions, locate_codes
+from qrcheck.vision.locate import LocateOptions, locate_codes
 from qrcheck.vision.photos import PhotoError, find_photos, load_photo, posting_crop
+from qrcheck.vision.shapes import Located
 from qrcheck.workers import worker_pool
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def check_photo(
     location: str = "",
     annotate_to: Path | None = None,
     lang: str = "vi",
-    options: LocateOptions = LocateOptions(),  # noqa: B008
+    options: LocateOptions = LocateOptions(),
     history: Sequence[Row] = (),
     locator: Callable[[np.ndarray, LocateOptions], list[Located]] = locate_codes,
     identifier: Identifier | None = None,

@@ -37,7 +37,7 @@ from qrcheck.links.verdict import Verdict
 if TYPE_CHECKING:
     from qrcheck.board.results import CheckReport
     from qrcheck.grade.measure import Grade
-    from qrcheck.links.live import LiveResult
+    from qrcheck.links.model import LiveResult
 
 #: live answers (and the stored status of a posting found so) that make a current link dead
 DEAD_ANSWERS = ("dead", "soft_404")

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from qrcheck.errors import QrcheckError
 from qrcheck.grade.measure import Grade
 from qrcheck.links.verdict import Verdict
-from qrcheck.vision.locate import Located
+from qrcheck.vision.shapes import Located
 
 if TYPE_CHECKING:
-    from qrcheck.links.live import LiveResult
+    from qrcheck.links.model import LiveResult
     from qrcheck.vision.identify import Identification
 
 

@@ -780,7 +780,7 @@ def print_check(  # type: ignore[no-untyped-def]
 def live_options(ca_bundle: Path | None, proxy: str | None = None):  # type: ignore[no-untyped-def]
     from urllib.parse import urlsplit
 
-    from qrcheck.links.live import LiveOptions
+    from qrcheck.links.model import LiveOptions
 
     if ca_bundle is not None and not ca_bundle.is_file():
         fail(tr("photos.not_found", path=str(ca_bundle)))
@@ -799,7 +799,7 @@ def open_link_cache(path: Path | None):  # type: ignore[no-untyped-def]
     """The live-check cache (see qrcheck/links/live.py); in memory when the file cannot be used."""
     import sqlite3
 
-    from qrcheck.links.live import LinkCache, default_cache_path
+    from qrcheck.links.cache import LinkCache, default_cache_path
 
     try:
         return LinkCache(path or default_cache_path())

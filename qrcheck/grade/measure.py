@@ -61,7 +61,7 @@ from qrcheck.grade.qr_layout import (
     size_of,
     version_bits,
 )
-from qrcheck.vision.locate import ZBAR, ZXING, Located
+from qrcheck.vision.shapes import ZBAR, ZXING, Located
 
 GRADES = "FDCBA"  # index = score
 #: ISO/IEC 15415 bands (value >= threshold), A, B, C, D

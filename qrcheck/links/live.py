@@ -36,81 +36,53 @@ or `allow_private`, explicit settings meant for tests against a local server.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import errno
-import functools
 import ipaddress
-import json
-import os
 import random
 import re
 import secrets
-import select
 import socket
-import sqlite3
 import ssl
-import sys
-import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-import httpcore
 import httpx
 from ada_url import join_url
 
-from qrcheck import __version__
+from qrcheck.links.cache import LinkCache
+from qrcheck.links.model import (
+    Hop,
+    LiveOptions,
+    LiveResult,
+    NameNotFound,
+    NetworkDown,
+    Resolver,
+    now_iso,
+)
+from qrcheck.links.network import (
+    _DEADLINE,
+    PinnedBackend,
+    PinnedTransport,
+    _ssl_context,
+    address_refusal,
+)
+from qrcheck.links.pages import (
+    not_found_phrase,
+    same_page,
+)
 from qrcheck.urls import parse_link, registered_domain
 
 if TYPE_CHECKING:
     pass
 
-LIVE_STATUSES = (
-    "ok",
-    "redirected",
-    "dead",
-    "soft_404",
-    "blocked",
-    "timeout",
-    "tls_error",
-    "refused",
-    "unverified",
-)
-#: answers worth remembering: the same link checked again within the TTL is not fetched again
-DEFINITE = ("ok", "redirected", "dead", "soft_404")
-USER_AGENT = (
-    f"qrcheck/{__version__} (link checker for QR postings of a public service center; "
-    "+https://github.com/qrcheck)"
-)
-#: phrases of a page that says it does not exist (Vietnamese, with and without diacritics)
-NOT_FOUND_RE = re.compile(
-    r"không\s+tồn\s+tại|khong\s+ton\s+tai|không\s+tìm\s+thấy|khong\s+tim\s+thay"
-    r"|page\s+not\s+found|not\s+found|(?:error|lỗi)\s*404|đã\s+bị\s+xóa|đã\s+bị\s+gỡ|không\s+còn\s+tồn\s+tại"
-    r"|does\s+not\s+exist|no\s+longer\s+available",
-    re.I,
-)
 #: links started per turn of the event loop by `check_many`
 _START_BATCH = 16
 HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/trang-chu", "/vi"}
-
-Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
-#: the deadline of the link (or shared probe) being checked in this task
-_DEADLINE: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
-    "qrcheck_link_deadline", default=None
-)
-
-
-class NameNotFound(Exception):
-    """The host name does not exist (NXDOMAIN)."""
-
-
-class NetworkDown(Exception):
-    """Name resolution or routing failed for reasons of our own network."""
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -123,380 +95,6 @@ async def system_resolver(host: str, port: int) -> list[str]:
             raise NameNotFound(host) from exc
         raise NetworkDown(str(exc)) from exc
     return [str(info[4][0]) for info in infos]
-
-
-@dataclass(frozen=True)
-class LiveOptions:
-    """How the live check behaves. Defaults are the production settings."""
-
-    #: seconds to connect / to wait for bytes, per request
-    timeout: float = 8.0
-    #: seconds for one link from the first request to the verdict (retries and redirects included)
-    deadline: float = 25.0
-    max_redirects: int = 5
-    max_bytes: int = 1_000_000
-    concurrency: int = 16
-    per_host: int = 3
-    #: seconds between the starts of two requests to the same host
-    min_interval: float = 0.2
-    retries: int = 2
-    backoff: float = 0.5
-    retry_after_cap: float = 10.0
-    verify: bool = True
-    ca_bundle: Path | None = None
-    proxy: str | None = None
-    user_agent: str = USER_AGENT
-    #: compare each page with the host's answer to a random path (soft-404 detection)
-    probe: bool = True
-    #: extra networks to allow although not global (tests point at 127.0.0.1 this way)
-    allow_networks: tuple[str, ...] = ()
-    #: allow every non-global address (tests only; never in production)
-    allow_private: bool = False
-    #: a host that exists, resolved to tell "no such name" from "no network"
-    canary_host: str = "dichvucong.gov.vn"
-    ttl_ok: float = 24 * 3600
-    ttl_dead: float = 6 * 3600
-
-
-@dataclass(frozen=True)
-class Hop:
-    url: str
-    status: int
-
-
-@dataclass(frozen=True)
-class LiveResult:
-    """What the network says about one link."""
-
-    url: str
-    status: str
-    http_status: int | None = None
-    final_url: str | None = None
-    chain: tuple[Hop, ...] = ()
-    checked_at: str = ""
-    cached: bool = False
-    detail_key: str = ""
-    detail_params: dict[str, object] = field(default_factory=dict)
-    #: a redirect led to another registered domain
-    cross_domain: bool = False
-
-    def to_json(self, lang: str) -> dict[str, Any]:
-        from qrcheck.i18n import t
-
-        return {
-            "status": self.status,
-            "http_status": self.http_status,
-            "final_url": self.final_url,
-            "chain": [{"url": h.url, "status": h.status} for h in self.chain],
-            "cross_domain": self.cross_domain,
-            "checked_at": self.checked_at,
-            "cached": self.cached,
-            "detail": t(self.detail_key, lang, **self.detail_params) if self.detail_key else "",
-        }
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-# ---------------------------------------------------------------------------------------------
-# Cache
-
-
-def default_cache_path() -> Path:
-    """QRCHECK_LINK_CACHE, else the user's cache folder (XDG / LOCALAPPDATA / ~/Library)."""
-    explicit = os.environ.get("QRCHECK_LINK_CACHE")
-    if explicit:
-        return Path(explicit)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "qrcheck" / Path("links").with_suffix(".sqlite")
-
-
-class LinkCache:
-    """Definite live results in SQLite, each with an expiry time. Path None: in memory.
-
-    Results are written in batches (`flush`: every `batch` results, at the end of
-    `LinkChecker.check_many`, and on `close`), not one commit per link: a commit waits for the
-    disk (0.8 ms here, far more on a slow card) and would hold up the event loop every time.
-    A crash loses at most the unwritten batch, which is only a cache.
-    """
-
-    def __init__(self, path: Path | None = None, batch: int = 200) -> None:
-        self.path = path
-        self.batch = batch
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        # a lock held longer than this by another process costs a batch of caching, not a
-        # stalled check (the writes run on the checker's event loop)
-        self._db = sqlite3.connect(str(path) if path else ":memory:", timeout=2)
-        if path is not None:  # several web workers share the file; it is only a cache
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS live (url TEXT PRIMARY KEY, expires REAL, result TEXT)"
-        )
-        self._db.commit()
-        self._pending: dict[str, tuple[float, str]] = {}
-
-    def get(self, url: str, now: float | None = None) -> LiveResult | None:
-        row = self._pending.get(url)
-        if row is None:
-            try:
-                row = self._db.execute(
-                    "SELECT expires, result FROM live WHERE url = ?", (url,)
-                ).fetchone()
-            except sqlite3.Error:  # an unreadable cache is no cache, never a failed check
-                return None
-        if row is None:
-            return None
-        try:
-            if not row[0] >= (now if now is not None else time.time()):  # expired (or NULL)
-                return None
-            data = json.loads(row[1])
-            data["chain"] = tuple(Hop(**h) for h in data["chain"])
-            return replace(LiveResult(**data), cached=True)
-        except (ValueError, TypeError, KeyError):  # written by another version: check again
-            return None
-
-    def put(self, result: LiveResult, ttl: float) -> None:
-        if result.status not in DEFINITE or ttl <= 0:
-            return
-        data = {
-            "url": result.url,
-            "status": result.status,
-            "http_status": result.http_status,
-            "final_url": result.final_url,
-            "chain": [{"url": h.url, "status": h.status} for h in result.chain],
-            "checked_at": result.checked_at,
-            "detail_key": result.detail_key,
-            "detail_params": result.detail_params,
-            "cross_domain": result.cross_domain,
-        }
-        self._pending[result.url] = (time.time() + ttl, json.dumps(data, ensure_ascii=False))
-        if len(self._pending) >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the results not yet written, in one transaction. A cache that cannot be
-        written (disk full, locked too long) costs only the caching, never the check."""
-        if not self._pending:
-            return
-        rows = [(url, expires, text) for url, (expires, text) in self._pending.items()]
-        self._pending.clear()
-        try:
-            with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO live VALUES (?, ?, ?)", rows)
-        except sqlite3.Error:
-            pass
-
-    def close(self) -> None:
-        self.flush()
-        self._db.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Safety: addresses and the pinned transport
-
-
-def address_refusal(address: str, options: LiveOptions) -> str | None:
-    """Why an address may not be contacted ("private", "loopback"...), or None when it may."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return "invalid"
-    for network in options.allow_networks:
-        if ip in ipaddress.ip_network(network, strict=False):
-            return None
-    if isinstance(ip, ipaddress.IPv6Address):
-        # IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo's client, NAT64) are
-        # judged by that address too: 2002:7f00:1:: reaches 127.0.0.1 through a 6to4 relay
-        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
-        if ip in _NAT64:
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        for inner in embedded:
-            if inner is not None and (reason := address_refusal(str(inner), options)):
-                return reason
-        if ip.ipv4_mapped is not None or ip in _NAT64:  # only a way to reach that address
-            return None
-    checks = (
-        ("loopback", ip.is_loopback),
-        ("unspecified", ip.is_unspecified),
-        ("link_local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private or not ip.is_global),
-    )
-    for reason, hit in checks:
-        if hit:
-            return None if options.allow_private and reason != "unspecified" else reason
-    return None
-
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses the checker resolved and approved, by host name.
-
-    It speaks asyncio directly (streams, `asyncio.timeout`) rather than through httpcore's
-    AnyIO backend: a quarter of a millisecond less per request on the event loop, measured
-    with bench/bench_links.py, which matters when one host allows only a few requests at once.
-    """
-
-    def __init__(self) -> None:
-        self.pins: dict[str, str] = {}
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        address = self.pins.get(host.strip("[]").lower())
-        if address is None:
-            raise httpcore.ConnectError(f"{host}: address not checked")
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(address, port, local_addr=local)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"connecting to {host}: timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        raw = writer.get_extra_info("socket")
-        for option in socket_options or ():
-            raw.setsockopt(*option)
-        return _Stream(reader, writer)
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class _Stream(httpcore.AsyncNetworkStream):
-    """An asyncio stream as httpcore wants it, with httpcore's exceptions."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout("no answer in time") from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        try:
-            async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
-                await self._writer.drain()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout("could not send in time") from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
-
-    async def aclose(self) -> None:
-        self._writer.close()
-        if self._writer.get_extra_info("ssl_object") is not None:
-            # TLS: our close_notify goes out now; waiting for the server's own could take a
-            # round trip per connection, or for ever (httpcore's AnyIO backend does not wait
-            # either)
-            await asyncio.sleep(0)
-            self._writer.transport.abort()
-            return
-        try:
-            async with asyncio.timeout(1.0):
-                await self._writer.wait_closed()
-        except (TimeoutError, OSError):
-            self._writer.transport.abort()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        # the URL keeps the host name: SNI and the certificate check use it, not the address
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            self._writer.transport.abort()
-            raise httpcore.ConnectTimeout("TLS handshake timed out") from exc
-        except OSError as exc:  # ssl.SSLError included
-            self._writer.transport.abort()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":  # an idle pooled connection that the server has closed
-            raw = self._writer.get_extra_info("socket")
-            if self._reader.at_eof() or raw is None or raw.fileno() < 0:
-                return True
-            if hasattr(select, "poll"):  # select() cannot watch descriptors above 1023
-                poller = select.poll()
-                poller.register(raw.fileno(), select.POLLIN)
-                return bool(poller.poll(0))
-            return bool(select.select([raw], [], [], 0)[0])  # pragma: no cover (Windows)
-        names = {
-            "ssl_object": "ssl_object",
-            "client_addr": "sockname",
-            "server_addr": "peername",
-            "socket": "socket",
-        }
-        return self._writer.get_extra_info(names[info]) if info in names else None
-
-
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool that uses `PinnedBackend`."""
-
-    def __init__(self, backend: PinnedBackend, options: LiveOptions) -> None:
-        context = _ssl_context(options)
-        super().__init__(verify=context, trust_env=False, http2=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=options.concurrency * 2,
-            max_keepalive_connections=options.concurrency,
-            keepalive_expiry=5.0,
-            network_backend=backend,
-        )
-
-
-def _ssl_context(options: LiveOptions) -> ssl.SSLContext:
-    return _make_ssl_context(options.verify, options.ca_bundle)
-
-
-@functools.lru_cache(maxsize=4)
-def _make_ssl_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext:
-    """One context per setting and process: loading the CA bundle takes ~20 ms."""
-    if not verify:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if ca_bundle:
-        return ssl.create_default_context(cafile=str(ca_bundle))
-    try:
-        import certifi
-
-        return ssl.create_default_context(cafile=certifi.where())
-    except ImportError:  # pragma: no cover
-        return ssl.create_default_context()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1049,92 +647,6 @@ def retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading pages
-
-
-# Pages are untrusted too: everything below runs in time linear in the page (no pattern that
-# can backtrack across the whole text, e.g. `<[^>]+>` on "<<<<..."), on at most PAGE_LIMIT
-# bytes, because it runs on the event loop where no deadline can interrupt it.
-PAGE_LIMIT = 300_000
-_TAG_RE = re.compile(r"<[^<>]*>")
-_BLOCK_RE = re.compile(r"<(script|style)\b", re.I)
-_HEADING_RES = {tag: re.compile(rf"<{tag}\b[^<>]*>", re.I) for tag in ("title", "h1", "h2")}
-
-
-def _without_blocks(text: str) -> str:
-    """`text` without its <script> and <style> elements (an unclosed one runs to the end)."""
-    lower = text.lower()
-    kept = []
-    position = 0
-    while (found := _BLOCK_RE.search(text, position)) is not None:
-        kept.append(text[position : found.start()])
-        end = lower.find(f"</{found.group(1).lower()}", found.end())
-        if end == -1:
-            return " ".join(kept)
-        close = lower.find(">", end)
-        position = len(text) if close == -1 else close + 1
-    kept.append(text[position:])
-    return " ".join(kept)
-
-
-def _headings(text: str) -> str:
-    """The text of the page's <title>, <h1> and <h2> elements."""
-    lower = text.lower()
-    found = []
-    for tag, opening in _HEADING_RES.items():
-        position = 0
-        while len(found) < 50 and (start := opening.search(text, position)) is not None:
-            end = lower.find(f"</{tag}", start.end())
-            if end == -1:  # no later one can close either
-                break
-            found.append(text[start.end() : end])
-            position = end
-    return " ".join(_TAG_RE.sub(" ", part) for part in found)
-
-
-def page_text(body: bytes) -> str:
-    """The visible text of a page (its first PAGE_LIMIT bytes), whitespace collapsed."""
-    import html
-
-    text = body[:PAGE_LIMIT].decode("utf-8", errors="replace")
-    return html.unescape(" ".join(_TAG_RE.sub(" ", _without_blocks(text)).split()))
-
-
-def not_found_phrase(body: bytes) -> str | None:
-    """The phrase by which a page says it does not exist (in its title or headings, or
-    anywhere in a short page), or None."""
-    import html
-    import unicodedata
-
-    raw = body[:PAGE_LIMIT].decode("utf-8", errors="replace")
-    headings = " ".join(html.unescape(_headings(raw)).split())
-    places = [unicodedata.normalize("NFC", headings)]
-    text = unicodedata.normalize("NFC", page_text(body))
-    if len(text) < 3000:
-        places.append(text)
-    for place in places:
-        match = NOT_FOUND_RE.search(place)
-        if match:
-            return match.group(0)
-    return None
-
-
-def _shingles(body: bytes) -> set[str]:
-    words = re.sub(r"[0-9a-f]{6,}|\d+", "#", page_text(body).lower()).split()
-    return {" ".join(words[i : i + 4]) for i in range(max(1, len(words) - 3))}
-
-
-def same_page(a: bytes, b: bytes, threshold: float = 0.9) -> bool:
-    """True when two pages are the same but for numbers and tokens (Jaccard of word 4-grams)."""
-    if a == b:
-        return True
-    left, right = _shingles(a), _shingles(b)
-    if not left or not right:
-        return not left and not right
-    return len(left & right) / len(left | right) >= threshold
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
   but whose card and printed text remain;
 - `identify`: name an undecodable code from the text printed round it (Tesseract OCR).
 
-How readable each code is, is the next stage: `qrcheck.grade`.
+How readable each code is, is the next stage: `qrcheck.grade.measure`.
 """
 
 from qrcheck._lazy import attach

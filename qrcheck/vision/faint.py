@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from qrcheck.vision.locate import Finder, _finders_at, _order_quad
+from qrcheck.vision.finders import _finders_at
+from qrcheck.vision.shapes import Finder, _order_quad
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 (the code upright and square), keeps the sheet of paper the code is printed on (the bright
 region round its quiet zone: a neighbouring posting or the cork is not read), blanks the code
 itself, evens out the light and stretches faint print, and reads the rest with Tesseract
-(Vietnamese + English). If the text does not read upright, the other three quarter turns are
+(Vietnamese + English; in process through tesserocr, or the `tesseract` program through
+pytesseract). If the text does not read upright, the other three quarter turns are
 tried (each one that reads hardly a word read again darkened: Tesseract's own binarisation
 drops light grey strokes); if nothing matches, a thresholded and an enlarged variant.
 
@@ -32,13 +33,16 @@ import logging
 import math
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from PIL import Image
 from rapidfuzz import fuzz
 
 if TYPE_CHECKING:
@@ -633,9 +637,59 @@ class _TesseractMissing(RuntimeError):
 _warned_missing = False
 
 
+#: where Debian's tesseract-ocr-vie puts its trained data (used when TESSDATA_PREFIX is unset)
+DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+
+_engine = threading.local()
+
+
+def _tessdata() -> str | None:
+    """The folder holding vie.traineddata and eng.traineddata: TESSDATA_PREFIX when it is set
+    (an explicit setting wins, even when it lacks them), else Debian's; None when neither has
+    them."""
+    folder = os.environ.get("TESSDATA_PREFIX") or DEBIAN_TESSDATA
+    if all((Path(folder) / f"{name}.traineddata").is_file() for name in ("vie", "eng")):
+        return folder
+    return None
+
+
+def _in_process():  # type: ignore[no-untyped-def]
+    """This thread's Tesseract engine (tesserocr) for the trained data in use, loaded once: a
+    call then costs the reading only, where starting the tesseract program costs about 0.25 s
+    a call. None when tesserocr or the trained data is missing (pytesseract is tried then)."""
+    engines = _engine.__dict__.setdefault("by_folder", {})
+    folder = _tessdata()
+    if folder not in engines:
+        try:
+            if folder is None:
+                raise RuntimeError("no vie/eng trained data (see TESSDATA_PREFIX)")
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            import tesserocr
+
+            engines[folder] = tesserocr.PyTessBaseAPI(
+                path=folder, lang=TESS_LANG, psm=tesserocr.PSM.AUTO, oem=tesserocr.OEM.LSTM_ONLY
+            )
+        except (ImportError, RuntimeError) as exc:
+            _log.info("identify: Tesseract in process unavailable (%s): pytesseract instead", exc)
+            engines[folder] = None
+    return engines[folder]
+
+
 def tesseract_ocr(image: np.ndarray) -> str:
-    """Tesseract (vie+eng) through pytesseract; _TesseractMissing when the binary (or
-    pytesseract) is absent."""
+    """Tesseract (vie+eng, LSTM, automatic page segmentation) on a gray image: in process
+    through tesserocr when it and the trained data are there, else the tesseract program
+    through pytesseract; _TesseractMissing when neither can run."""
+    api = _in_process()
+    if api is not None:
+        api.SetImage(Image.fromarray(np.ascontiguousarray(image)))
+        if not api.Recognize(TESS_TIMEOUT * 1000):
+            raise RuntimeError(f"Tesseract gave up after {TESS_TIMEOUT} s")
+        return api.GetUTF8Text()
+    return program_ocr(image)
+
+
+def program_ocr(image: np.ndarray) -> str:
+    """Tesseract through pytesseract (one `tesseract` process a call)."""
     try:
         import pytesseract
     except ImportError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from qrcheck.catalog.model import Catalog, history_rows, load_catalog
 from qrcheck.errors import CatalogError, CatalogInvalid
-from qrcheck.links.live import LiveOptions
+from qrcheck.links.model import LiveOptions
 
 
 @dataclass

@@ -34,7 +34,9 @@ from qrcheck.board.decide import apply_live, links_to_check
 from qrcheck.board.results import CheckReport, PhotoResult
 from qrcheck.board.store import Store
 from qrcheck.errors import QrcheckError
-from qrcheck.links.live import LinkCache, LiveOptions, check_urls
+from qrcheck.links.cache import LinkCache
+from qrcheck.links.live import check_urls
+from qrcheck.links.model import LiveOptions
 from qrcheck.workers import worker_pool
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,464 @@
+"""The decoders and how a candidate is read: zxing-cpp and ZBar, on the rectified crop and its
+variants (stretched, deblurred, deglared, unrolled from curved paper), with erasures where glare
+hides modules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+
+import cv2
+import numpy as np
+import zxingcpp
+from pyzbar import pyzbar
+
+from qrcheck.vision.shapes import (
+    ZBAR,
+    ZXING,
+    Located,
+    _as_quad,
+    _Candidate,
+    _order_quad,
+    _same_symbol,
+    _side,
+)
+
+#: QR Code model 2 (and the old model 1): the family name `QRCode` also takes in Micro QR and
+#: rMQR, whose finder-less partial reads inside a damaged QR code are false positions.
+QR_FORMATS = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
+
+
+def _zxing(image: np.ndarray, **options: object) -> list[zxingcpp.Barcode]:
+    return zxingcpp.read_barcodes(
+        image, formats=QR_FORMATS, text_mode=zxingcpp.TextMode.Plain, **options
+    )
+
+
+def _position(barcode: zxingcpp.Barcode) -> np.ndarray:
+    p = barcode.position
+    return np.array(
+        [
+            [p.top_left.x, p.top_left.y],
+            [p.top_right.x, p.top_right.y],
+            [p.bottom_right.x, p.bottom_right.y],
+            [p.bottom_left.x, p.bottom_left.y],
+        ],
+        dtype=np.float64,
+    )
+
+
+def _meta(barcode: zxingcpp.Barcode) -> dict:
+    extra = barcode.extra or {}
+    version = extra.get("Version")
+    try:
+        version_number = int(version) if version not in (None, "") else None
+    except (TypeError, ValueError):
+        version_number = None
+    uec = extra.get("UEC")
+    return {
+        "version": version_number,
+        "ec_level": extra.get("ECLevel") or barcode.ec_level or None,
+        "unused_ec": float(uec) if isinstance(uec, int | float) else None,
+        "inverted": bool(getattr(barcode, "is_inverted", False)),
+    }
+
+
+def _zbar(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    found = []
+    for symbol in pyzbar.decode(image, symbols=[pyzbar.ZBarSymbol.QRCODE]):
+        try:
+            text = symbol.data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = symbol.data.decode("latin-1")
+        points = np.array([(p.x, p.y) for p in symbol.polygon], dtype=np.float64)
+        if len(points) >= 4:
+            found.append(
+                (text, _order_quad(cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32)))))
+            )
+    return found
+
+
+#: room around a rectified symbol for its quiet zone, as a share of its side
+CROP_MARGIN = 0.3
+
+
+def _rectify(
+    gray: np.ndarray, quad: np.ndarray, margin: float = CROP_MARGIN
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quad warped to a square with room for the quiet zone; returns image and homography."""
+    side = _side(quad)
+    size = int(min(640, max(360, 1.4 * side)))
+    pad = size * margin
+    target = np.array(
+        [[pad, pad], [pad + size, pad], [pad + size, pad + size], [pad, pad + size]],
+        dtype=np.float32,
+    )
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    total = int(size + 2 * pad)
+    crop = cv2.warpPerspective(
+        gray, matrix, (total, total), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return crop, matrix
+
+
+def _percentiles(image: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """`np.percentile(image, qs)` of an 8-bit image (linear interpolation), from its histogram:
+    a crop's full sort costs more than reading it once."""
+    counts = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
+    total = np.cumsum(counts)
+    last = int(total[-1]) - 1
+    out = []
+    for q in qs:
+        at = q / 100 * last
+        k = math.floor(at)
+        a, b = np.searchsorted(total, (k, min(k + 1, last)), side="right")
+        out.append(float(a) + (at - k) * float(b - a))
+    return out
+
+
+def _stretch(image: np.ndarray) -> np.ndarray:
+    lo, hi = _percentiles(image, (1, 99))
+    if hi - lo < 1:
+        return image
+    return np.clip((image.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+#: the deblurring crop's unsharp mask (px of the 360-640 px crop, about half a module of a
+#: typical posting's code): out of focus by half a module and more, the plain sharpening is
+#: too narrow to restore the modules' edges
+DEBLUR = 4.0
+
+
+#: how far (px of the half-size crop) the paper and ink around a blown-out area reach into it
+GLARE_REACH = 8.0
+
+
+def _deglared(crop: np.ndarray, blob: np.ndarray) -> np.ndarray:
+    """The crop with its blown-out areas (`blob`: 1 there) filled from what surrounds them, at
+    half size (a normalised convolution: each filled pixel is the mean of the pixels seen
+    around it, weighted by their distance), then contrast-stretched. Nothing of the modules
+    under the glare can come back; the fill keeps a white blob from ruining the binarizers'
+    threshold around it (zxing-cpp and ZBar read the code from its error correction)."""
+    half = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(cv2.dilate(blob, np.ones((5, 5), np.uint8)), half.shape[::-1]) > 0
+    seen = (~mask).astype(np.float32)
+    weight = cv2.GaussianBlur(seen, (0, 0), GLARE_REACH)
+    total = cv2.GaussianBlur(half.astype(np.float32) * seen, (0, 0), GLARE_REACH)
+    fill = np.where(weight > 1e-3, total / np.maximum(weight, 1e-3), float(np.median(half)))
+    filled = np.where(mask, fill, half).astype(np.uint8)
+    return _stretch(cv2.resize(filled, crop.shape[::-1], interpolation=cv2.INTER_CUBIC))
+
+
+def _variants(crop: np.ndarray) -> Iterable[tuple[str, np.ndarray]]:
+    """Preprocessed versions of a rectified crop, in the order worth trying."""
+    yield "", crop
+    stretched = _stretch(crop)
+    yield "stretch", stretched
+    clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(crop)
+    yield "clahe", clahe
+    _, otsu = cv2.threshold(
+        cv2.GaussianBlur(stretched, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    )
+    yield "otsu", otsu
+    block = max(15, (crop.shape[0] // 12) | 1)
+    yield (
+        "adaptive",
+        cv2.adaptiveThreshold(
+            stretched, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 2
+        ),
+    )
+    blurred = cv2.GaussianBlur(stretched, (0, 0), 2.0)
+    yield "sharpen", cv2.addWeighted(stretched, 2.2, blurred, -1.2, 0)
+    wide = cv2.GaussianBlur(stretched, (0, 0), DEBLUR)
+    yield "deblur", cv2.addWeighted(stretched, 3.0, wide, -2.0, 0)
+    # glare: blown-out areas far wider than a module (paper and light modules are white too)
+    saturated = (crop >= 245).astype(np.uint8)
+    blob = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
+    if 0.01 < blob.mean() < 0.5:
+        yield "deglare", _deglared(crop, blob)
+    yield "upscale", cv2.resize(stretched, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
+
+
+#: the crops ZBar reads too: ZBar costs about ten times zxing-cpp's read of a crop, and the
+#: codes it decodes where zxing-cpp does not (dev photos and simulated hard cases) read in these
+ZBAR_VARIANTS = ("", "clahe", "otsu")
+
+
+def _retry(
+    gray: np.ndarray, candidate: _Candidate, zbar: bool = True
+) -> tuple[Located | None, list[Located]]:
+    """Decode a candidate from its rectified crop: its own reading (None when nothing reads
+    it) and the other codes read in the crop on the way.
+
+    The crop has room for the quiet zone, so a small neighbour can lie wholly inside it: a
+    reading counts as the candidate's only where it is the candidate's symbol (centre inside
+    its quad, about its size). Taking a neighbour's reading for the candidate's would merge the
+    candidate into that neighbour, and a code zxing-cpp located would vanish from the report.
+    """
+    crop, matrix = _rectify(gray, candidate.corners)
+    inverse = np.linalg.inv(matrix)
+    others: list[Located] = []
+    # ZBar's time follows the pixels it scans: a crop blown up from a small symbol is read at
+    # half size, still magnified, as sharp as the photo; so is one with modules so large that
+    # half of them is still plenty
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    zbar_half = size >= ZBAR_HALVING * _side(candidate.corners) or (
+        candidate.modules is not None and size >= ZBAR_HALF_MODULE * candidate.modules
+    )
+
+    def keep(found: Located) -> Located | None:
+        if _reads_candidate(np.array(found.corners), candidate):
+            return found
+        if all(o.text != found.text for o in others):
+            others.append(found)
+        return None
+
+    for name, image in _variants(crop):
+        scale = image.shape[0] / crop.shape[0]
+        for barcode in _zxing(image, try_downscale=True):
+            if barcode.valid:
+                points = _unwarp(_position(barcode) / scale, inverse)
+                reader = f"{ZXING}+{name}" if name else f"{ZXING}+rectified"
+                found = keep(
+                    Located(
+                        _as_quad(points),
+                        barcode.text,
+                        (reader,),
+                        (candidate.source,),
+                        finder_patterns=candidate.finders,
+                        **_meta(barcode),
+                    )
+                )
+                if found is not None:
+                    return found, others
+        for text, quad in _zbar_read(image, zbar_half) if zbar and name in ZBAR_VARIANTS else ():
+            points = _unwarp(quad / scale, inverse)
+            reader = f"{ZBAR}+{name}" if name else f"{ZBAR}+rectified"
+            found = keep(
+                Located(
+                    _as_quad(points),
+                    text,
+                    (reader,),
+                    (candidate.source,),
+                    finder_patterns=candidate.finders,
+                )
+            )
+            if found is not None:
+                return found, others
+    if candidate.source != ZXING and candidate.finders < 2:
+        return None, others
+    # paper curved round a cylinder (a posting bulging off the board, a code on a bottle): a
+    # symbol whose structure shows and nothing read is unrolled along either of its axes
+    for axis in (0, 1):
+        for angle in BENDS:
+            bent, unbend = _unrolled(crop, axis, math.radians(angle))
+            for barcode in _zxing(bent, try_downscale=True):
+                if not barcode.valid:
+                    continue
+                points = _unwarp(unbend(_position(barcode)), inverse)
+                found = keep(
+                    Located(
+                        _as_quad(points),
+                        barcode.text,
+                        (f"{ZXING}+unrolled",),
+                        (candidate.source,),
+                        finder_patterns=candidate.finders,
+                        **_meta(barcode),
+                    )
+                )
+                if found is not None:
+                    return found, others
+    # glare and blots: where zxing-cpp read the format, the modules under a blown-out or
+    # blotted area are erasures, which Reed-Solomon corrects twice as many of as errors
+    for grow in (0, 1) if candidate.symbol else ():
+        read = erasure_read(crop, *candidate.symbol, grow=grow)  # type: ignore[misc]
+        if read is not None:
+            version, ec_level, _ = candidate.symbol  # type: ignore[misc]
+            found = keep(
+                Located(
+                    _as_quad(candidate.corners),
+                    read[0],
+                    (f"{ZXING}+erasures",),
+                    (candidate.source,),
+                    version=version,
+                    ec_level=ec_level,
+                    unused_ec=read[1],
+                    finder_patterns=candidate.finders,
+                )
+            )
+            if found is not None:
+                return found, others
+    return None, others
+
+
+def _format_of(barcode: zxingcpp.Barcode) -> tuple[int, str, int] | None:
+    """(version, EC level, data mask) of a symbol zxing-cpp could not decode, when it read
+    them (checksum errors: the data failed, the format information did not)."""
+    extra = barcode.extra or {}
+    try:
+        version, mask = int(extra["Version"]), int(extra["DataMask"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    ec_level = extra.get("ECLevel")
+    if not 1 <= version <= 40 or not 0 <= mask <= 7 or ec_level not in ("L", "M", "Q", "H"):
+        return None
+    return version, str(ec_level), mask
+
+
+#: check codewords a block must keep unused after an erasure correction: what is left to
+#: detect a wrong correction with (each one leaves 1 chance in 256 of missing it)
+ERASURE_MARGIN = 2
+
+
+@cache
+def _rs_codec(ec_count: int):
+    import reedsolo
+
+    return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+
+
+def _module_grid(crop: np.ndarray, n: int, grow: int) -> tuple[np.ndarray, np.ndarray]:
+    """The modules of a rectified crop (symbol in the middle, CROP_MARGIN round it): dark
+    against their neighbourhood's mean, and erased where they lie in a patch of at least 3 x 3
+    modules of one colour (random data never has one, masked data rarely: glare blows such a
+    patch out, a blot inks it) grown by `grow` modules (its fringe is doubtful too)."""
+    size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    module = size / n
+    centres = (size * CROP_MARGIN + (np.arange(n) + 0.5) * module).astype(np.float32)
+    smooth = cv2.GaussianBlur(crop, (0, 0), max(0.5, module / 4)).astype(np.float32)
+    mx, my = np.meshgrid(centres, centres)
+    values = cv2.remap(smooth, mx, my, cv2.INTER_LINEAR)
+    dark = values < cv2.GaussianBlur(values, (0, 0), max(1.5, n / 12))
+    share = cv2.blur(dark.astype(np.float32), (3, 3), borderType=cv2.BORDER_CONSTANT)
+    uniform = ((share <= 0.01) | (share >= 0.99)).astype(np.uint8)
+    erased = cv2.dilate(uniform, np.ones((3 + 2 * grow,) * 2, np.uint8)) > 0
+    return dark, erased
+
+
+def erasure_read(
+    crop: np.ndarray, version: int, ec_level: str, mask: int, grow: int = 0
+) -> tuple[str, float] | None:
+    """The text of a symbol (rectified crop, format known) read with its uniform patches as
+    erasures, and the error correction it left unused (1 - (erasures + 2 errors) / check
+    codewords, worst block: what the glare or blots cost the code); None unless every
+    Reed-Solomon block corrects with ERASURE_MARGIN to spare. The corrected modules are drawn
+    clean and read by zxing-cpp (which parses the segments)."""
+    import reedsolo
+
+    from qrcheck.grade.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
+
+    n = 17 + 4 * version
+    dark, erased = _module_grid(crop, n, grow)
+    lay, spec = layout(version), blocks(version, ec_level)
+    rows, cols = lay.data_order
+    k = spec.total * 8
+    flip = mask_matrix(n, mask)[rows[:k], cols[:k]]
+    bits = (dark[rows[:k], cols[:k]] ^ flip).astype(np.uint8)
+    gone = erased[rows[:k], cols[:k]].reshape(spec.total, 8).any(axis=1)
+    words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
+    fixed = words.copy()
+    unused = 1.0
+    for b, ec_count in enumerate(spec.ec_counts):
+        where = np.flatnonzero(spec.block_of == b)
+        erase = [int(i) for i in np.flatnonzero(gone[where])]
+        if len(erase) > ec_count - ERASURE_MARGIN:
+            return None
+        try:
+            _, full, errata = _rs_codec(int(ec_count)).decode(
+                bytearray(words[where].tobytes()), erase_pos=erase or None
+            )
+        except reedsolo.ReedSolomonError:
+            return None
+        errors = len(errata) - len(erase)
+        if 2 * errors + len(erase) > ec_count - ERASURE_MARGIN:
+            return None
+        unused = min(unused, 1 - (2 * errors + len(erase)) / float(ec_count))
+        fixed[where] = np.frombuffer(bytes(full), np.uint8)
+    out = np.where(lay.fixed, lay.expected, dark)
+    new = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
+    out[rows[:k], cols[:k]] = new ^ flip
+    word = format_bits(ec_level, mask)
+    for r, c in lay.format_copies:
+        out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
+    if version >= 7:
+        vbits = version_bits(version)
+        for r, c in lay.version_copies:
+            out[r, c] = [(vbits >> i) & 1 == 1 for i in range(18)]
+    clean = np.pad(np.where(out, 0, 255).astype(np.uint8), 4, constant_values=255)
+    clean = cv2.resize(clean, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    texts = [b.text for b in _zxing(clean) if b.valid]
+    return (texts[0], round(unused, 3)) if texts else None
+
+
+#: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,
+#: strong (a third of a turn) and between; each decodes curved codes the others miss
+BENDS = (25.0, 40.0, 55.0)
+
+
+def _unrolled(
+    crop: np.ndarray, axis: int, half_arc: float
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """A rectified crop (symbol in the middle, CROP_MARGIN round it) unrolled as if the paper
+    were bent round a cylinder along `axis` (0: the bend runs along the crop's x), the symbol
+    spanning 2 * `half_arc` radians of it, seen from afar: the homography of its corners maps
+    the middle modules too narrow and the outer ones too wide; here every module gets its
+    width back (x = sin(s * a) / sin(a) for arc position s in -1..1). Returns the image and
+    the map of its points back to the crop's."""
+    n = crop.shape[0]
+    half = n / (1 + 2 * CROP_MARGIN) / 2
+    centre = n / 2
+    ratio = math.sin(half_arc)
+    reach = math.pi / 2 / half_arc  # beyond it the paper turns away
+
+    def to_crop(points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2).copy()
+        s = np.clip((pts[:, axis] - centre) / half, -reach, reach)
+        pts[:, axis] = centre + half * np.sin(s * half_arc) / ratio
+        return pts
+
+    line = np.arange(n, dtype=np.float64)
+    s = np.clip((line - centre) / half, -reach, reach)
+    along = (centre + half * np.sin(s * half_arc) / ratio).astype(np.float32)
+    across = line.astype(np.float32)
+    if axis == 0:
+        mx, my = np.meshgrid(along, across)
+    else:
+        mx, my = np.meshgrid(across, along)
+    bent = cv2.remap(crop, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return bent, to_crop
+
+
+#: a crop at least this many times the symbol's size in the photo is read by ZBar at half size
+ZBAR_HALVING = 2.5
+
+
+#: and so is one with at least this many pixels per module (4 at half size: ZBar's scanner
+#: reads 2 and more)
+ZBAR_HALF_MODULE = 8.0
+
+
+def _zbar_read(image: np.ndarray, half: bool) -> list[tuple[str, np.ndarray]]:
+    if not half:
+        return _zbar(image)
+    small = cv2.resize(
+        image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+    )
+    return [(text, quad * (image.shape[1] / small.shape[1])) for text, quad in _zbar(small)]
+
+
+def _reads_candidate(quad: np.ndarray, candidate: _Candidate) -> bool:
+    """True when a symbol read in a candidate's crop is the candidate's own symbol."""
+    if _same_symbol(quad, candidate.corners):
+        return True
+    centre = quad.mean(axis=0)
+    contour = candidate.corners.astype(np.float32).reshape(-1, 1, 2)
+    inside = cv2.pointPolygonTest(contour, (float(centre[0]), float(centre[1])), False) >= 0
+    sides = sorted((_side(quad), _side(candidate.corners)))
+    return inside and sides[1] <= 2 * max(sides[0], 1.0)
+
+
+def _unwarp(points: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(points.reshape(-1, 1, 2).astype(np.float64), inverse).reshape(
+        -1, 2
+    )
