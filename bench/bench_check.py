@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qrcheck.board.check import check_photo, check_photos  # noqa: E402
-from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.catalog.load import load_catalog  # noqa: E402
 from qrcheck.vision.finders import find_finder_patterns  # noqa: E402
 from qrcheck.vision.locate import LocateOptions, locate_codes  # noqa: E402
 from qrcheck.vision.photos import load_photo  # noqa: E402

@@ -30,7 +30,8 @@ from qrcode.constants import ERROR_CORRECT_Q
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog.model import COLUMNS, load_catalog  # noqa: E402
+from qrcheck.catalog.load import load_catalog  # noqa: E402
+from qrcheck.catalog.model import COLUMNS  # noqa: E402
 from qrcheck.printing.generate import GenerateOptions, generate  # noqa: E402
 from qrcheck.printing.posting import PostingContent, posting_pdf  # noqa: E402
 from qrcheck.printing.symbol import make_symbol, png_bytes, svg_text, verify_symbol  # noqa: E402

@@ -40,7 +40,7 @@ import zxingcpp
 from PIL import Image
 
 from qrcheck.board.check import check_photo
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.grade.measure import grade_code
 from qrcheck.vision.locate import locate_codes
 from qrcheck.vision.photos import load_photo

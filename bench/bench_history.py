@@ -27,7 +27,7 @@ from conftest import board_image, save_photo  # noqa: E402
 
 from qrcheck.board.check import check_photos  # noqa: E402
 from qrcheck.board.store import Store  # noqa: E402
-from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.catalog.load import load_catalog  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
 QRCHECK = [sys.executable, "-m", "qrcheck"]

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.catalog.load import load_catalog  # noqa: E402
 from qrcheck.vision.identify import (  # noqa: E402
     REACH,
     _gray,

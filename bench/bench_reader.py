@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qrcheck.board.check import check_photo  # noqa: E402
-from qrcheck.catalog.model import load_catalog  # noqa: E402
+from qrcheck.catalog.load import load_catalog  # noqa: E402
 from qrcheck.grade.measure import grade_code  # noqa: E402
 from qrcheck.vision.locate import locate_codes  # noqa: E402
 from qrcheck.vision.photos import load_photo  # noqa: E402

@@ -61,7 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qrcheck.board.check import check_photo  # noqa: E402
-from qrcheck.catalog.model import history_rows, load_catalog  # noqa: E402
+from qrcheck.catalog.load import history_rows, load_catalog  # noqa: E402
 from testkit.simulate import (  # noqa: E402
     A5_MM,
     QUIET_ZONE,

@@ -1,7 +1,7 @@
 """Package faces that import nothing until a name is used (PEP 562).
 
 A face names what its stage exports and in which module it lives; the module is imported on
-first use, so `import qrcheck.catalog.model` in the command line stays quick even when the stage's
+first use, so `import qrcheck.catalog` in the command line stays quick even when the stage's
 modules pull in numpy, OpenCV or reportlab.
 """
 

@@ -22,7 +22,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qrcheck.catalog.model import CatalogView, load_catalog  # noqa: E402
+from qrcheck.catalog.load import load_catalog  # noqa: E402
+from qrcheck.catalog.model import CatalogView  # noqa: E402
 from testkit.simulate import (  # noqa: E402
     Condition,
     age_print,

@@ -20,7 +20,8 @@ from conftest import (
 
 import qrcheck
 from qrcheck.catalog.csv_text import column_letter, read_rows
-from qrcheck.catalog.model import COLUMNS, Catalog, Issue, load_catalog
+from qrcheck.catalog.load import load_catalog
+from qrcheck.catalog.model import COLUMNS, Catalog, Issue
 from qrcheck.center import DEFAULT_CENTER, load_center
 from qrcheck.errors import CatalogError, CatalogInvalid
 from qrcheck.files import atomic_writer

@@ -17,7 +17,7 @@ from PIL import Image
 from qrcheck.board.annotate import COLOURS
 from qrcheck.board.check import check_photo, check_photos
 from qrcheck.board.results import CheckReport
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.cli.app import main
 from qrcheck.links.verdict import judge
 from qrcheck.reports.check_json import report_json

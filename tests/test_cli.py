@@ -140,7 +140,7 @@ def test_every_command_has_help_and_is_in_the_readme(lang: str) -> None:
 
 
 def test_a_warning_repeated_on_many_rows_is_shown_once() -> None:
-    from qrcheck.catalog.model import group_issues, load_catalog
+    from qrcheck.catalog.load import group_issues, load_catalog
 
     rows = group_issues(load_catalog(REPO / "catalog").issues)
     assert [(len(members), issue.key) for members, issue in rows] == [
@@ -236,7 +236,7 @@ def test_the_check_table_says_where_and_names_the_procedure(tmp_path: Path) -> N
     on; a fake sticker's long address is never cut in two on the line that explains it."""
     from conftest import board_image, save_photo
 
-    from qrcheck.catalog.model import load_catalog
+    from qrcheck.catalog.load import load_catalog
 
     view = load_catalog(REPO / "catalog").as_of(__import__("datetime").date(2026, 11, 27))
     host = "dichvucong-gov-vn." + "thanh-toan-phi-dich-vu-hanh-chinh-cong." * 2 + "example.com"

@@ -19,7 +19,7 @@ from PIL import Image
 from pypdf import PdfReader
 from pyzbar import pyzbar
 
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.errors import CatalogInvalid, GenerationError
 from qrcheck.printing.generate import MANIFEST, GenerateOptions, generate
 from qrcheck.printing.symbol import Symbol, make_symbol, verify_symbol

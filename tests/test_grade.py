@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from qrcheck.board.check import check_photo, check_photos
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.grade.measure import (
     LOWEST,
     MOD_BANDS,
@@ -30,9 +30,9 @@ from qrcheck.grade.measure import (
     grade_code,
     letter,
 )
-from qrcheck.grade.qr_layout import blocks, layout
 from qrcheck.printing.symbol import QUIET_ZONE, make_symbol
 from qrcheck.vision.locate import locate_codes
+from qrcheck.vision.qr_layout import blocks, layout
 from testkit.simulate import code_image
 
 REPO = Path(__file__).resolve().parent.parent
@@ -310,7 +310,7 @@ def test_the_fast_syndrome_check_agrees_with_reed_solomon(data: bytes, ec: int, 
     distance) are never taken as valid."""
     import reedsolo
 
-    from qrcheck.grade.qr_layout import _codec, syndromes_zero
+    from qrcheck.vision.qr_layout import _codec, syndromes_zero
 
     code = bytearray(_codec(ec).encode(data))
     for where, flip in damage:
@@ -322,7 +322,7 @@ def test_the_fast_syndrome_check_agrees_with_reed_solomon(data: bytes, ec: int, 
 def test_codeword_placement_covers_every_data_module_once_in_zigzag_order() -> None:
     """The vectorised placement (layout.data_order): every non-function module exactly once,
     starting at the bottom-right corner upward two columns wide, and skipping the timing column."""
-    from qrcheck.grade.qr_layout import layout as _layout
+    from qrcheck.vision.qr_layout import layout as _layout
 
     for version in range(1, 41):
         lay = _layout(version)

@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 
 from qrcheck.board.check import check_photo, code_result
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.grade.measure import grade_code
-from qrcheck.grade.qr_layout import blocks, correct, format_words, layout
 from qrcheck.vision.locate import locate_codes
+from qrcheck.vision.qr_layout import blocks, correct, format_words, layout
 from qrcheck.vision.shapes import Located
 from testkit.encoders import ENCODERS, LEVELS, LINK, by_segno, by_zxing, capture, filling, render
 

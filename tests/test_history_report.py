@@ -14,7 +14,7 @@ from conftest import BUNDLED_CATALOG, board_image, run_cli, save_photo
 
 from qrcheck.board.check import check_photos
 from qrcheck.board.store import Store
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.grade.fading import project_grade_d
 from qrcheck.reports.history_html import projection, tracks
 

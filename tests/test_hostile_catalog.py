@@ -35,14 +35,8 @@ from xlsx_fixture import AMENDED_CODE, AMENDED_NAME, HEADER, NEW_CODE, build_exp
 
 from qrcheck.catalog.csv_text import is_formula, neutralise, unneutralise, write_csv
 from qrcheck.catalog.importer import prepare_import, read_export
-from qrcheck.catalog.model import (
-    COLUMNS,
-    EARLIEST_DATE,
-    LATEST_DATE,
-    MAX_CELL_CHARS,
-    load_catalog,
-    parse_catalog,
-)
+from qrcheck.catalog.load import load_catalog, parse_catalog
+from qrcheck.catalog.model import COLUMNS, EARLIEST_DATE, LATEST_DATE, MAX_CELL_CHARS
 from qrcheck.center import DEFAULT_CENTER
 from qrcheck.errors import CatalogError, ImportFailed
 from qrcheck.i18n import messages, t
@@ -217,7 +211,7 @@ def test_a_missing_center_toml_means_the_default_settings(tmp_path: Path) -> Non
 
 
 def test_a_damaged_history_copy_is_passed_over(tmp_path: Path) -> None:
-    from qrcheck.catalog.model import history_rows
+    from qrcheck.catalog.load import history_rows
 
     folder = write_catalog(tmp_path / "catalog", [procedure_row()])
     (folder / "history").mkdir()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import board_image, save_photo
 
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.errors import GenerationError
 from qrcheck.printing.generate import LOCK_FILE, MANIFEST, GenerateOptions, generate
 

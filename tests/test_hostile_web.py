@@ -37,7 +37,7 @@ from test_web import (
 )
 
 from qrcheck.board.store import SCAN_CLIENTS_PER_ADDRESS, Store
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.web import WebConfig, create_app
 from qrcheck.web.security import Hashing, LoginLimiter, hash_password
 

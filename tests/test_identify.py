@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.vision.identify import Identification, identify_posting, match_text
 from qrcheck.vision.photos import load_photo
 from testkit.postings import plain_posting, turn_card

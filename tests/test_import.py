@@ -39,7 +39,8 @@ from xlsx_fixture import (
 )
 
 from qrcheck.catalog.importer import ALIASES, apply_import, label_field, prepare_import, read_export
-from qrcheck.catalog.model import Catalog, load_catalog
+from qrcheck.catalog.load import load_catalog
+from qrcheck.catalog.model import Catalog
 from qrcheck.cli.app import main
 from qrcheck.errors import ImportFailed
 from qrcheck.i18n import messages, placeholders, t

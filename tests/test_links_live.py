@@ -29,7 +29,7 @@ from test_links_portal import ForwardProxy, PortalServer, gzip_bomb, tls_portal
 
 from qrcheck.board.decide import apply_live, decide
 from qrcheck.board.results import CheckReport, CodeResult, PhotoResult
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.grade.measure import Grade
 from qrcheck.links.cache import LinkCache
 from qrcheck.links.live import LinkChecker, retry_after

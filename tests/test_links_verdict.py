@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.i18n import messages, placeholders, t
 from qrcheck.links.verdict import STATUSES, describe, judge, since_key
 from qrcheck.urls import normalise, parse_link

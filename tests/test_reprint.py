@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from qrcheck.board.check import check_photos
 from qrcheck.board.store import Store
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.links.verdict import Verdict
 
 TODAY = date(2026, 11, 27)
@@ -289,7 +289,7 @@ def test_the_report_counts_what_the_reprint_list_counts(tmp_path: Path, history:
 
 
 def unreadable_board_for_history() -> np.ndarray:
-    from qrcheck.catalog.model import load_catalog
+    from qrcheck.catalog.load import load_catalog
 
     return unreadable_board(load_catalog(BUNDLED_CATALOG).as_of(TODAY), seed=4)
 

@@ -11,16 +11,10 @@ from datetime import date
 import pytest
 from conftest import FORMALITY_ID, OTHER_FORMALITY_ID, issue_tuples, procedure_row
 
-from qrcheck.catalog.model import (
-    COLUMNS,
-    Catalog,
-    CatalogView,
-    Change,
-    FieldChange,
-    diff_views,
-    load_catalog,
-)
-from qrcheck.cli.app import app as cli
+from qrcheck.catalog.diff import FieldChange, diff_views
+from qrcheck.catalog.load import load_catalog
+from qrcheck.catalog.model import COLUMNS, Catalog, CatalogView, Change
+from qrcheck.cli import app as cli
 from qrcheck.payload import version_tag
 
 AS_OF = date(2026, 11, 27)

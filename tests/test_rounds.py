@@ -23,7 +23,7 @@ from qrcheck.board.check import check_photos
 from qrcheck.board.reprint import lost_postings, reprint_list
 from qrcheck.board.rounds import Sighting, group_postings, register, split_rounds
 from qrcheck.board.store import Store
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from testkit.encoders import INK, PAPER, encode_auto, render
 
 TODAY = date(2026, 11, 27)

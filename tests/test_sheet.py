@@ -27,7 +27,7 @@ from pypdf.generic import ContentStream
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.center import CenterSettings
 from qrcheck.printing.generate import posting_content, render_key
 from qrcheck.printing.posting import (

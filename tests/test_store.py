@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, run_cli, save_photo
 
-from qrcheck.board.store import SCHEMA_VERSION, PrintRecord, Store, StoreError, default_db_path
-from qrcheck.catalog.model import load_catalog
+from qrcheck.board.migrations import SCHEMA_VERSION
+from qrcheck.board.store import PrintRecord, Store, StoreError, default_db_path
+from qrcheck.catalog.load import load_catalog
 
 TODAY = date(2026, 11, 27)
 

@@ -20,7 +20,7 @@ from test_rounds import board
 from qrcheck.board.check import check_photos
 from qrcheck.board.store import Store
 from qrcheck.board.todo import board_todo, close_task, todo_xlsx
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 
 TODAY = date(2026, 11, 27)
 FAKE = "https://dichvucong-gov.vn.thanhtoan-phi.com/thanh-toan?ma=1.013978"

@@ -27,7 +27,7 @@ from conftest import BUNDLED_CATALOG, REPO_ROOT, board_image, save_photo
 
 from qrcheck.board.annotate import COLOURS
 from qrcheck.board.store import Store
-from qrcheck.catalog.model import load_catalog
+from qrcheck.catalog.load import load_catalog
 from qrcheck.cli.app import main
 from qrcheck.i18n import messages, t
 from qrcheck.links.model import LiveOptions

@@ -49,7 +49,9 @@ from qrcheck.catalog.csv_text import (
     is_formula,
     iter_records,
 )
-from qrcheck.catalog.model import COLUMNS, Catalog, CatalogDiff, diff_views, parse_catalog
+from qrcheck.catalog.diff import CatalogDiff, diff_views
+from qrcheck.catalog.load import parse_catalog
+from qrcheck.catalog.model import COLUMNS, Catalog
 from qrcheck.errors import ImportFailed, os_reason
 from qrcheck.payload import clean_text
 

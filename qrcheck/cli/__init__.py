@@ -1,6 +1,6 @@
 """The command line (`qrcheck ...`): parsing options, calling the library, printing.
 
-No decision is made here: each command calls the stages (`qrcheck.catalog.model`, `printing`,
+No decision is made here: each command calls the stages (`qrcheck.catalog`, `printing`,
 `board`, `reports`...) and prints what they return.
 """
 

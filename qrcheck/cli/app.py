@@ -20,19 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from qrcheck import __version__
-from qrcheck.catalog.model import (
-    EARLIEST_DATE,
-    LATEST_DATE,
-    Catalog,
-    CatalogDiff,
-    Issue,
+from qrcheck.catalog.diff import CatalogDiff, diff_views
+from qrcheck.catalog.load import (
     catalog_fingerprint,
     date_in_range,
-    diff_views,
     group_issues,
     history_rows,
     load_catalog,
 )
+from qrcheck.catalog.model import EARLIEST_DATE, LATEST_DATE, Catalog, Issue
 from qrcheck.errors import CatalogInvalid, QrcheckError
 from qrcheck.i18n import resolve_language, t
 

@@ -2,8 +2,10 @@
 
 - `measure`: the grade A-F of a code from the photo (contrast, modulation, fixed patterns,
   codeword errors, quiet zone...), with the measures it rests on; `grade_code` is the entry;
-- `qr_layout`: the QR structure the measures sample (format, blocks, masks, Reed-Solomon);
 - `fading`: when a fading code is expected to reach grade D.
+
+The QR structure the measures sample (format, blocks, masks, Reed-Solomon) is the reader's
+too: `qrcheck.vision.qr_layout`.
 """
 
 from qrcheck._lazy import attach

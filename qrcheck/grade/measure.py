@@ -49,7 +49,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from qrcheck.grade.qr_layout import (
+from qrcheck.vision.qr_layout import (
     EC_BITS,
     Corrected,
     Layout,

@@ -43,7 +43,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from qrcheck import __version__
-from qrcheck.catalog.model import Catalog, CatalogView, Change, Procedure, Row, history_rows
+from qrcheck.catalog.load import history_rows
+from qrcheck.catalog.model import Catalog, CatalogView, Change, Procedure, Row
 from qrcheck.center import CenterSettings
 from qrcheck.errors import GenerationError, QrcheckError
 from qrcheck.files import atomic_write_bytes, atomic_writer

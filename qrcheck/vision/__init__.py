@@ -5,9 +5,11 @@
   they can help, OpenCV and ZBar as second opinions);
 - `faint`, `cards`: passes for codes too faded to binarise, and for postings whose code is gone
   but whose card and printed text remain;
+- `qr_layout`: the QR structure (format, blocks, masks, Reed-Solomon) that the reader's
+  erasure pass and the grade's measures sample;
 - `identify`: name an undecodable code from the text printed round it (Tesseract OCR).
 
-How readable each code is, is the next stage: `qrcheck.grade.measure`.
+How readable each code is, is the next stage: `qrcheck.grade`.
 """
 
 from qrcheck._lazy import attach

@@ -346,7 +346,7 @@ def erasure_read(
     clean and read by zxing-cpp (which parses the segments)."""
     import reedsolo
 
-    from qrcheck.grade.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
+    from qrcheck.vision.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
 
     n = 17 + 4 * version
     dark, erased = _module_grid(crop, n, grow)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from qrcheck.catalog.model import Catalog, history_rows, load_catalog
+from qrcheck.catalog.load import history_rows, load_catalog
+from qrcheck.catalog.model import Catalog
 from qrcheck.errors import CatalogError, CatalogInvalid
 from qrcheck.links.model import LiveOptions
 

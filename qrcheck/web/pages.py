@@ -29,7 +29,8 @@ from qrcheck.board.reprint import (
 from qrcheck.board.store import Store
 from qrcheck.board.todo import DONE_KEYS, KIND_KEYS, board_todo, close_task, todo_xlsx
 from qrcheck.catalog.importer import PreparedImport, apply_import, prepare_import
-from qrcheck.catalog.model import Catalog, catalog_fingerprint, group_issues, load_catalog
+from qrcheck.catalog.load import catalog_fingerprint, group_issues, load_catalog
+from qrcheck.catalog.model import Catalog
 from qrcheck.i18n import t
 
 if TYPE_CHECKING:
