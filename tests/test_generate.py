@@ -21,7 +21,8 @@ from pyzbar import pyzbar
 
 from qrcheck.catalog.load import load_catalog
 from qrcheck.errors import CatalogInvalid, GenerationError
-from qrcheck.printing.generate import MANIFEST, GenerateOptions, generate
+from qrcheck.printing.generate import GenerateOptions, generate
+from qrcheck.printing.manifest import MANIFEST
 from qrcheck.printing.symbol import Symbol, make_symbol, verify_symbol
 
 REPO = Path(__file__).resolve().parent.parent

@@ -34,7 +34,8 @@ from openpyxl import Workbook, load_workbook
 from xlsx_fixture import AMENDED_CODE, AMENDED_NAME, HEADER, NEW_CODE, build_export
 
 from qrcheck.catalog.csv_text import is_formula, neutralise, unneutralise, write_csv
-from qrcheck.catalog.importer import prepare_import, read_export
+from qrcheck.catalog.export import read_export
+from qrcheck.catalog.importer import prepare_import
 from qrcheck.catalog.load import load_catalog, parse_catalog
 from qrcheck.catalog.model import COLUMNS, EARLIEST_DATE, LATEST_DATE, MAX_CELL_CHARS
 from qrcheck.center import DEFAULT_CENTER

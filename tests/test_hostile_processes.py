@@ -25,7 +25,9 @@ from conftest import board_image, save_photo
 
 from qrcheck.catalog.load import load_catalog
 from qrcheck.errors import GenerationError
-from qrcheck.printing.generate import LOCK_FILE, MANIFEST, GenerateOptions, generate
+from qrcheck.printing.generate import GenerateOptions, generate
+from qrcheck.printing.lock import LOCK_FILE
+from qrcheck.printing.manifest import MANIFEST
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 

@@ -38,7 +38,8 @@ from xlsx_fixture import (
     build_export,
 )
 
-from qrcheck.catalog.importer import ALIASES, apply_import, label_field, prepare_import, read_export
+from qrcheck.catalog.export import ALIASES, label_field, read_export
+from qrcheck.catalog.importer import apply_import, prepare_import
 from qrcheck.catalog.load import load_catalog
 from qrcheck.catalog.model import Catalog
 from qrcheck.cli.app import main
@@ -46,7 +47,11 @@ from qrcheck.errors import ImportFailed
 from qrcheck.i18n import messages, placeholders, t
 
 BUNDLED_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
-IMPORTER_SOURCE = Path(__file__).resolve().parent.parent / "qrcheck" / "catalog" / "importer.py"
+#: the importer: reading the export (export.py), merging it into the catalog (importer.py)
+IMPORTER_SOURCES = [
+    Path(__file__).resolve().parent.parent / "qrcheck" / "catalog" / name
+    for name in ("export.py", "importer.py")
+]
 WHEN = date(2026, 11, 27)
 EXTRA = ("source_url", "confidence", "note", "replaced_by")
 
@@ -624,7 +629,8 @@ def test_importer_messages_exist_in_both_languages() -> None:
     assert keys == {k for k in en if k.startswith("importer.")}
     for key in keys:
         assert placeholders(vi[key]) == placeholders(en[key]), key
-    used = set(re.findall(r'"(importer\.[a-z_]+)"', IMPORTER_SOURCE.read_text(encoding="utf-8")))
+    source = "".join(path.read_text(encoding="utf-8") for path in IMPORTER_SOURCES)
+    used = set(re.findall(r'"(importer\.[a-z_]+)"', source))
     assert used <= keys
     assert used  # the pattern still finds the keys
     for key in ("bad_missing", "invalid", "dry_run", "nothing", "done"):

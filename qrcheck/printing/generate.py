@@ -29,26 +29,31 @@ is taken over: see `_acquire`.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import os
-import signal
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from qrcheck import __version__
 from qrcheck.catalog.load import history_rows
 from qrcheck.catalog.model import Catalog, CatalogView, Change, Procedure, Row
 from qrcheck.center import CenterSettings
 from qrcheck.errors import GenerationError, QrcheckError
-from qrcheck.files import atomic_write_bytes, atomic_writer
+from qrcheck.files import atomic_write_bytes
 from qrcheck.payload import VERSION_FIELDS, legacy_version_tag, split_payload
+from qrcheck.printing.lock import (
+    _exclusive,
+)
+from qrcheck.printing.manifest import (
+    FileRecord,
+    Manifest,
+    ManifestEntry,
+    TakeDown,
+    _files_intact,
+    _files_match,
+)
 from qrcheck.printing.posting import PostingContent, posting_pdf, print_sheet_pdf
 from qrcheck.printing.symbol import (
     ERROR_CORRECTION,
@@ -58,18 +63,13 @@ from qrcheck.printing.symbol import (
     svg_text,
     verify_symbol,
 )
-from qrcheck.workers import parent_only, release_parent_only, worker_pool
+from qrcheck.workers import worker_pool
 
-MANIFEST = "manifest.json"
-LOCK_FILE = ".qrcheck.lock"
-MANIFEST_FORMAT = 1
 #: Bump when the look of postings changes, so that every posting is regenerated once.
 LAYOUT_VERSION = 2
 PNG_DPI = 600
 QR_PRINT_MM = 70.0
 SAVE_EVERY = 25
-#: seconds the leftover processes of a dead run get to let go of its lock before they are ended
-STALE_GRACE = 3.0
 
 
 @dataclass(frozen=True)
@@ -83,46 +83,6 @@ class GenerateOptions:
     announce_days: int = 30
     workers: int = 1
     sheet: bool = True
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    path: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    code: str
-    name: str
-    payload: str
-    tag: str
-    link: str
-    render_key: str
-    generated_at: str
-    print_date: str
-    files: dict[str, FileRecord]
-    version: int = 0
-    error_correction: str = ERROR_CORRECTION
-
-    @classmethod
-    def from_json(cls, data: dict) -> ManifestEntry:
-        files = {k: FileRecord(**v) for k, v in data.get("files", {}).items()}
-        return cls(**{**data, "files": files})
-
-
-@dataclass(frozen=True)
-class TakeDown:
-    """A posting that must come off the boards."""
-
-    code: str
-    name: str
-    state: str  # "abolished", "replaced" or "removed" (no longer in the catalog)
-    successor: str = ""
-    successor_name: str = ""
-    #: True when this output folder had printed it; False when only the catalog says so
-    printed_here: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,58 +111,6 @@ class GenerateResult:
         return not self.generated and not self.take_down and self.sheet is None
 
 
-@dataclass
-class Manifest:
-    """The output folder's record of what was printed (`manifest.json`)."""
-
-    path: Path
-    procedures: dict[str, ManifestEntry] = field(default_factory=dict)
-    retired: dict[str, dict] = field(default_factory=dict)
-    exists: bool = False
-    #: the take-down list of a run that has not finished yet (TakeDown fields)
-    pending_take_down: list[dict] = field(default_factory=list)
-    #: {"pid", "started"} while a run is changing the folder; left behind by a run that was killed
-    running: dict = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, out: Path) -> Manifest:
-        path = out / MANIFEST
-        if not path.exists():
-            return cls(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != MANIFEST_FORMAT:
-                raise ValueError(f"format {data.get('format')!r}")
-            procedures = {c: ManifestEntry.from_json(e) for c, e in data["procedures"].items()}
-            pending = [asdict(TakeDown(**item)) for item in data.get("pending_take_down", [])]
-            running = dict(data.get("running") or {})
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise GenerationError(
-                "generate.manifest_unreadable", path=str(path), reason=str(exc)
-            ) from exc
-        retired = dict(data.get("retired", {}))
-        return cls(
-            path, procedures, retired, exists=True, pending_take_down=pending, running=running
-        )
-
-    def save(self, as_of: date) -> None:
-        data = {
-            "format": MANIFEST_FORMAT,
-            "generator": f"qrcheck {__version__}",
-            "updated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "as_of": as_of.isoformat(),
-            "procedures": {c: asdict(e) for c, e in sorted(self.procedures.items())},
-            "retired": dict(sorted(self.retired.items())),
-        }
-        if self.pending_take_down:
-            data["pending_take_down"] = self.pending_take_down
-        if self.running:
-            data["running"] = self.running
-        with atomic_writer(self.path, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
-
-
 def render_key(proc: Procedure, center: CenterSettings, paper: str) -> str:
     """A digest of everything that shows on the posting or shapes its files."""
     parts = [
@@ -220,18 +128,6 @@ def render_key(proc: Procedure, center: CenterSettings, paper: str) -> str:
         str(PNG_DPI),
     ]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
-
-
-def _files_intact(out: Path, entry: ManifestEntry) -> bool:
-    if not entry.files:  # its claims were withdrawn by a run that did not finish rewriting it
-        return False
-    for record in entry.files.values():
-        try:
-            if (out / record.path).stat().st_size != record.size:
-                return False
-        except OSError:
-            return False
-    return True
 
 
 def file_names(code: str) -> dict[str, str]:
@@ -326,17 +222,6 @@ def render_job(job: _Job) -> tuple[ManifestEntry, Symbol]:
     return entry, content.symbol
 
 
-def _files_match(out: Path, entry: ManifestEntry) -> bool:
-    """Every file `entry` names is there with its hash."""
-    try:
-        return bool(entry.files) and all(
-            hashlib.sha256((out / r.path).read_bytes()).hexdigest() == r.sha256
-            for r in entry.files.values()
-        )
-    except OSError:
-        return False
-
-
 def _retire(out: Path, code: str, entry: ManifestEntry | None) -> None:
     """Move a taken-down procedure's files to `retired/`, keeping them for the record.
 
@@ -426,144 +311,6 @@ def generate(
         raise GenerationError("generate.write_failed", path=str(out), reason=exc.strerror) from exc
     with _exclusive(out) as took_over:
         return _generate(catalog, view, options, progress, took_over)
-
-
-@contextmanager
-def _exclusive(out: Path) -> Iterator[int | None]:
-    """Hold a lock on the output folder: two runs at once would interleave their manifests.
-
-    Yields None, or the PID (0 when not known) of a dead run whose lock was taken over.
-    """
-    path = out / LOCK_FILE
-    try:
-        handle = path.open("a")
-    except OSError as exc:
-        raise GenerationError("generate.write_failed", path=str(out), reason=exc.strerror) from exc
-    with handle:
-        took_over = _acquire(handle.fileno(), path)
-        parent_only(handle.fileno())  # forked workers let go of it as they start
-        try:
-            yield took_over
-        finally:
-            release_parent_only(handle.fileno())
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _acquire(fd: int, path: Path) -> int | None:
-    """Take the folder's lock; a lock a live run holds is never taken.
-
-    The kernel lets go of a `flock` when every process sharing it has ended, so a run that was
-    killed normally leaves a free lock. When it is still held, the kernel says which process
-    took it (`/proc/locks`, Linux): a live one is another run (busy). A dead one left processes
-    that share its lock (workers of an older version, which did not die with their run): they get
-    STALE_GRACE seconds to end by themselves, are then ended, and the lock is taken over.
-    Elsewhere (no `/proc`) a held lock is always reported busy.
-    """
-    owner: int | None = None
-    deadline = 0.0
-    ended: list[int] | None = None
-    misses = 0
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return owner
-        except BlockingIOError:
-            pass
-        holder = _lock_owner(path)
-        if holder == -1 and misses < 20:  # let go of just now: try again
-            misses += 1
-            time.sleep(0.05)
-            continue
-        if holder is None or holder == -1 or (holder and _alive(holder)):
-            raise GenerationError("generate.busy", path=str(path.parent))
-        now = time.monotonic()
-        if owner is None:
-            owner, deadline = holder, now + STALE_GRACE
-        elif now >= deadline:
-            if ended is not None:
-                raise GenerationError("generate.busy_stale", path=str(path.parent))
-            ended = _lock_sharers(path, holder)
-            for pid in ended:
-                with suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            deadline = now + STALE_GRACE
-        time.sleep(0.05)
-
-
-def _file_id(path: Path) -> tuple[int, int, int]:
-    st = path.stat()
-    return os.major(st.st_dev), os.minor(st.st_dev), st.st_ino
-
-
-def _flock_pid(line: str, ident: tuple[int, int, int]) -> int | None:
-    """The PID in a `/proc/locks` (or fdinfo `lock:`) line for a FLOCK on the file `ident`."""
-    fields = line.split()
-    if "->" in fields or "FLOCK" not in fields:
-        return None  # a waiter, or another kind of lock
-    try:
-        at = fields.index("FLOCK")
-        pid, where = int(fields[at + 3]), fields[at + 4]
-        major, minor, inode = where.split(":")
-        found = (int(major, 16), int(minor, 16), int(inode))
-    except (IndexError, ValueError):
-        return None
-    return pid if found == ident else None
-
-
-def _lock_owner(path: Path) -> int | None:
-    """The PID that took the flock on `path` (0: a process that has ended), -1 when none is
-    listed, None when this system does not say (no `/proc/locks`)."""
-    try:
-        ident = _file_id(path)
-        lines = Path("/proc/locks").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        pid = _flock_pid(line, ident)
-        if pid is not None:
-            return pid
-    return -1
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie, ended but not yet reaped, is not alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
-
-
-def _lock_sharers(path: Path, holder: int) -> list[int]:
-    """Processes holding the very lock that the ended process `holder` took on `path`."""
-    try:
-        ident = _file_id(path)
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return []
-    found: list[int] = []
-    for entry in entries:
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            for info in (entry / "fdinfo").iterdir():
-                lines = info.read_text().splitlines()
-                if any(
-                    _flock_pid(line[5:], ident) == holder
-                    for line in lines
-                    if line.startswith("lock:")
-                ):
-                    found.append(int(entry.name))
-                    break
-        except OSError:
-            continue
-    return found
 
 
 def _remove_leftovers(out: Path) -> None:
