@@ -754,7 +754,7 @@ def main() -> None:
     try:
         from testkit.simulate import board_with_codes  # noqa: F401
     except ImportError:
-        print("\n3./4. skipped: qrcheck.simulate.board_with_codes is not available")
+        print("\n3./4. skipped: testkit.simulate.board_with_codes is not available")
     else:
         with tempfile.TemporaryDirectory(prefix="qrcheck-bench-check-") as tmp:
             start = time.perf_counter()

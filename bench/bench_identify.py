@@ -1,4 +1,4 @@
-"""Benchmark naming faded postings by OCR (`qrcheck.identify.identify_posting`), issue 14.
+"""Benchmark naming faded postings by OCR (`qrcheck.vision.identify.identify_posting`), issue 14.
 
 Run by hand (not in CI):  .venv/bin/python bench/bench_identify.py [--count N] [--seed S]
 
@@ -10,7 +10,7 @@ sideways or upside down. Layouts:
 - qrcheck: qrcheck's own posting (`simulate.render_posting`, Vietnamese), several print and
   code sizes, codes from python-qrcode, segno and zxing-cpp's writer;
 - qrcheck-en: the same in English;
-- above / beside / below: another maker's card (`qrcheck.testing.postings.plain_posting`):
+- above / beside / below: another maker's card (`testkit.postings.plain_posting`):
   a system typeface, a code from segno or zxing-cpp, the code number with or without a label
   (or only the name), the text in grey ink.
 

@@ -8,7 +8,7 @@ grayscale pixels (the machines here are shared and noisy: the ratios matter, not
 - the real photos of DIR/qr-photos (manifest.csv: expected texts per photo; no corners, so a code
   counts as located when it is decoded or when a located-only symbol is left for it);
 - DIR/no-qr-photos: every symbol reported there is a false code;
-- simulated hard categories, each code's corners known (`qrcheck.simulate.code_image`, and for
+- simulated hard categories, each code's corners known (`testkit.simulate.code_image`, and for
   `encoders` codes from segno and zxing-cpp's writer through `testkit.encoders`):
   perspective (tilt 40-60 degrees), blurred (Gaussian sigma 0.3-0.6 module, a blur of about
   2 modules), curved paper, bright_spots (several small blown-out reflections), glare (one

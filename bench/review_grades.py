@@ -3,7 +3,7 @@
 For every photo of ../shared/data/qr-photos (zxing's blackbox images: real photos of codes
 printed by others), qrcheck locates and grades every code. Each code graded D or F is then put
 to a phone: its crop (the code with half its side of surroundings) goes through several
-phone-like captures (`qrcheck.testing.encoders.capture`: a few degrees of perspective, blur,
+phone-like captures (`testkit.encoders.capture`: a few degrees of perspective, blur,
 noise, JPEG; at the crop's own scale and at half of it), read by zxing-cpp and by OpenCV's
 QRCodeDetector. The code *scans* when at least half the captures decode it. The grade's job is
 to predict that: a D/F code that scans is a needless reprint (unless the photo was the cause:

@@ -1,7 +1,7 @@
 """Postings printed by others than qrcheck (tests, bench): plain text near a code from another
 encoder, in another typeface, in the layouts other offices use.
 
-qrcheck's own layout is `qrcheck.simulate.render_posting`; these cards let a test of the OCR
+qrcheck's own layout is `testkit.simulate.render_posting`; these cards let a test of the OCR
 identification run on text and codes qrcheck did not lay out: "above" (a code line and the
 name over the code, portrait), "beside" (the code at the left, the text at its right, landscape)
 and "below" (the code first, the text under it). Cards are RGB uint8 like `render_posting`'s,

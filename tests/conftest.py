@@ -149,7 +149,7 @@ def history_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def board_image(payloads: Sequence[str], module_px: int = 6, columns: int = 4) -> np.ndarray:
-    """Sharp codes (qrcheck.symbol.make_symbol bitmaps) on a light grey board, one per cell."""
+    """Sharp codes (printing.symbol.make_symbol bitmaps) on a light grey board, one per cell."""
     from qrcheck.printing.symbol import make_symbol
 
     tiles = [make_symbol(p).bitmap(module_px) for p in payloads]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from qrcheck.vision.identify import Identification
 
 #: names the posting of an undecoded code from its printed text: (photo gray, corners,
-#: procedures) -> Identification (`qrcheck.identify.identify_posting`; tests pass others)
+#: procedures) -> Identification (`qrcheck.vision.identify.identify_posting`; tests pass others)
 Identifier = Callable[[np.ndarray, Sequence[tuple[float, float]], dict], "Identification"]
 
 _log = logging.getLogger("qrcheck")
@@ -56,7 +56,7 @@ def check_photo(
 
     With `annotate_to`, a copy of the photo with every code outlined is written there.
     `locator` is `locate_codes` (tests pass others); `identifier` names the posting of a code
-    that no longer decodes from its printed text (default `qrcheck.identify.identify_posting`).
+    that no longer decodes from its printed text (default `vision.identify.identify_posting`).
     `history`: catalog rows of earlier versions too, so an outdated posting can say what changed.
     """
     place = location or path.parent.name

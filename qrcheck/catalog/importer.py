@@ -184,7 +184,7 @@ def _new_row(header: Sequence[str], item: ExportRow, source_name: str) -> dict[s
 
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """The CSV exactly as `qrcheck.table.write_csv` writes it (cells neutralised)."""
+    """The CSV exactly as `qrcheck.catalog.csv_text.write_csv` writes it (cells neutralised)."""
     return csv_text(header, rows).encode("utf-8-sig")
 
 

@@ -51,7 +51,7 @@ def history_json(states) -> dict:  # type: ignore[no-untyped-def]
 def history_csv(states) -> str:  # type: ignore[no-untyped-def]
     """The rows as CSV (UTF-8 with a BOM when written to a file, so Excel reads Vietnamese).
 
-    Every cell is neutralised (`qrcheck.table.neutralise`): a decoded text such as
+    Every cell is neutralised (`qrcheck.catalog.csv_text.neutralise`): a decoded text such as
     `=HYPERLINK(...)` is an attacker's, and must show as text, never run, in Excel."""
     rows = ([row[name] for name in HISTORY_COLUMNS] for row in history_rows(states))
     return csv_text(HISTORY_COLUMNS, rows, newline="\r\n")
