@@ -6,6 +6,10 @@ Pages are rendered on the server with Jinja2 (templates/), styled by one local s
 (static/upload.js) only adds an upload progress bar. Every sentence comes from the message
 catalog (qrcheck/i18n), in Vietnamese unless the user chose English (?lang=en, remembered in
 a cookie).
+
+This module builds the application (its state, middleware and route table); the handlers
+are in auth.py, check.py, status.py and users.py, what they share in state.py, the result
+page's photos in views.py.
 """
 
 from __future__ import annotations
