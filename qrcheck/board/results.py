@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 ACTIONS = ("ok", "monitor", "reprint", "remove", "investigate", "retake")
 
+#: the actions, the most urgent first (the order of the codes on the result page)
+ACTIONS_BY_URGENCY = ("investigate", "remove", "reprint", "retake", "monitor", "ok")
+
 
 #: actions that mean "nothing to do now" for the exit status
 AT_EASE = ("ok", "monitor")
