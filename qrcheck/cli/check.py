@@ -1,0 +1,226 @@
+"""`qrcheck check` (photos of the boards) and `qrcheck links` (the catalog's links, live)."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from qrcheck import __version__
+from qrcheck.catalog.model import history_rows
+from qrcheck.cli.common import (
+    AsOfOpt,
+    CaBundleOpt,
+    CatalogOpt,
+    Context,
+    DbOpt,
+    LangOpt,
+    LinkCacheOpt,
+    NoRecordOpt,
+    ProxyOpt,
+    WorkersOpt,
+    _setup,
+    err,
+    live_options,
+    open_link_cache,
+    open_store,
+    open_valid_catalog,
+    out,
+    parse_day,
+    record_catalog,
+    tr,
+)
+from qrcheck.cli.render import print_check, unreadable_note
+
+
+def cmd_check(
+    paths: Annotated[list[Path], typer.Argument(help="Photos or folders", show_default=False)],
+    json_: Annotated[bool, typer.Option("--json", help="Print the JSON report")] = False,
+    annotate_dir: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="Write annotated photos here", show_default=False),
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="No live link checks")] = False,
+    location: Annotated[
+        str, typer.Option("--location", help="Board or counter (default: the photo's folder)")
+    ] = "",
+    workers: WorkersOpt = 0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 2 when any photo could not be read (by default only when none could)",
+        ),
+    ] = False,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+    cache: LinkCacheOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    proxy: ProxyOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
+) -> None:
+    import json
+    import uuid
+
+    from qrcheck.board.check import check_photos, refresh_annotations
+    from qrcheck.printing.generate import default_workers
+    from qrcheck.reports.check_json import report_json
+
+    _setup(lang)
+    when = parse_day(as_of)
+    live = None if offline else live_options(ca_bundle, proxy)  # bad settings: said first
+    cat = open_valid_catalog(catalog)
+    store = None if no_record else open_store(db)
+    if store is not None:
+        record_catalog(store, cat)
+    run = uuid.uuid4().hex
+    recorded: dict[str, int] = {}
+    skipped = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(tr("check.progress"), total=None)
+
+        def progress(result, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
+            nonlocal skipped
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                description=f"{tr('check.progress')} {result.path.name}",
+            )
+            if store is not None and result.error is None:
+                # one transaction per photo, as soon as it is checked: a crash loses only it
+                check_id = store.record_photo(result, run, f"qrcheck {__version__}")
+                if check_id is None:
+                    skipped += 1
+                else:
+                    recorded[result.sha256] = check_id
+
+        report = check_photos(
+            paths,
+            cat.as_of(when),
+            cat.center,
+            location=location,
+            workers=workers or default_workers(),
+            annotate_dir=annotate_dir,
+            lang=Context.lang,
+            progress=progress,
+            history=history_rows(cat),
+        )
+    if live is not None:
+        checked = live_check_report(report, cache, live)
+        refresh_annotations(report, checked, Context.lang)
+        report = checked
+    if store is not None:
+        if recorded and not offline:
+            store.update_links(report, recorded)
+        store.close()
+        if recorded:
+            err.print(tr("store.recorded", count=len(recorded), path=str(store.path)))
+        if skipped:
+            err.print(f"[yellow]{tr('store.skipped', count=skipped)}[/]")
+    if json_:
+        sys.stdout.write(
+            json.dumps(report_json(report, Context.lang), ensure_ascii=False, indent=2) + "\n"
+        )
+        unreadable_note(report, strict, err)  # stdout holds the JSON only
+    else:
+        names = {code: p.name for code, p in cat.as_of(when).procedures.items()}
+        print_check(report, strict, names)
+    raise typer.Exit(report.exit_status(strict))
+
+
+def live_check_report(report, cache: Path | None, options):  # type: ignore[no-untyped-def]
+    """The report with every distinct decoded link checked online once."""
+    from qrcheck.board.decide import apply_live, links_to_check
+    from qrcheck.links.live import check_urls
+
+    urls = links_to_check(report)
+    if not urls:
+        return report
+    store = open_link_cache(cache)
+    try:
+        results, network_down = check_urls(urls, options, store)
+    finally:
+        store.close()
+    if network_down:
+        err.print(f"[yellow]{tr('links.network_down')}[/]")
+    return apply_live(report, results)
+
+
+def cmd_links(
+    json_: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Only list the links, no live checks")
+    ] = False,
+    catalog: CatalogOpt = None,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = None,
+    cache: LinkCacheOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    proxy: ProxyOpt = None,
+) -> None:
+    import json
+
+    from qrcheck.links.live import check_urls
+
+    _setup(lang)
+    when = parse_day(as_of)
+    live = None if offline else live_options(ca_bundle, proxy)  # bad settings: said first
+    cat = open_valid_catalog(catalog, "links.catalog_invalid")
+    procedures = cat.as_of(when).active()
+    results: dict = {}
+    network_down = False
+    if live is not None:
+        store = open_link_cache(cache)
+        try:
+            results, network_down = check_urls([p.link for p in procedures], live, store)
+        finally:
+            store.close()
+    if network_down:
+        err.print(f"[yellow]{tr('links.network_down')}[/]")
+    bad = ("dead", "soft_404")
+    rows = []
+    for proc in procedures:
+        live = results.get(proc.link)
+        rows.append(
+            {
+                "code": proc.code,
+                "link": proc.link,
+                "state": proc.state,
+                "live": live.to_json(Context.lang) if live is not None else None,
+            }
+        )
+    problems = sum(1 for r in rows if r["live"] and r["live"]["status"] in bad)
+    if json_:
+        sys.stdout.write(json.dumps({"links": rows}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        table = Table(header_style="bold")
+        for key in ("col_code", "col_live", "col_http", "col_detail"):
+            table.add_column(tr(f"links.{key}"), overflow="fold")
+        for row in rows:
+            live = row["live"] or {}
+            status = live.get("status", "—")
+            style = "red" if status in bad else ("green" if status in ("ok", "redirected") else "")
+            table.add_row(
+                row["code"],
+                f"[{style}]{status}[/]" if style else status,
+                str(live.get("http_status") or ""),
+                escape(live.get("detail") or row["link"]),
+            )
+        out.print(table)
+        ok = sum(1 for r in rows if r["live"] and r["live"]["status"] in ("ok", "redirected"))
+        out.print(tr("links.summary", checked=len(rows), ok=ok, problems=problems))
+    raise typer.Exit(1 if problems else 0)
