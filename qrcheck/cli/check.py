@@ -10,7 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from qrcheck import __version__
-from qrcheck.catalog.model import history_rows
 from qrcheck.cli.common import (
     AsOfOpt,
     CaBundleOpt,
@@ -67,7 +66,7 @@ def cmd_check(
     import json
     import uuid
 
-    from qrcheck.board.check import check_photos, refresh_annotations
+    from qrcheck.board.run import run_check
     from qrcheck.printing.generate import default_workers
     from qrcheck.reports.check_json import report_json
 
@@ -78,10 +77,7 @@ def cmd_check(
     store = None if no_record else open_store(db)
     if store is not None:
         record_catalog(store, cat)
-    run = uuid.uuid4().hex
-    recorded: dict[str, int] = {}
-    skipped = 0
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -89,48 +85,43 @@ def cmd_check(
         console=err,
         transient=True,
         disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(tr("check.progress"), total=None)
+    )
+    task = bar.add_task(tr("check.progress"), total=None)
 
-        def progress(result, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
-            nonlocal skipped
-            bar.update(
-                task,
-                completed=done,
-                total=total,
-                description=f"{tr('check.progress')} {result.path.name}",
-            )
-            if store is not None and result.error is None:
-                # one transaction per photo, as soon as it is checked: a crash loses only it
-                check_id = store.record_photo(result, run, f"qrcheck {__version__}")
-                if check_id is None:
-                    skipped += 1
-                else:
-                    recorded[result.sha256] = check_id
-
-        report = check_photos(
-            paths,
-            cat.as_of(when),
-            cat.center,
-            location=location,
-            workers=workers or default_workers(),
-            annotate_dir=annotate_dir,
-            lang=Context.lang,
-            progress=progress,
-            history=history_rows(cat),
+    def progress(result, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
+        bar.update(
+            task,
+            completed=done,
+            total=total,
+            description=f"{tr('check.progress')} {result.path.name}",
         )
-    if live is not None:
-        checked = live_check_report(report, cache, live)
-        refresh_annotations(report, checked, Context.lang)
-        report = checked
+
+    bar.start()
+    done = run_check(
+        paths,
+        cat,
+        when,
+        location=location,
+        workers=workers or default_workers(),
+        annotate_dir=annotate_dir,
+        lang=Context.lang,
+        store=store,
+        run=uuid.uuid4().hex,
+        version=f"qrcheck {__version__}",
+        live=live,
+        open_cache=lambda: open_link_cache(cache),
+        on_progress=progress,
+        on_photos_done=bar.stop,
+    )
+    report = done.report
+    if done.network_down:
+        err.print(f"[yellow]{tr('links.network_down')}[/]")
     if store is not None:
-        if recorded and not offline:
-            store.update_links(report, recorded)
         store.close()
-        if recorded:
-            err.print(tr("store.recorded", count=len(recorded), path=str(store.path)))
-        if skipped:
-            err.print(f"[yellow]{tr('store.skipped', count=skipped)}[/]")
+        if done.recorded:
+            err.print(tr("store.recorded", count=len(done.recorded), path=str(store.path)))
+        if done.skipped:
+            err.print(f"[yellow]{tr('store.skipped', count=done.skipped)}[/]")
     if json_:
         sys.stdout.write(
             json.dumps(report_json(report, Context.lang), ensure_ascii=False, indent=2) + "\n"
@@ -140,24 +131,6 @@ def cmd_check(
         names = {code: p.name for code, p in cat.as_of(when).procedures.items()}
         print_check(report, strict, names)
     raise typer.Exit(report.exit_status(strict))
-
-
-def live_check_report(report, cache: Path | None, options):  # type: ignore[no-untyped-def]
-    """The report with every distinct decoded link checked online once."""
-    from qrcheck.board.decide import apply_live, links_to_check
-    from qrcheck.links.live import check_urls
-
-    urls = links_to_check(report)
-    if not urls:
-        return report
-    store = open_link_cache(cache)
-    try:
-        results, network_down = check_urls(urls, options, store)
-    finally:
-        store.close()
-    if network_down:
-        err.print(f"[yellow]{tr('links.network_down')}[/]")
-    return apply_live(report, results)
 
 
 def cmd_links(
