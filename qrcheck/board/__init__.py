@@ -4,6 +4,7 @@
   table of rules is the module's docstring);
 - `results`: what a check finds (CodeResult, PhotoResult, CheckReport) and the action words;
 - `check`: a photo's check (locate, grade, judge, decide) and a round of photos (`keep_best`);
+- `run`: a whole check run as the command line does it (check, record, live links, redraw);
 - `rounds`: which codes of several photos of one board are the same posting;
 - `annotate`: the photo with each code outlined in its action's colour; where a code sits;
 - `store`: the SQLite history (checks, postings, prints, users);
@@ -24,6 +25,7 @@ __getattr__, __dir__, __all__ = attach(
         "CheckReport": "results",
         "check_photo": "check",
         "check_photos": "check",
+        "run_check": "run",
         "Store": "store",
         "reprint_list": "reprint",
         "board_todo": "todo",

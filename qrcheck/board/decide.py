@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from qrcheck.links.model import BROKEN
 from qrcheck.links.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from qrcheck.links.model import LiveResult
 
 #: live answers (and the stored status of a posting found so) that make a current link dead
-DEAD_ANSWERS = ("dead", "soft_404")
+DEAD_ANSWERS = BROKEN
 
 
 def effective_verdict(verdict: Verdict, live_status: str | None) -> Verdict:

@@ -104,6 +104,18 @@ class ReprintItem:
     #: for a posting nobody could name: the stored code whose crop shows it (`Store.crop`)
     crop: int | None = None
 
+    def as_json(self, lang: str) -> dict:
+        """The item in `qrcheck reprint --json` (the reprint contract in DESIGN.md)."""
+        return {
+            "location": self.location,
+            "code": self.code or None,
+            "posting": self.posting,
+            "text": self.text,
+            "last_seen": self.last_seen or None,
+            "due": self.due.isoformat() if self.due else None,
+            "reasons": [{"kind": r.kind, "text": r.text(lang)} for r in self.reasons],
+        }
+
 
 @dataclass(frozen=True)
 class LostPosting:

@@ -33,6 +33,7 @@ from qrcheck.cli.common import (
     tr,
 )
 from qrcheck.cli.render import print_check, unreadable_note
+from qrcheck.links.model import BROKEN, REACHED
 
 
 def cmd_check(
@@ -164,7 +165,6 @@ def cmd_links(
             store.close()
     if network_down:
         err.print(f"[yellow]{tr('links.network_down')}[/]")
-    bad = ("dead", "soft_404")
     rows = []
     for proc in procedures:
         live = results.get(proc.link)
@@ -176,7 +176,7 @@ def cmd_links(
                 "live": live.to_json(Context.lang) if live is not None else None,
             }
         )
-    problems = sum(1 for r in rows if r["live"] and r["live"]["status"] in bad)
+    problems = sum(1 for r in rows if r["live"] and r["live"]["status"] in BROKEN)
     if json_:
         sys.stdout.write(json.dumps({"links": rows}, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -186,7 +186,7 @@ def cmd_links(
         for row in rows:
             live = row["live"] or {}
             status = live.get("status", "—")
-            style = "red" if status in bad else ("green" if status in ("ok", "redirected") else "")
+            style = "red" if status in BROKEN else ("green" if status in REACHED else "")
             table.add_row(
                 row["code"],
                 f"[{style}]{status}[/]" if style else status,
@@ -194,6 +194,6 @@ def cmd_links(
                 escape(live.get("detail") or row["link"]),
             )
         out.print(table)
-        ok = sum(1 for r in rows if r["live"] and r["live"]["status"] in ("ok", "redirected"))
+        ok = sum(1 for r in rows if r["live"] and r["live"]["status"] in REACHED)
         out.print(tr("links.summary", checked=len(rows), ok=ok, problems=problems))
     raise typer.Exit(1 if problems else 0)

@@ -121,18 +121,7 @@ def cmd_reprint(
     finally:
         store.close()
     if json_:
-        rows = [
-            {
-                "location": i.location,
-                "code": i.code or None,
-                "posting": i.posting,
-                "text": i.text,
-                "last_seen": i.last_seen or None,
-                "due": i.due.isoformat() if i.due else None,
-                "reasons": [{"kind": r.kind, "text": r.text(Context.lang)} for r in i.reasons],
-            }
-            for i in items
-        ]
+        rows = [item.as_json(Context.lang) for item in items]
         sys.stdout.write(json.dumps({"items": rows}, ensure_ascii=False, indent=2) + "\n")
     elif items:
         table = Table(

@@ -28,6 +28,10 @@ LIVE_STATUSES = (
 )
 
 
+#: answers saying the link is broken (a dead page, or a "not found" page served as a success)
+BROKEN = ("dead", "soft_404")
+#: answers saying the link leads to a live page
+REACHED = ("ok", "redirected")
 #: answers worth remembering: the same link checked again within the TTL is not fetched again
 DEFINITE = ("ok", "redirected", "dead", "soft_404")
 
