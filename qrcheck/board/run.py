@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from qrcheck.board.results import CheckReport, PhotoResult
     from qrcheck.board.store import Store
     from qrcheck.catalog.model import Catalog
-    from qrcheck.links.live import LinkCache, LiveOptions
+    from qrcheck.links.cache import LinkCache
+    from qrcheck.links.model import LiveOptions
 
 
 @dataclass
@@ -53,7 +55,7 @@ def live_check_report(
 def run_check(
     paths: Sequence[Path],
     cat: Catalog,
-    when,  # type: ignore[no-untyped-def]
+    when: date,
     *,
     location: str,
     workers: int,

@@ -223,7 +223,7 @@ ProxyOpt = Annotated[
 def live_options(ca_bundle: Path | None, proxy: str | None = None):  # type: ignore[no-untyped-def]
     from urllib.parse import urlsplit
 
-    from qrcheck.links.live import LiveOptions
+    from qrcheck.links.model import LiveOptions
 
     if ca_bundle is not None and not ca_bundle.is_file():
         fail(tr("photos.not_found", path=str(ca_bundle)))
@@ -243,7 +243,7 @@ def open_link_cache(path: Path | None):  # type: ignore[no-untyped-def]
     import sqlite3
 
     from qrcheck.links.cache import default_cache_path
-    from qrcheck.links.live import LinkCache
+    from qrcheck.links.cache import LinkCache
 
     try:
         return LinkCache(path or default_cache_path())
