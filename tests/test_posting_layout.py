@@ -170,7 +170,6 @@ def test_faded_text_only_sheet_gives_nothing():
 
 
 def _reduced(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    from qrcheck.vision.finders import FINDER_MAX_SIDE
-    from qrcheck.vision.finders import _downscaled
+    from qrcheck.vision.finders import FINDER_MAX_SIDE, _downscaled
 
     return _downscaled(gray, FINDER_MAX_SIDE)

@@ -412,8 +412,8 @@ def test_the_finder_search_leaves_out_the_codes_zxing_cpp_decoded() -> None:
     """The codes zxing-cpp decoded are painted over before the finder search: their finder
     patterns are explained already, and their modules are most of a photo's contours. A code
     beside them that nothing decoded keeps its finder patterns."""
-    from qrcheck.vision.finders import FINDER_MAX_SIDE, find_finder_patterns
-    from qrcheck.vision.locate import _blanked, _downscaled
+    from qrcheck.vision.finders import FINDER_MAX_SIDE, _downscaled, find_finder_patterns
+    from qrcheck.vision.locate import _blanked
 
     clean = shoot(PAYLOADS[1])
     damaged = gray(code_image(PAYLOADS[2], canvas=(800, 800), rng=4, damage=0.3, **PHONE)[0])

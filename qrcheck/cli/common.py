@@ -242,8 +242,7 @@ def open_link_cache(path: Path | None):  # type: ignore[no-untyped-def]
     """The live-check cache (see qrcheck/links/live.py); in memory when the file cannot be used."""
     import sqlite3
 
-    from qrcheck.links.cache import default_cache_path
-    from qrcheck.links.cache import LinkCache
+    from qrcheck.links.cache import LinkCache, default_cache_path
 
     try:
         return LinkCache(path or default_cache_path())
