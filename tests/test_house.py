@@ -128,3 +128,34 @@ def test_faces_import_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_what_staff_are_told_about_a_code_is_written_once():
+    """The command line's notes and the web page's cards take their sentences from one place
+    (reports.explain): the verdict's detail, what the network told, the action's reason; the
+    missing network is not repeated on every code."""
+    from qrcheck.board.decide import effective_verdict
+    from qrcheck.board.results import CodeResult
+    from qrcheck.grade.measure import Grade
+    from qrcheck.i18n import t
+    from qrcheck.links.model import LiveResult
+    from qrcheck.links.verdict import Verdict, describe
+    from qrcheck.reports.explain import code_sentences
+    from qrcheck.vision.shapes import Located
+
+    located = Located(((0, 0), (10, 0), (10, 10), (0, 10)), "https://x", ("zxing-cpp",))
+    verdict = effective_verdict(Verdict("current", "1.000419"), "dead")
+    dead = LiveResult(
+        "https://x", "dead", 404, detail_key="links.live_dead", detail_params={"http": 404}
+    )
+    code = CodeResult(located, Grade("D", 1.0, {}), verdict, "reprint", "grade.weak", dead)
+    assert code_sentences(code, "vi") == [
+        describe(verdict, "vi"),
+        t("links.live_dead", "vi", http=404),
+        t("grade.weak", "vi"),
+    ]
+    offline = LiveResult("https://x", "unverified", detail_key="links.live_no_network")
+    quiet = CodeResult(
+        located, Grade("A", 4.0, {}), Verdict("current", "1.000419"), "ok", None, offline
+    )
+    assert code_sentences(quiet, "vi") == []

@@ -232,20 +232,9 @@ def print_check(  # type: ignore[no-untyped-def]
                 cells.insert(3, escape(names.get(verdict.procedure or "", "")))
             table.add_row(*cells)
             if code.action not in ("ok",) and verdict.detail_key:
-                from qrcheck.links.verdict import describe
+                from qrcheck.reports.explain import code_sentences
 
-                detail = escape(describe(verdict, Context.lang))
-                # "no network" is said once for the whole run, not on every line
-                quiet = ("ok", "redirected")
-                if (
-                    code.live is not None
-                    and code.live.status not in quiet
-                    and code.live.detail_key != "links.live_no_network"
-                ):
-                    live = code.live
-                    detail += " " + tr(live.detail_key, **live.detail_params)
-                if code.reason:
-                    detail += " " + tr(code.reason)
+                detail = escape(" ".join(code_sentences(code, Context.lang)))
                 notes.append(f"{name} ({where}): {detail}")
     console.print(table)
     for note in notes:

@@ -1,6 +1,7 @@
 """Stage 7, reports: what a check and the history say, for people and for other programs.
 
 - `check_json`: a check's JSON document (the contract in DESIGN.md);
+- `explain`: what staff are told about a code (the command line's notes, the web page's cards);
 - `export`: the history's posting states as JSON and CSV;
 - `history_html`: the history report staff open in a browser (trends, crops, what to do).
 

@@ -42,7 +42,7 @@ def photo_view(
 ) -> dict:
     """What the result page shows of one photo, every sentence already in `lang`; `names`: the
     catalog's title of each procedure code, as the posting prints it."""
-    from qrcheck.links.verdict import describe
+    from qrcheck.reports.explain import code_sentences
 
     assert result is not None
     names = names or {}
@@ -56,19 +56,7 @@ def photo_view(
     )
     for number, (code, (row, column)) in enumerate(zip(result.codes, places, strict=True), start=1):
         verdict = code.verdict
-        sentences = [describe(verdict, lang)]
-        live = code.live
-        # what only the network could tell, as `qrcheck check` prints it; "no network" is said
-        # once for the whole page, not on every code
-        if (
-            live is not None
-            and code.action != "ok"
-            and live.status not in ("ok", "redirected")
-            and live.detail_key != "links.live_no_network"
-        ):
-            sentences.append(t(live.detail_key, lang, **live.detail_params))
-        if code.reason:
-            sentences.append(t(code.reason, lang))
+        sentences = code_sentences(code, lang)
         corners = [(float(x), float(y)) for x, y in code.located.corners]
         centre_x = sum(x for x, _ in corners) / len(corners)
         centre_y = sum(y for _, y in corners) / len(corners)
@@ -86,7 +74,7 @@ def photo_view(
                 "action": code.action,
                 "action_word": t(f"action.{code.action}", lang),
                 "action_help": t(f"action_help.{code.action}", lang),
-                "detail": " ".join(s for s in sentences if s),
+                "detail": " ".join(sentences),
             }
         )
     codes.sort(
