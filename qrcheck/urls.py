@@ -1,4 +1,16 @@
-"""Links as a phone's browser reads them."""
+"""Links as a phone's browser reads them, for the catalog's checks and the link verdict.
+
+`parse_link` reads the decoded text as a link the way a phone's browser does (the WHATWG URL
+standard, through the ada parser: backslashes, tabs and newlines, userinfo, percent-encoded
+and full-width dots, IDNA, odd IPv4 forms, dot segments) and normalises it (default ports,
+trailing slashes, percent-encoding, the `#v=TAG` version fragment, tracking parameters such
+as utm_*, fbclid or Zalo's zarsrc). It also notes the host that a simpler reading of the
+text (Python's urlsplit, a person's eye) sees: when the two differ, the text hides where it
+leads. It never raises.
+
+`imitated_domain`, `disguised` and `forwarded_hosts` tell a text that imitates or hides an official
+address (lookalike hosts, homoglyphs, shorteners, user names, forwarding parameters).
+"""
 
 from __future__ import annotations
 

@@ -40,14 +40,12 @@ if TYPE_CHECKING:
     from qrcheck.grade.measure import Grade
     from qrcheck.links.model import LiveResult
 
-#: live answers (and the stored status of a posting found so) that make a current link dead
-DEAD_ANSWERS = BROKEN
-
 
 def effective_verdict(verdict: Verdict, live_status: str | None) -> Verdict:
     """The catalog verdict with the live check's answer applied: a current link that is dead
-    online (`live_status` in DEAD_ANSWERS) becomes `dead`; every other verdict stands."""
-    if live_status in DEAD_ANSWERS and verdict.status == "current":
+    online (`live_status` in `links.model.BROKEN`: a live answer, or a posting's stored status)
+    becomes `dead`; every other verdict stands."""
+    if live_status in BROKEN and verdict.status == "current":
         return replace(
             verdict,
             status="dead",

@@ -2,13 +2,7 @@
 
 Offline and pure: it compares the text with the catalog as of a date.
 
-1. `parse_link` reads the decoded text as a link the way a phone's browser does (the WHATWG URL
-   standard, through the ada parser: backslashes, tabs and newlines, userinfo, percent-encoded
-   and full-width dots, IDNA, odd IPv4 forms, dot segments) and normalises it (default ports,
-   trailing slashes, percent-encoding, the `#v=TAG` version fragment, tracking parameters such
-   as utm_*, fbclid or Zalo's zarsrc). It also notes the host that a simpler reading of the
-   text (Python's urlsplit, a person's eye) sees: when the two differ, the text hides where it
-   leads. It never raises.
+1. The decoded text is read as a link the way a phone's browser reads it (`qrcheck.urls`).
 2. `judge` recognises the link forms a posting may carry: the portal page by formalityId, the
    portal search by code, the old code-based portal pages and pre-merger provincial portals
    (legacy), the center's stable links `https://CENTER/p/CODE`, a catalog row's own `url`, and
@@ -59,14 +53,6 @@ STATUSES = (
 )
 CODE_RE = re.compile(r"(?<![\d.])(\d\.\d{6})(?![\d])")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing and normalising
-
-
-# ---------------------------------------------------------------------------------------------
-# Lookalikes
 
 
 # ---------------------------------------------------------------------------------------------

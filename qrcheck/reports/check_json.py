@@ -57,15 +57,3 @@ def report_json(report: CheckReport, lang: str) -> dict:
             "by_status": report.by_status(),
         },
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# annotated photos
-
-
-# ---------------------------------------------------------------------------------------------
-# history summary (qrcheck report --format csv|json)
-
-
-# ---------------------------------------------------------------------------------------------
-# where a code is on the board, in words

@@ -30,12 +30,11 @@ from pathlib import Path
 
 from qrcheck import __version__
 from qrcheck.board.check import check_photo, refresh_annotations
-from qrcheck.board.decide import apply_live, links_to_check
 from qrcheck.board.results import CheckReport, PhotoResult
+from qrcheck.board.run import live_check_report
 from qrcheck.board.store import Store
 from qrcheck.errors import QrcheckError
 from qrcheck.links.cache import LinkCache
-from qrcheck.links.live import check_urls
 from qrcheck.links.model import LiveOptions
 from qrcheck.workers import worker_pool
 
@@ -99,18 +98,14 @@ def check_and_verify(
     if live is None or result.error is not None:
         return result
     report = CheckReport((result,))
-    urls = links_to_check(report)
-    if not urls:
-        return result
-    try:
-        cache = LinkCache(link_cache)
-    except Exception:  # an unusable cache file costs only the caching
-        cache = LinkCache(None)
-    try:
-        results, _ = check_urls(urls, live, cache)
-    finally:
-        cache.close()
-    checked = apply_live(report, results)
+
+    def open_cache() -> LinkCache:
+        try:
+            return LinkCache(link_cache)
+        except Exception:  # an unusable cache file costs only the caching
+            return LinkCache(None)
+
+    checked, _ = live_check_report(report, live, open_cache)
     refresh_annotations(report, checked, lang)
     return checked.photos[0]
 
