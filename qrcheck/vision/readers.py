@@ -271,10 +271,17 @@ def _retry(
                     return found, others
     # glare and blots: where zxing-cpp read the format, the modules under a blown-out or
     # blotted area are erasures, which Reed-Solomon corrects twice as many of as errors
-    for grow in (0, 1) if candidate.symbol else ():
-        read = erasure_read(crop, *candidate.symbol, grow=grow)  # type: ignore[misc]
+    # (each block tries the patches, their fringe, then its most doubtful codewords); where
+    # zxing-cpp read no format, it is read here from the modules (blots hide it from zxing-cpp)
+    symbol, upright = candidate.symbol, crop
+    if symbol is None and candidate.modules is not None and candidate.finders >= 2:
+        own = read_format(crop, candidate.modules)
+        if own is not None:
+            upright, symbol = own
+    if symbol:
+        read = erasure_read(upright, *symbol)
         if read is not None:
-            version, ec_level, _ = candidate.symbol  # type: ignore[misc]
+            version, ec_level, _ = symbol
             found = keep(
                 Located(
                     _as_quad(candidate.corners),
@@ -318,38 +325,92 @@ def _rs_codec(ec_count: int):
     return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
 
 
-def _module_grid(crop: np.ndarray, n: int, grow: int) -> tuple[np.ndarray, np.ndarray]:
-    """The modules of a rectified crop (symbol in the middle, CROP_MARGIN round it): dark
-    against their neighbourhood's mean, and erased where they lie in a patch of at least 3 x 3
-    modules of one colour (random data never has one, masked data rarely: glare blows such a
-    patch out, a blot inks it) grown by `grow` modules (its fringe is doubtful too)."""
+def _module_samples(
+    crop: np.ndarray, n: int, shift: tuple[float, float] = (0.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each module's value at its centre in a rectified crop (symbol in the middle,
+    CROP_MARGIN round it), lightly smoothed, and the mean of its neighbourhood; the grid moved
+    by `shift` (dy, dx) modules."""
     size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
     module = size / n
     centres = (size * CROP_MARGIN + (np.arange(n) + 0.5) * module).astype(np.float32)
     smooth = cv2.GaussianBlur(crop, (0, 0), max(0.5, module / 4)).astype(np.float32)
-    mx, my = np.meshgrid(centres, centres)
+    mx, my = np.meshgrid(centres + shift[1] * module, centres + shift[0] * module)
     values = cv2.remap(smooth, mx, my, cv2.INTER_LINEAR)
-    dark = values < cv2.GaussianBlur(values, (0, 0), max(1.5, n / 12))
+    return values, cv2.GaussianBlur(values, (0, 0), max(1.5, n / 12))
+
+
+#: shifts (dy, dx, in modules) of the sampling grid the erasure reader tries: the corners are
+#: found to a pixel or so, a fifth of a small module, and a blotted code near the limit of its
+#: error correction reads from one grid and not from its neighbour
+GRID_SHIFTS = ((0.0, 0.0), (0.0, -0.1), (0.0, 0.1), (-0.1, 0.0), (0.1, 0.0))
+
+
+def _uniform(dark: np.ndarray) -> np.ndarray:
+    """1 where a module lies in a patch of at least 3 x 3 modules of one colour."""
     share = cv2.blur(dark.astype(np.float32), (3, 3), borderType=cv2.BORDER_CONSTANT)
-    uniform = ((share <= 0.01) | (share >= 0.99)).astype(np.uint8)
-    erased = cv2.dilate(uniform, np.ones((3 + 2 * grow,) * 2, np.uint8)) > 0
+    return ((share <= 0.01) | (share >= 0.99)).astype(np.uint8)
+
+
+def _module_grid(
+    crop: np.ndarray, n: int, grow: int, shift: tuple[float, float] = (0.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """The modules of a rectified crop (symbol in the middle, CROP_MARGIN round it): dark
+    against their neighbourhood's mean, and erased where they lie in a patch of at least 3 x 3
+    modules of one colour (random data never has one, masked data rarely: glare blows such a
+    patch out, a blot inks it) grown by `grow` modules (its fringe is doubtful too)."""
+    values, mean = _module_samples(crop, n, shift)
+    dark = values < mean
+    erased = cv2.dilate(_uniform(dark), np.ones((3 + 2 * grow,) * 2, np.uint8)) > 0
     return dark, erased
 
 
+def _module_doubt(crop: np.ndarray, n: int, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """How doubtful each module's reading is (higher: more): inside a uniform patch (a blot or
+    glare hides what was there) 2, on its fringe 1, plus up to 1 as its value nears its
+    neighbourhood's mean (blur, a blot's soft edge)."""
+    values, mean = _module_samples(crop, n, shift)
+    uniform = _uniform(values < mean)
+    fringe = cv2.dilate(uniform, np.ones((3, 3), np.uint8))
+    gap = np.abs(values - mean)
+    spread = max(float(np.median(gap)), 1.0)
+    return uniform + fringe + (1 - np.clip(gap / (2 * spread), 0, 1))
+
+
 def erasure_read(
-    crop: np.ndarray, version: int, ec_level: str, mask: int, grow: int = 0
+    crop: np.ndarray, version: int, ec_level: str, mask: int, grow: int = 0, gmd: bool = True
 ) -> tuple[str, float] | None:
     """The text of a symbol (rectified crop, format known) read with its uniform patches as
     erasures, and the error correction it left unused (1 - (erasures + 2 errors) / check
     codewords, worst block: what the glare or blots cost the code); None unless every
     Reed-Solomon block corrects with ERASURE_MARGIN to spare. The corrected modules are drawn
-    clean and read by zxing-cpp (which parses the segments)."""
-    import reedsolo
+    clean and read by zxing-cpp (which parses the segments).
 
+    With `gmd`, a block the uniform patches (grown by `grow`) do not correct is tried again
+    with their fringe too, then with its most doubtful codewords as erasures, 0, 2, 4 ... of
+    them (generalised minimum distance decoding, `_module_doubt`): each block finds its own
+    erasures, so one badly blotted block no longer sinks the others' correct guesses; and the
+    sampling grid is moved by each of GRID_SHIFTS in turn."""
+    for shift in GRID_SHIFTS if gmd else GRID_SHIFTS[:1]:
+        read = _erasure_read_at(crop, version, ec_level, mask, grow, gmd, shift)
+        if read is not None:
+            return read
+    return None
+
+
+def _erasure_read_at(
+    crop: np.ndarray,
+    version: int,
+    ec_level: str,
+    mask: int,
+    grow: int,
+    gmd: bool,
+    shift: tuple[float, float],
+) -> tuple[str, float] | None:
     from qrcheck.vision.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
 
     n = 17 + 4 * version
-    dark, erased = _module_grid(crop, n, grow)
+    dark, erased = _module_grid(crop, n, grow, shift)
     lay, spec = layout(version), blocks(version, ec_level)
     rows, cols = lay.data_order
     k = spec.total * 8
@@ -358,23 +419,25 @@ def erasure_read(
     gone = erased[rows[:k], cols[:k]].reshape(spec.total, 8).any(axis=1)
     words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
     fixed = words.copy()
+    wider = doubt = None
+    if gmd:
+        wider = _module_grid(crop, n, grow + 1, shift)[1][rows[:k], cols[:k]]
+        wider = wider.reshape(spec.total, 8).any(axis=1)
+        doubt = _module_doubt(crop, n, shift)[rows[:k], cols[:k]]
+        doubt = doubt.reshape(spec.total, 8).sum(axis=1)
     unused = 1.0
     for b, ec_count in enumerate(spec.ec_counts):
         where = np.flatnonzero(spec.block_of == b)
-        erase = [int(i) for i in np.flatnonzero(gone[where])]
-        if len(erase) > ec_count - ERASURE_MARGIN:
+        tries = [[int(i) for i in np.flatnonzero(gone[where])]]
+        if wider is not None and doubt is not None:
+            tries.append([int(i) for i in np.flatnonzero(wider[where])])
+            order = [int(i) for i in np.argsort(-doubt[where], kind="stable")]
+            tries += [order[:e] for e in range(0, int(ec_count) - ERASURE_MARGIN + 1, 2)]
+        block = _erasure_block(words[where], int(ec_count), tries)
+        if block is None:
             return None
-        try:
-            _, full, errata = _rs_codec(int(ec_count)).decode(
-                bytearray(words[where].tobytes()), erase_pos=erase or None
-            )
-        except reedsolo.ReedSolomonError:
-            return None
-        errors = len(errata) - len(erase)
-        if 2 * errors + len(erase) > ec_count - ERASURE_MARGIN:
-            return None
-        unused = min(unused, 1 - (2 * errors + len(erase)) / float(ec_count))
-        fixed[where] = np.frombuffer(bytes(full), np.uint8)
+        fixed[where], cost = block
+        unused = min(unused, 1 - cost / float(ec_count))
     out = np.where(lay.fixed, lay.expected, dark)
     new = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
     out[rows[:k], cols[:k]] = new ^ flip
@@ -389,6 +452,78 @@ def erasure_read(
     clean = cv2.resize(clean, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
     texts = [b.text for b in _zxing(clean) if b.valid]
     return (texts[0], round(unused, 3)) if texts else None
+
+
+#: share of a symbol's fixed modules (finders, separators, timing) a rectified crop must show
+#: right for its format to be read from it
+FIXED_AGREEMENT = 0.85
+#: bits of a format (or version) copy that may be misread: BCH(15, 5) words lie 7 bits apart
+FORMAT_SLACK = 3
+
+
+def read_format(crop: np.ndarray, modules: float) -> tuple[np.ndarray, tuple[int, str, int]] | None:
+    """The crop turned upright and (version, EC level, data mask) read from its modules, for
+    a rectified symbol whose format zxing-cpp could not read (`modules`: its estimated modules
+    per side). The version and quarter turn are those whose fixed patterns the modules match
+    best (at least FIXED_AGREEMENT of them); the format is the valid word nearest to either
+    copy, at most FORMAT_SLACK bits off (and so, from version 7, is the version word)."""
+    from qrcheck.vision.qr_layout import format_words, layout, version_bits
+
+    guess = round((modules - 17) / 4)
+    best: tuple[float, int, np.ndarray, np.ndarray] | None = None
+    for version in range(max(1, guess - 1), min(40, guess + 1) + 1):
+        lay = layout(version)
+        for turn in range(4):
+            turned = np.ascontiguousarray(np.rot90(crop, turn))
+            dark = _module_grid(turned, lay.n, 0)[0]
+            agree = float(np.mean(dark[lay.fixed] == lay.expected[lay.fixed]))
+            if best is None or agree > best[0]:
+                best = (agree, version, turned, dark)
+    if best is None or best[0] < FIXED_AGREEMENT:
+        return None
+    _, version, turned, dark = best
+    lay = layout(version)
+
+    def value(copy: tuple[np.ndarray, np.ndarray]) -> int:
+        return sum(int(bit) << i for i, bit in enumerate(dark[copy]))
+
+    if version >= 7:
+        word = version_bits(version)
+        if min(bin(value(c) ^ word).count("1") for c in lay.version_copies) > FORMAT_SLACK:
+            return None
+    seen = [value(c) for c in lay.format_copies]
+    distance, ec_level, mask = min(
+        (bin(v ^ word).count("1"), letter, m) for word, letter, m in format_words() for v in seen
+    )
+    if distance > FORMAT_SLACK:
+        return None
+    return turned, (version, ec_level, mask)
+
+
+def _erasure_block(
+    words: np.ndarray, ec_count: int, tries: Sequence[Sequence[int]]
+) -> tuple[np.ndarray, int] | None:
+    """One Reed-Solomon block corrected with the first erasure set of `tries` that leaves
+    ERASURE_MARGIN check codewords to spare: the corrected block and its cost (erasures + 2
+    errors); None when no set does."""
+    import reedsolo
+
+    seen: set[tuple[int, ...]] = set()
+    for erase in tries:
+        key = tuple(sorted(erase))
+        if key in seen or len(erase) > ec_count - ERASURE_MARGIN:
+            continue
+        seen.add(key)
+        try:
+            _, full, errata = _rs_codec(ec_count).decode(
+                bytearray(words.tobytes()), erase_pos=list(erase) or None
+            )
+        except reedsolo.ReedSolomonError:
+            continue
+        cost = 2 * (len(errata) - len(erase)) + len(erase)
+        if cost <= ec_count - ERASURE_MARGIN:
+            return np.frombuffer(bytes(full), np.uint8), cost
+    return None
 
 
 #: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,
