@@ -325,16 +325,26 @@ def _rs_codec(ec_count: int):
     return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
 
 
+def _smoothed(crop: np.ndarray, n: int) -> np.ndarray:
+    """The crop smoothed by a quarter module (float32), as the module samples are taken."""
+    module = crop.shape[0] / (1 + 2 * CROP_MARGIN) / n
+    return cv2.GaussianBlur(crop, (0, 0), max(0.5, module / 4)).astype(np.float32)
+
+
 def _module_samples(
-    crop: np.ndarray, n: int, shift: tuple[float, float] = (0.0, 0.0)
+    crop: np.ndarray,
+    n: int,
+    shift: tuple[float, float] = (0.0, 0.0),
+    smooth: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each module's value at its centre in a rectified crop (symbol in the middle,
     CROP_MARGIN round it), lightly smoothed, and the mean of its neighbourhood; the grid moved
-    by `shift` (dy, dx) modules."""
+    by `shift` (dy, dx) modules; `smooth`: `_smoothed(crop, n)` when already made."""
     size = crop.shape[0] / (1 + 2 * CROP_MARGIN)
     module = size / n
     centres = (size * CROP_MARGIN + (np.arange(n) + 0.5) * module).astype(np.float32)
-    smooth = cv2.GaussianBlur(crop, (0, 0), max(0.5, module / 4)).astype(np.float32)
+    if smooth is None:
+        smooth = _smoothed(crop, n)
     mx, my = np.meshgrid(centres + shift[1] * module, centres + shift[0] * module)
     values = cv2.remap(smooth, mx, my, cv2.INTER_LINEAR)
     return values, cv2.GaussianBlur(values, (0, 0), max(1.5, n / 12))
@@ -365,11 +375,11 @@ def _module_grid(
     return dark, erased
 
 
-def _module_doubt(crop: np.ndarray, n: int, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """How doubtful each module's reading is (higher: more): inside a uniform patch (a blot or
-    glare hides what was there) 2, on its fringe 1, plus up to 1 as its value nears its
-    neighbourhood's mean (blur, a blot's soft edge)."""
-    values, mean = _module_samples(crop, n, shift)
+def _module_doubt(values: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """How doubtful each module's reading is (higher: more), from its sample and its
+    neighbourhood's mean (`_module_samples`): inside a uniform patch (a blot or glare hides what
+    was there) 2, on its fringe 1, plus up to 1 as its value nears the mean (blur, a blot's soft
+    edge)."""
     uniform = _uniform(values < mean)
     fringe = cv2.dilate(uniform, np.ones((3, 3), np.uint8))
     gap = np.abs(values - mean)
@@ -391,26 +401,31 @@ def erasure_read(
     them (generalised minimum distance decoding, `_module_doubt`): each block finds its own
     erasures, so one badly blotted block no longer sinks the others' correct guesses; and the
     sampling grid is moved by each of GRID_SHIFTS in turn."""
+    smooth = _smoothed(crop, 17 + 4 * version)
     for shift in GRID_SHIFTS if gmd else GRID_SHIFTS[:1]:
-        read = _erasure_read_at(crop, version, ec_level, mask, grow, gmd, shift)
+        values, mean = _module_samples(crop, 17 + 4 * version, shift, smooth)
+        read = _erasure_read_at(values, mean, version, ec_level, mask, grow, gmd)
         if read is not None:
             return read
     return None
 
 
 def _erasure_read_at(
-    crop: np.ndarray,
+    values: np.ndarray,
+    mean: np.ndarray,
     version: int,
     ec_level: str,
     mask: int,
     grow: int,
     gmd: bool,
-    shift: tuple[float, float],
 ) -> tuple[str, float] | None:
+    """`erasure_read` on one grid's module samples and their neighbourhoods' means."""
     from qrcheck.vision.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
 
     n = 17 + 4 * version
-    dark, erased = _module_grid(crop, n, grow, shift)
+    dark = values < mean
+    uniform = _uniform(dark)
+    erased = cv2.dilate(uniform, np.ones((3 + 2 * grow,) * 2, np.uint8)) > 0
     lay, spec = layout(version), blocks(version, ec_level)
     rows, cols = lay.data_order
     k = spec.total * 8
@@ -421,9 +436,9 @@ def _erasure_read_at(
     fixed = words.copy()
     wider = doubt = None
     if gmd:
-        wider = _module_grid(crop, n, grow + 1, shift)[1][rows[:k], cols[:k]]
+        wider = cv2.dilate(uniform, np.ones((5 + 2 * grow,) * 2, np.uint8))[rows[:k], cols[:k]] > 0
         wider = wider.reshape(spec.total, 8).any(axis=1)
-        doubt = _module_doubt(crop, n, shift)[rows[:k], cols[:k]]
+        doubt = _module_doubt(values, mean)[rows[:k], cols[:k]]
         doubt = doubt.reshape(spec.total, 8).sum(axis=1)
     unused = 1.0
     for b, ec_count in enumerate(spec.ec_counts):
@@ -473,9 +488,13 @@ def read_format(crop: np.ndarray, modules: float) -> tuple[np.ndarray, tuple[int
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
     for version in range(max(1, guess - 1), min(40, guess + 1) + 1):
         lay = layout(version)
+        smooth = _smoothed(crop, lay.n)
         for turn in range(4):
             turned = np.ascontiguousarray(np.rot90(crop, turn))
-            dark = _module_grid(turned, lay.n, 0)[0]
+            values, mean = _module_samples(
+                turned, lay.n, smooth=np.ascontiguousarray(np.rot90(smooth, turn))
+            )
+            dark = values < mean
             agree = float(np.mean(dark[lay.fixed] == lay.expected[lay.fixed]))
             if best is None or agree > best[0]:
                 best = (agree, version, turned, dark)
