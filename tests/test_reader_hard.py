@@ -306,6 +306,20 @@ def test_damaged_codes_close_together_keep_what_zxing_cpp_reports(
         assert len(near) <= 1 and all(f.text in (None, text) for f in near), describe(ours)
 
 
+def test_finders_of_two_neighbours_make_no_code_between_them() -> None:
+    """Two finder patterns of a blotted code (its third one lost to a blot) and one of a small
+    code turned otherwise below it, with the blotted code's timing pattern between the first
+    two: no symbol is reported there (the squares of the third finder do not run along the
+    triple's leg), and every symbol reported lies on one of the codes."""
+    photo, truths = close_codes(9, 5, 2, 10)
+    ours = locate_codes(photo)
+    for found in ours:
+        assert any(
+            math.dist(found.center, corners.mean(axis=0)) <= 0.25 * _side(corners)
+            for _, corners in truths
+        ), describe(ours)
+
+
 def test_a_square_zxing_cpp_reports_over_two_codes_is_no_third_code() -> None:
     """zxing-cpp (with return_errors) reports a square over parts of two damaged codes it also
     reports; its centre lies inside one of them, which finder patterns and OpenCV confirm:

@@ -63,7 +63,7 @@ def faint_finders(gray: np.ndarray, reduced: tuple[np.ndarray, float]) -> list[F
     tiles = (max(2, round(small.shape[1] / 125)), max(2, round(small.shape[0] / 125)))
     stretched = cv2.createCLAHE(clipLimit=4.0, tileGridSize=tiles).apply(den)
     found = _finders_at(stretched, 1.6, blur=False)
-    return [Finder(f.x * scale, f.y * scale, f.size * scale) for f in found]
+    return [Finder(f.x * scale, f.y * scale, f.size * scale, f.angle) for f in found]
 
 
 def _finder_frame(gray: np.ndarray, f: Finder) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -49,7 +49,7 @@ def find_finder_patterns(
     while min(level.shape) >= 60:
         smallest = min_module if first else 2.5
         found = _finders_at(level, smallest, blur)
-        finders += [Finder(f.x * scale, f.y * scale, f.size * scale) for f in found]
+        finders += [Finder(f.x * scale, f.y * scale, f.size * scale, f.angle) for f in found]
         if min(level.shape) < 180:
             break
         smaller = cv2.resize(
@@ -95,7 +95,7 @@ def finders_near(gray: np.ndarray, lonely: Sequence[Finder]) -> list[Finder]:
         )
         closed = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
         for f in _finder_contours(closed, 2.0):
-            found.append(Finder(x0 + f.x * scale, y0 + f.y * scale, f.size * scale))
+            found.append(Finder(x0 + f.x * scale, y0 + f.y * scale, f.size * scale, f.angle))
     return found
 
 
@@ -128,14 +128,14 @@ def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
         hull = cv2.convexHull(contour)
         if outer / max(cv2.contourArea(hull), 1) < 0.8:
             continue
-        _, (rw, rh), _ = cv2.minAreaRect(contour)
+        _, (rw, rh), turn = cv2.minAreaRect(contour)
         if max(rw, rh) > 2.6 * max(min(rw, rh), 1):
             continue
         centres = [_centroid(contours[i]) for i in (index, child, grandchild)]
         spread = max(math.dist(centres[0], c) for c in centres[1:])
         if spread > 0.18 * math.sqrt(outer):
             continue
-        found.append(Finder(centres[0][0], centres[0][1], math.sqrt(outer)))
+        found.append(Finder(centres[0][0], centres[0][1], math.sqrt(outer), float(turn) % 90))
     return found
 
 
@@ -183,9 +183,13 @@ def group_finders(
     for _, a, b, c in sorted(options, key=lambda o: o[0]):
         if {id(a), id(b), id(c)} & used:
             continue
-        # one timing pattern is enough: glare, a scratch or a curl of the paper can hide the other
-        if gray is not None and not (_timing_ok(gray, a, b, c) or _timing_ok(gray, a, c, b)):
-            continue
+        # one timing pattern is enough: glare, a scratch or a curl of the paper can hide the other;
+        # but then the finders' squares must run along both legs (two finders of one code and
+        # one of its neighbour, turned otherwise, show the first code's timing pattern too)
+        if gray is not None:
+            timings = (_timing_ok(gray, a, b, c), _timing_ok(gray, a, c, b))
+            if not any(timings) or (not all(timings) and not _squares_along_legs(a, b, c)):
+                continue
         ab = (b.x - a.x, b.y - a.y)
         ac = (c.x - a.x, c.y - a.y)
         if ab[0] * ac[1] - ab[1] * ac[0] < 0:  # make b the top-right one
@@ -193,6 +197,28 @@ def group_finders(
         triples.append((a, b, c))
         used |= {id(a), id(b), id(c)}
     return triples
+
+
+#: how far (degrees) a finder's square may turn from the legs of its triple (perspective
+#: shears the squares of one code a little; a neighbouring code's are turned anyhow)
+LEG_SLACK = 15.0
+
+
+def _squares_along_legs(a: Finder, b: Finder, c: Finder) -> bool:
+    """True when every finder's square (where measured) has its sides along the triple's legs
+    (a the corner finder; b and c at the ends of its legs)."""
+
+    def direction(p: Finder, q: Finder) -> float:
+        return math.degrees(math.atan2(q.y - p.y, q.x - p.x)) % 90
+
+    def off(f: Finder, leg: float) -> float:
+        if f.angle is None:
+            return 0.0
+        d = abs(f.angle - leg) % 90
+        return min(d, 90 - d)
+
+    ab, ac = direction(a, b), direction(a, c)
+    return max(off(a, ab), off(a, ac), off(b, ab), off(c, ac)) <= LEG_SLACK
 
 
 def pair_candidates(

@@ -66,11 +66,13 @@ class Located:
 
 @dataclass(frozen=True)
 class Finder:
-    """A finder pattern: its centre and the side of its 7x7-module square, in photo pixels."""
+    """A finder pattern: its centre and the side of its 7x7-module square, in photo pixels, and
+    the direction of the square's sides (degrees, 0-90) where it was measured."""
 
     x: float
     y: float
     size: float
+    angle: float | None = None
 
     @property
     def module(self) -> float:
