@@ -382,6 +382,7 @@ class _Symbol:
     noise: float  # the camera's noise on one module's reading (relative)
     sampler: _Sampler
     illum: np.ndarray
+    measured: np.ndarray  # n x n colours as first thresholded (True dark), before the reference
 
 
 def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
@@ -469,7 +470,7 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     return _Symbol(
         lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
         word,
-        paper, ink, white, dark, noise, sampler, coef,
+        paper, ink, white, dark, noise, sampler, coef, measured,
     )  # fmt: skip
 
 

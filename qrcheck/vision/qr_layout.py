@@ -7,6 +7,7 @@ blocks, so that a grader can tell which modules form which codeword and which fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -250,19 +251,109 @@ def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
 _EXP, _LOG = _gf_tables()
 
 
-def syndromes_zero(block: np.ndarray, ec_count: int) -> bool:
-    """True when a block's codewords are a valid Reed-Solomon codeword (all `ec_count`
-    syndromes, the block's polynomial at 2^0 .. 2^(ec_count-1), are zero): nothing to correct.
-    Vectorised; the same test reedsolo makes in pure Python before it corrects anything."""
-    words = np.asarray(block, np.int64)
+def _syndromes(words: np.ndarray, ec_count: int) -> np.ndarray:
+    """The `ec_count` syndromes of a block (its polynomial, first codeword the highest power, at
+    2^0 .. 2^(ec_count-1)), vectorised; all zero for a valid codeword."""
+    words = np.asarray(words, np.int64)
     nonzero = words != 0
     if not nonzero.any():
-        return True
+        return np.zeros(ec_count, np.int64)
     power = (len(words) - 1 - np.arange(len(words)))[nonzero]  # x^power for each codeword
     logs = _LOG[words[nonzero]]
     steps = np.arange(ec_count)[:, None]
     values = _EXP[(logs[None, :] + (steps * power[None, :]) % 255)]
-    return not np.bitwise_xor.reduce(values, axis=1).any()
+    return np.bitwise_xor.reduce(values, axis=1)
+
+
+def syndromes_zero(block: np.ndarray, ec_count: int) -> bool:
+    """True when a block's codewords are a valid Reed-Solomon codeword (all `ec_count`
+    syndromes, the block's polynomial at 2^0 .. 2^(ec_count-1), are zero): nothing to correct.
+    Vectorised; the same test reedsolo makes in pure Python before it corrects anything."""
+    return not _syndromes(block, ec_count).any()
+
+
+_EXP_LIST, _LOG_LIST = [int(v) for v in _EXP], [int(v) for v in _LOG]
+
+
+def _mul(a: int, b: int) -> int:
+    return 0 if a == 0 or b == 0 else _EXP_LIST[_LOG_LIST[a] + _LOG_LIST[b]]
+
+
+def _div(a: int, b: int) -> int:
+    return 0 if a == 0 else _EXP_LIST[(_LOG_LIST[a] - _LOG_LIST[b]) % 255]
+
+
+def rs_correct(block: np.ndarray, ec_count: int) -> np.ndarray | None:
+    """The Reed-Solomon codeword (QR's field and generator, first consecutive root 2^0) within
+    ec_count // 2 symbol errors of `block` (uint8 codewords, data then check words), or None
+    when there is none: bounded-distance decoding, so the same answer as reedsolo's decoder,
+    which it replaces (Berlekamp-Massey on small Python integers, the Chien search and the
+    syndromes vectorised with numpy; about ten times faster on QR blocks)."""
+    words = np.asarray(block, np.uint8)
+    synd = [int(v) for v in _syndromes(words, ec_count)]
+    if not any(synd):
+        return words.copy()
+    # Berlekamp-Massey: the error locator, lowest power first
+    locator, previous = [1], [1]
+    size, shift, last = 0, 1, 1
+    for step in range(ec_count):
+        delta = synd[step]
+        for i in range(1, min(size, len(locator) - 1) + 1):
+            delta ^= _mul(locator[i], synd[step - i])
+        if delta == 0:
+            shift += 1
+            continue
+        scale = _div(delta, last)
+        update = [0] * shift + [_mul(scale, c) for c in previous]
+        grown = locator + [0] * max(0, len(update) - len(locator))
+        for i, c in enumerate(update):
+            grown[i] ^= c
+        if 2 * size <= step:
+            previous, size, last, shift = locator, step + 1 - size, delta, 1
+        else:
+            shift += 1
+        locator = grown
+    while len(locator) > 1 and locator[-1] == 0:
+        locator.pop()
+    errors = len(locator) - 1
+    if errors != size or 2 * errors > ec_count:
+        return None
+    # the Chien search: the error at power p when the locator vanishes at 2^-p
+    n = len(words)
+    powers = np.arange(n)
+    values = np.zeros(n, np.int64)
+    for j, c in enumerate(locator):
+        if c:
+            values ^= _EXP[(_LOG[c] - powers * j) % 255]
+    roots = np.flatnonzero(values == 0)
+    if len(roots) != errors:
+        return None
+    # Forney (first consecutive root 0): e = X * omega(1/X) / locator'(1/X)
+    omega = [0] * ec_count
+    for i, s in enumerate(synd):
+        if s:
+            for j, c in enumerate(locator[: ec_count - i]):
+                omega[i + j] ^= _mul(s, c)
+    out = words.copy()
+    for p in roots.tolist():
+        x_inv = _EXP_LIST[(-p) % 255]
+        num = 0
+        x_pow = 1
+        for c in omega:
+            num ^= _mul(c, x_pow)
+            x_pow = _mul(x_pow, x_inv)
+        den = 0
+        x_pow = 1  # x_inv^(j-1) for odd j
+        x_inv2 = _mul(x_inv, x_inv)
+        for j in range(1, len(locator), 2):
+            den ^= _mul(locator[j], x_pow)
+            x_pow = _mul(x_pow, x_inv2)
+        if den == 0:
+            return None
+        out[n - 1 - p] ^= _mul(_EXP_LIST[p], _div(num, den))
+    if _syndromes(out, ec_count).any():
+        return None
+    return out
 
 
 @dataclass(frozen=True)
@@ -294,12 +385,22 @@ class Corrected:
         )
 
 
-def correct(measured: np.ndarray, version: int, ec_letter: str, mask: int, word: int) -> Corrected:
+#: corrects one Reed-Solomon block: (codewords, EC codewords) -> the corrected codewords, or
+#: None past correction (`rs_correct`; tests pass reedsolo's decoder to compare)
+BlockDecoder = Callable[[np.ndarray, int], "np.ndarray | None"]
+
+
+def correct(
+    measured: np.ndarray,
+    version: int,
+    ec_letter: str,
+    mask: int,
+    word: int,
+    decode: BlockDecoder = rs_correct,
+) -> Corrected:
     """Read the codewords of a sampled symbol (`measured`, True dark) through its mask, correct
     each Reed-Solomon block, and place the corrected codewords back: the ideal symbol whatever
     encoder made it (segment choices, padding and mask are read from the symbol, not redone)."""
-    import reedsolo
-
     lay = layout(version)
     spec = blocks(version, ec_letter)
     data_r, data_c = lay.data_order
@@ -314,13 +415,10 @@ def correct(measured: np.ndarray, version: int, ec_letter: str, mask: int, word:
         if syndromes_zero(words[where], int(ec_count)):
             errors.append(0)  # a valid codeword as sampled: nothing to correct
             continue
-        block = bytearray(words[where].tobytes())
-        try:
-            _, full, _ = _codec(int(ec_count)).decode(block)
-        except reedsolo.ReedSolomonError:
+        fixed_block = decode(words[where], int(ec_count))
+        if fixed_block is None:
             errors.append(-1)
             continue
-        fixed_block = np.frombuffer(bytes(full), np.uint8)
         errors.append(int(np.count_nonzero(fixed_block != words[where])))
         fixed[where] = fixed_block
     out = np.where(lay.fixed, lay.expected, measured)
