@@ -220,10 +220,14 @@ class _Sampler:
         channels = 1 if src.ndim == 2 else src.shape[2]
         if src.size == 0:
             return np.full((len(uv), channels) if channels > 1 else len(uv), np.nan)
-        xy = self.to_photo(uv)
+        return self.at(self.to_photo(uv), src)
+
+    def at(self, xy: np.ndarray, src: np.ndarray) -> np.ndarray:
+        """Values of `src` (the crop, or a stack of crops) at photo points `xy` (k, 2)."""
+        channels = 1 if src.ndim == 2 else src.shape[2]
         # OpenCV's remap takes maps of fewer than 32,767 rows and columns: the points are laid
         # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules)
-        k = len(uv)
+        k = len(xy)
         rows = max(1, -(-k // _MAP_WIDTH))
         width = min(k, _MAP_WIDTH) if k else 1
         mx = np.full(rows * width, -1e6, np.float32)
@@ -265,40 +269,77 @@ def _orientations(corners: np.ndarray) -> list[np.ndarray]:
     return [np.roll(corners, -k, axis=0) for k in range(4)]
 
 
-def _pattern_fit(sampler: _Sampler, lay: Layout) -> float:
-    """How well the finder and timing patterns of `lay` fit the photo: the correlation between
-    sampled reflectance and the expected light/dark pattern (1 perfect)."""
+@cache
+def _pattern_cells(version: int) -> tuple[np.ndarray, np.ndarray]:
+    """Module centres (u, v) of the finder and timing patterns of a version, and their
+    expected colours (1.0 dark): what `_fit_geometry` compares with the photo."""
+    lay = layout(version)
     rows, cols = [], []
     for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
         r, c = lay.segments[name]
         rows.append(r)
         cols.append(c)
     r, c = np.concatenate(rows), np.concatenate(cols)
-    values = sampler.points(np.c_[c + 0.5, r + 0.5])
+    uv = np.c_[c + 0.5, r + 0.5].astype(np.float64)
     expected = lay.expected[r, c].astype(np.float64)
+    for array in (uv, expected):
+        array.flags.writeable = False
+    return uv, expected
+
+
+def _correlation(values: np.ndarray, expected: np.ndarray) -> float:
+    """How well sampled reflectances fit a light/dark pattern: minus their correlation with it
+    (1 perfect), -1 when too few samples or a flat sampling leave nothing to compare."""
     ok = ~np.isnan(values)
-    if ok.sum() < 20 or values[ok].std() == 0:
+    if ok.sum() < 20:
         return -1.0
-    return float(-np.corrcoef(values[ok], expected[ok])[0, 1])
+    x, y = values[ok], expected[ok]
+    x = x - x.mean()
+    y = y - y.mean()
+    xx, yy = float(x @ x), float(y @ y)
+    if xx == 0 or yy == 0:
+        return -1.0
+    return float(np.clip(-(x @ y) / math.sqrt(xx * yy), -1.0, 1.0))
 
 
 def _fit_geometry(gray: np.ndarray, code: Located) -> tuple[int, np.ndarray, float]:
     """(version, corners TL TR BR BL, fit) of the symbol; for an undecoded one (or one without a
-    known version) the version and orientation whose finder and timing patterns fit best."""
+    known version) the version and orientation whose finder and timing patterns fit best.
+
+    Every candidate (orientation, version) is sampled in one remap of one crop of the photo in
+    linear light, each through its own homography."""
     corners = np.array(code.corners, np.float64)
     if code.version and code.decoded:
         return code.version, corners, 1.0  # the reader's own geometry
     side = code.side
-    best = (-2.0, 1, corners)
     versions = [v for v in range(1, 41) if side / size_of(v) >= 1.2]
     if code.version:
         versions = [code.version]
-    for oriented in _orientations(corners) if not code.decoded else [corners]:
-        for v in versions:
-            lay = layout(v)
-            fit = _pattern_fit(_Sampler(gray, oriented, lay.n, 0), lay)
-            if fit > best[0]:
-                best = (fit, v, oriented)
+    candidates = [
+        (oriented, v)
+        for oriented in (_orientations(corners) if not code.decoded else [corners])
+        for v in versions
+    ]
+    if not candidates:
+        return 1, corners, -2.0
+    crop = _Sampler(gray, corners, 1, 0)  # the corners' bounding box, whatever the orientation
+    points, patterns = [], []
+    for oriented, v in candidates:
+        uv, expected = _pattern_cells(v)
+        n = size_of(v)
+        square = np.array([(0, 0), (n, 0), (n, n), (0, n)], np.float32)
+        h = cv2.getPerspectiveTransform(square, oriented.astype(np.float32))
+        points.append(cv2.perspectiveTransform(uv.reshape(-1, 1, 2), h).reshape(-1, 2))
+        patterns.append(expected)
+    xy = np.concatenate(points)
+    values = crop.at(xy, crop.lin) if crop.lin.size else np.full(len(xy), np.nan)
+    best = (-2.0, 1, corners)
+    start = 0
+    for (oriented, v), expected in zip(candidates, patterns, strict=True):
+        fit = _correlation(values[start : start + len(expected)], expected)
+        start += len(expected)
+        if fit > best[0]:
+            best = (fit, v, oriented)
     return best[1], best[2], best[0]
 
 
