@@ -10,10 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qrcheck.grade.measure import _fit_geometry, _orientations, _Sampler
+from qrcheck.grade.measure import (
+    _fit_geometry,
+    _orientations,
+    _pattern_cells,
+    _read_format,
+    _Sampler,
+)
 from qrcheck.vision.locate import locate_codes
 from qrcheck.vision.photos import load_photo
-from qrcheck.vision.qr_layout import layout, size_of
+from qrcheck.vision.qr_layout import format_words, layout, size_of
 from qrcheck.vision.shapes import Located
 from testkit.encoders import ENCODERS, capture, filling, render
 
@@ -95,3 +101,52 @@ def test_the_search_finds_what_the_old_one_found_on_real_photos() -> None:
                 assert_same(gray, variant)
                 checked += 1
     assert checked >= 24
+
+
+def test_the_pattern_cells_are_the_layouts_finders_and_timing_patterns() -> None:
+    for version in range(1, 41):
+        lay = layout(version)
+        names = ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v")
+        r = np.concatenate([lay.segments[k][0] for k in names])
+        c = np.concatenate([lay.segments[k][1] for k in names])
+        uv, expected = _pattern_cells(version)
+        assert np.array_equal(uv, np.c_[c + 0.5, r + 0.5])
+        assert np.array_equal(expected, lay.expected[r, c].astype(np.float64))
+
+
+def old_read_format(measured: np.ndarray, lay, ec_hint: str | None):
+    """The old path: bit by bit, word by word."""
+    best = (99, None, None, None)
+    for rows, cols in lay.format_copies:
+        bits = sum(int(measured[r, c]) << i for i, (r, c) in enumerate(zip(rows, cols)))  # noqa: B905
+        for word, ec, mask in format_words():
+            if ec_hint in ("L", "M", "Q", "H") and ec != ec_hint:
+                continue
+            distance = bin(bits ^ word).count("1")
+            if distance < best[0]:
+                best = (distance, ec, mask, word)
+    if best[0] > 3 and ec_hint not in ("L", "M", "Q", "H"):
+        return None, None, None
+    return best[1], best[2], best[3]
+
+
+def test_the_format_information_is_read_as_bit_by_bit() -> None:
+    """Both copies damaged by 0 to 7 flipped bits (ties, words past 3 errors), with and without
+    the reader's EC level as a hint."""
+    rng = np.random.default_rng(5)
+    outcomes = set()
+    for trial in range(600):
+        version = int(rng.integers(1, 12))
+        lay = layout(version)
+        word, ec, mask = format_words()[int(rng.integers(32))]
+        measured = rng.random((lay.n, lay.n)) < 0.5
+        for rows, cols in lay.format_copies:
+            bits = np.array([(word >> i) & 1 for i in range(15)], bool)
+            flips = rng.choice(15, int(rng.integers(0, 8)), replace=False)
+            bits[flips] ^= True
+            measured[rows, cols] = bits
+        hint = [None, "L", "M", "Q", "H", ec][trial % 6]
+        got = _read_format(measured, lay, hint)
+        assert got == old_read_format(measured, lay, hint)
+        outcomes.add(got == (ec, mask, word))
+    assert outcomes == {True, False}

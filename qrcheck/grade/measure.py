@@ -172,6 +172,20 @@ def _floor2(x: float) -> float:
     return math.floor(float(x) * 100 + 1e-9) / 100
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median of the values (the same number, NaN when one is NaN) without its overhead,
+    which on the few hundred modules of a symbol costs more than the partition itself."""
+    x = np.asarray(values, np.float64).ravel()
+    n = x.size
+    if n == 0 or np.isnan(x).any():
+        return float("nan")
+    k = n // 2
+    if n % 2:
+        return float(np.partition(x, k)[k])
+    part = np.partition(x, (k - 1, k))
+    return float((part[k - 1] + part[k]) / 2)
+
+
 # ---------------------------------------------------------------------------------------------
 # geometry and sampling
 
@@ -272,16 +286,27 @@ def _orientations(corners: np.ndarray) -> list[np.ndarray]:
 @cache
 def _pattern_cells(version: int) -> tuple[np.ndarray, np.ndarray]:
     """Module centres (u, v) of the finder and timing patterns of a version, and their
-    expected colours (1.0 dark): what `_fit_geometry` compares with the photo."""
-    lay = layout(version)
-    rows, cols = [], []
-    for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
-        r, c = lay.segments[name]
+    expected colours (1.0 dark): what `_fit_geometry` compares with the photo. The same cells,
+    in the same order, as `layout(version).segments` (built without the whole layout: the search
+    tries up to 40 versions)."""
+    n = size_of(version)
+    rows, cols, dark = [], [], []
+    for r0, c0 in ((0, 0), (0, n - 7), (n - 7, 0)):
+        rr, cc = np.mgrid[-1:8, -1:8]
+        d = np.maximum(np.abs(rr - 3), np.abs(cc - 3))
+        r, c = rr + r0, cc + c0
+        keep = (r >= 0) & (r < n) & (c >= 0) & (c < n)
+        rows.append(r[keep])
+        cols.append(c[keep])
+        dark.append((d[keep] != 2) & (d[keep] != 4))
+    span = np.arange(8, n - 8)
+    for r, c in ((np.full(span.size, 6), span), (span, np.full(span.size, 6))):
         rows.append(r)
         cols.append(c)
+        dark.append(span % 2 == 0)
     r, c = np.concatenate(rows), np.concatenate(cols)
     uv = np.c_[c + 0.5, r + 0.5].astype(np.float64)
-    expected = lay.expected[r, c].astype(np.float64)
+    expected = np.concatenate(dark).astype(np.float64)
     for array in (uv, expected):
         array.flags.writeable = False
     return uv, expected
@@ -361,7 +386,7 @@ def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.nd
     """Coefficients of a quadratic surface through the light samples (robust to stains)."""
     ok = keep & np.isfinite(values)
     coef = np.zeros(terms.shape[1])
-    coef[0] = float(np.median(values[ok])) if ok.any() else 1.0
+    coef[0] = _median(values[ok]) if ok.any() else 1.0
     for _ in range(3):
         if ok.sum() < 12:
             break
@@ -390,7 +415,7 @@ def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: fl
         coef = _lstsq(terms[ok], values[ok])
         fit = terms @ coef
         residual = values - fit
-        spread = 1.4826 * float(np.median(np.abs(residual[ok])))
+        spread = 1.4826 * _median(np.abs(residual[ok]))
         again = keep & np.isfinite(values) & (np.abs(residual) <= max(3 * spread, 0.04))
         if np.array_equal(again, ok):
             break
@@ -466,14 +491,14 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     cores, finite = sym[core][np.isfinite(sym[core])], values[np.isfinite(values)]
     if finite.size < 20:
         return None
-    core_dark = float(np.median(cores)) if cores.size else float(finite.min())
+    core_dark = _median(cores) if cores.size else float(finite.min())
     light0 = float(np.percentile(finite, 90))
     keep = (values > (core_dark + light0) / 2) & ~glare
     coef = _fit_light(terms, values, keep)
     rel = values / np.maximum(terms @ coef, 1e-4)
     sym_r = rel[inside].reshape(n, n)
     cores = sym_r[core][np.isfinite(sym_r[core])]
-    dark0 = float(np.median(cores)) if cores.size else 0.0
+    dark0 = _median(cores) if cores.size else 0.0
     threshold = (1 + dark0) / 2
     measured = sym_r < threshold
 
@@ -496,17 +521,17 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
     if solid.sum() < 5:
         solid = truth & ~sym_glare & np.isfinite(sym_r)
-    dark = float(np.median(sym_r[solid])) if solid.any() else float("nan")
+    dark = _median(sym_r[solid]) if solid.any() else float("nan")
     clean_ring = ring[~ring_glare & np.isfinite(ring)]
     light_ring = clean_ring[clean_ring > (1 + dark) / 2] if np.isfinite(dark) else clean_ring
     if light_ring.size >= 8:
-        white = float(np.median(light_ring))
+        white = _median(light_ring)
     else:
         lights = sym_r[~truth & ~sym_glare & np.isfinite(sym_r)]
-        white = float(np.median(lights)) if lights.size else 1.0
+        white = _median(lights) if lights.size else 1.0
     # the camera's noise on a module's reading: the spread of the quiet zone's paper
-    noise = 1.4826 * float(np.median(np.abs(light_ring - white))) if light_ring.size >= 8 else 0.0
-    paper = float(np.median(illum[inside]))
+    noise = 1.4826 * _median(np.abs(light_ring - white)) if light_ring.size >= 8 else 0.0
+    paper = _median(illum[inside])
     ink = paper * dark if np.isfinite(dark) else float("nan")
     return _Symbol(
         lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
@@ -517,30 +542,38 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
 
 def _solid_dark(truth: np.ndarray) -> np.ndarray:
     """Dark modules whose eight neighbours are dark too (blur does not reach their centres)."""
-    padded = np.pad(truth, 1, constant_values=False)
-    out = truth.copy()
     n = truth.shape[0]
+    padded = np.zeros((n + 2, n + 2), bool)
+    padded[1:-1, 1:-1] = truth
+    out = truth.copy()
     for dr in (-1, 0, 1):
         for dc in (-1, 0, 1):
             out &= padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
     return out
 
 
-def _bits(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> int:
-    return sum(int(matrix[r, c]) << i for i, (r, c) in enumerate(zip(rows, cols, strict=True)))
+@cache
+def _format_table() -> tuple[np.ndarray, tuple[tuple[int, str, int], ...]]:
+    """Every valid format word's 15 bits (rows) beside `format_words()`."""
+    words = format_words()
+    table = np.array([[(w >> i) & 1 for i in range(15)] for w, _, _ in words], bool)
+    table.flags.writeable = False
+    return table, words
 
 
 def _read_format(measured: np.ndarray, lay: Layout, ec_hint: str | None):
-    """(EC level, mask, format word) from the better copy of the format information."""
+    """(EC level, mask, format word) from the better copy of the format information: the valid
+    word nearest either copy (the first copy, then the first word, on a tie)."""
+    table, words = _format_table()
+    allowed = [ec_hint not in EC_BITS or ec == ec_hint for _, ec, _ in words]
     best = (99, None, None, None)
     for rows, cols in lay.format_copies:
-        bits = _bits(measured, rows, cols)
-        for word, ec, mask in format_words():
-            if ec_hint in EC_BITS and ec != ec_hint:
-                continue
-            distance = bin(bits ^ word).count("1")
-            if distance < best[0]:
-                best = (distance, ec, mask, word)
+        distances = np.count_nonzero(table != measured[rows, cols][None, :], axis=1)
+        distances = np.where(allowed, distances, 99)
+        i = int(np.argmin(distances))
+        if distances[i] < best[0]:
+            word, ec, mask = words[i]
+            best = (int(distances[i]), ec, mask, word)
     if best[0] > 3 and ec_hint not in EC_BITS:
         return None, None, None
     return best[1], best[2], best[3]
@@ -691,8 +724,9 @@ def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
     are taken from the expected colours, not the measured ones.
     """
     t = s.truth.astype(np.float64)
-    padded = np.pad(t, 1)
     n = t.shape[0]
+    padded = np.zeros((n + 2, n + 2))
+    padded[1:-1, 1:-1] = t
     edges = sum(
         padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
         for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -704,7 +738,7 @@ def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
     ok = np.isfinite(s.r) & ~s.glare
     if ok.sum() < 50:
         return s.r, 0.0
-    terms = np.c_[np.ones(ok.sum()), t[ok], edges[ok], corners[ok]]
+    terms = np.column_stack([np.ones(np.count_nonzero(ok)), t[ok], edges[ok], corners[ok]])
     coef = _lstsq(terms, s.r[ok])
     c_edge, c_corner = max(0.0, -coef[2]), max(0.0, -coef[3])
     spread = 4 * (c_edge + c_corner)
@@ -752,7 +786,8 @@ def _blur(s: _Symbol, module: float) -> float | None:
     rel[flip] = rel[flip][:, ::-1]
     if not np.isfinite(rel).any(axis=0).all():
         return None
-    profile = np.nanmean(rel, axis=0)
+    missing = np.isnan(rel)  # np.nanmean's own sum and count, without its overhead
+    profile = np.where(missing, 0.0, rel).sum(axis=0) / np.count_nonzero(~missing, axis=0)
     lo, hi = profile[:3].mean(), profile[-3:].mean()
     if not np.isfinite(lo) or hi - lo < 0.05:
         return None
@@ -815,7 +850,7 @@ def _inverted(s: _Symbol) -> bool:
     ring = s.ring_raw[np.isfinite(s.ring_raw)]
     if not ring.size or not np.isfinite(s.ink):
         return False
-    return float(np.median(ring)) < float(_srgb(s.ink))
+    return _median(ring) < float(_srgb(s.ink))
 
 
 def _negative_around(gray: np.ndarray, code: Located) -> np.ndarray:
@@ -977,7 +1012,7 @@ def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
 def _photo_figures(s: _Symbol, module: float, crosstalk: float) -> dict:
     ring = s.ring[np.isfinite(s.ring)]
     raw_ring = s.ring_raw[np.isfinite(s.ring_raw)]
-    paper_srgb = float(np.median(raw_ring)) if raw_ring.size else float("nan")
+    paper_srgb = _median(raw_ring) if raw_ring.size else float("nan")
     blur = _blur(s, module)
     return {
         "module_px": round(module, 2),
@@ -989,7 +1024,7 @@ def _photo_figures(s: _Symbol, module: float, crosstalk: float) -> dict:
         "paper_level": round(paper_srgb, 1) if np.isfinite(paper_srgb) else 0.0,
         "ink_level": round(float(_srgb(s.ink)), 1) if np.isfinite(s.ink) else None,
         "clipped": round(float((raw_ring >= 254).mean()), 3) if raw_ring.size else 0.0,
-        "quiet_zone_white": round(float(np.median(ring)), 3) if ring.size else None,
+        "quiet_zone_white": round(_median(ring), 3) if ring.size else None,
     }
 
 
