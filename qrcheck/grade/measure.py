@@ -43,6 +43,7 @@ For each located code:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -184,6 +185,39 @@ def _median(values: np.ndarray) -> float:
         return float(np.partition(x, k)[k])
     part = np.partition(x, (k - 1, k))
     return float((part[k - 1] + part[k]) / 2)
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile (linear interpolation) of the values, the same number to the last bit,
+    NaN when one is NaN, without its overhead."""
+    x = np.asarray(values, np.float64).ravel()
+    n = x.size
+    if n == 0:
+        return float("nan")
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        lo = hi = n - 1
+    else:
+        lo = math.floor(virtual)
+        hi = lo + 1
+    part = np.partition(x, sorted({lo, hi, n - 1}))
+    if np.isnan(part[-1]):
+        return float("nan")
+    a, b = float(part[lo]), float(part[hi])
+    gamma = virtual - lo
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def _spread(count: int, k: int) -> np.ndarray:
+    """`np.linspace(0, count - 1, k).astype(int)`: k indices spread evenly over 0..count-1."""
+    if k == 1:
+        return np.zeros(1, int)
+    step = (count - 1) / (k - 1)
+    y = np.arange(k) * 1.0
+    y = y / (k - 1) * (count - 1) if step == 0 else y * step
+    y[-1] = count - 1
+    return y.astype(int)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,9 +410,16 @@ def _poly_terms(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
 
 
+@cache
+def _ridge(size: int) -> np.ndarray:
+    ridge = 1e-9 * np.eye(size)
+    ridge.flags.writeable = False
+    return ridge
+
+
 def _lstsq(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Least squares through the normal equations (6 unknowns: far cheaper than lstsq)."""
-    gram = terms.T @ terms + 1e-9 * np.eye(terms.shape[1])
+    gram = terms.T @ terms + _ridge(terms.shape[1])
     return np.linalg.solve(gram, terms.T @ values)
 
 
@@ -492,7 +533,7 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     if finite.size < 20:
         return None
     core_dark = _median(cores) if cores.size else float(finite.min())
-    light0 = float(np.percentile(finite, 90))
+    light0 = _percentile(finite, 90)
     keep = (values > (core_dark + light0) / 2) & ~glare
     coef = _fit_light(terms, values, keep)
     rel = values / np.maximum(terms @ coef, 1e-4)
@@ -657,32 +698,27 @@ def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: s
     return best, notional
 
 
-def _segment_score(wrong: np.ndarray, levels: np.ndarray, excluded: np.ndarray, scorer) -> float:
-    """Best min(level, scorer(modules in error at that level)) over the grade levels."""
-    bad = (wrong[None, :] | (levels[None, :] < _LEVELS[:, None])) & ~excluded[None, :]
-    errors = np.count_nonzero(bad, axis=1)
-    return max(
-        min(float(level), scorer(int(e), len(wrong)))
-        for level, e in zip(_LEVELS, errors, strict=True)
-    )
+def _timing_score(errors: int, count: int) -> float:
+    return below_score(errors / max(count, 1), TIMING_BANDS)
+
+
+def _count_score(errors: int, _count: int) -> float:
+    return count_score(errors)
 
 
 def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.ndarray) -> dict:
+    """Scores of the finders, timing patterns, format and version information: every segment's
+    modules in error at each grade level counted in one pass (`_segment_score` per segment)."""
     lay = s.lay
     scores: dict[str, float] = {}
+    # (name, scorer, rows, cols, modules in error) of every segment, one after the other
+    parts: list[tuple[str, Callable[[int, int], float], np.ndarray, np.ndarray, np.ndarray]] = []
     for name in ("finder_tl", "finder_tr", "finder_bl"):
         r, c = lay.segments[name]
-        scores[name] = _segment_score(
-            wrong[r, c], levels[r, c], s.glare[r, c], lambda e, _n: count_score(e)
-        )
+        parts.append((name, _count_score, r, c, wrong[r, c]))
     for name in ("timing_h", "timing_v"):
         r, c = lay.segments[name]
-        scores[name] = _segment_score(
-            wrong[r, c],
-            levels[r, c],
-            s.glare[r, c],
-            lambda e, n: below_score(e / max(n, 1), TIMING_BANDS),
-        )
+        parts.append((name, _timing_score, r, c, wrong[r, c]))
     for label, copies, word in (
         ("format", lay.format_copies, s.format_word),
         (
@@ -696,21 +732,27 @@ def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.
         if word is None:
             scores[label] = 0.0
             continue
-        copy_scores = []
         for rows, cols in copies:
             expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
-            wrong_bits = dark[rows, cols] != expected
-            wrong_bits |= ~np.isfinite(s.r[rows, cols])
-            copy_scores.append(
-                _segment_score(
-                    wrong_bits,
-                    levels[rows, cols],
-                    s.glare[rows, cols],
-                    lambda e, _n: count_score(e),
-                )
-            )
-        scores[label] = max(copy_scores)
-    return scores
+            wrong_bits = (dark[rows, cols] != expected) | ~np.isfinite(s.r[rows, cols])
+            parts.append((label, _count_score, rows, cols, wrong_bits))
+    rows = np.concatenate([part[2] for part in parts])
+    cols = np.concatenate([part[3] for part in parts])
+    bad = np.concatenate([part[4] for part in parts])[None, :] | (
+        levels[rows, cols][None, :] < _LEVELS[:, None]
+    )
+    bad &= ~s.glare[rows, cols][None, :]
+    sizes = [len(part[2]) for part in parts]
+    starts = np.cumsum([0, *sizes[:-1]])
+    errors = np.add.reduceat(bad.astype(np.int64), starts, axis=1)  # (levels, segments)
+    for i, (name, scorer, *_) in enumerate(parts):
+        score = max(
+            min(float(level), scorer(int(e), sizes[i]))
+            for level, e in zip(_LEVELS, errors[:, i], strict=True)
+        )
+        scores[name] = max(scores.get(name, 0.0), score)  # the better copy of format/version
+    order = ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v", "format")
+    return {k: scores[k] for k in (*order, "version_info") if k in scores}
 
 
 def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
@@ -769,7 +811,7 @@ def _blur(s: _Symbol, module: float) -> float | None:
         rows, cols = np.nonzero(edge)
         if rows.size == 0:
             continue
-        pick = np.linspace(0, rows.size - 1, min(rows.size, BLUR_EDGES)).astype(int)
+        pick = _spread(rows.size, min(rows.size, BLUR_EDGES))
         rows, cols = rows[pick], cols[pick] + 2  # boundary at the left edge of column cols
         along = cols[:, None] + steps[None, :]
         across = rows[:, None] + 0.5 + np.zeros_like(steps)[None, :]
@@ -901,7 +943,7 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     keep = (s.truth & ~s.glare).ravel()
     ink = _fit_dark(terms[inside], r.ravel(), keep, s.dark).reshape(n, n)
     ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
-    weakest = float(np.clip((white - np.percentile(ink[s.truth], 95)) / white, 0, 1))
+    weakest = float(np.clip((white - _percentile(ink[s.truth], 95)) / white, 0, 1))
     metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)
     span = np.maximum(white - ink, 1e-6)
     local = (white + ink) / 2
@@ -916,12 +958,12 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     mod_levels, rm_levels = _module_levels(modulation), _module_levels(margin)
     usable = ~excluded & finite
     scores["modulation"], _ = _codeword_grade(mod_levels, excluded, lay, ec)
-    low = float(np.percentile(modulation[usable], 5)) if usable.any() else 0.0
+    low = _percentile(modulation[usable], 5) if usable.any() else 0.0
     metrics["modulation"] = _entry(low, scores["modulation"], statistic="5th percentile")
     scores["reflectance_margin"], notional = _codeword_grade(rm_levels, excluded, lay, ec)
     wrong_count = int((wrong & usable).sum())
     metrics["reflectance_margin"] = _entry(
-        float(np.percentile(margin[usable], 5)) if usable.any() else 0.0,
+        _percentile(margin[usable], 5) if usable.any() else 0.0,
         scores["reflectance_margin"],
         statistic="5th percentile",
         wrong_modules=wrong_count,
