@@ -275,14 +275,6 @@ def syndromes_zero(block: np.ndarray, ec_count: int) -> bool:
 _EXP_LIST, _LOG_LIST = [int(v) for v in _EXP], [int(v) for v in _LOG]
 
 
-def _mul(a: int, b: int) -> int:
-    return 0 if a == 0 or b == 0 else _EXP_LIST[_LOG_LIST[a] + _LOG_LIST[b]]
-
-
-def _div(a: int, b: int) -> int:
-    return 0 if a == 0 else _EXP_LIST[(_LOG_LIST[a] - _LOG_LIST[b]) % 255]
-
-
 def rs_correct(block: np.ndarray, ec_count: int) -> np.ndarray | None:
     """The Reed-Solomon codeword (QR's field and generator, first consecutive root 2^0) within
     ec_count // 2 symbol errors of `block` (uint8 codewords, data then check words), or None
@@ -293,21 +285,24 @@ def rs_correct(block: np.ndarray, ec_count: int) -> np.ndarray | None:
     synd = [int(v) for v in _syndromes(words, ec_count)]
     if not any(synd):
         return words.copy()
+    exp, log = _EXP_LIST, _LOG_LIST
     # Berlekamp-Massey: the error locator, lowest power first
     locator, previous = [1], [1]
     size, shift, last = 0, 1, 1
     for step in range(ec_count):
         delta = synd[step]
         for i in range(1, min(size, len(locator) - 1) + 1):
-            delta ^= _mul(locator[i], synd[step - i])
+            a, b = locator[i], synd[step - i]
+            if a and b:
+                delta ^= exp[log[a] + log[b]]
         if delta == 0:
             shift += 1
             continue
-        scale = _div(delta, last)
-        update = [0] * shift + [_mul(scale, c) for c in previous]
-        grown = locator + [0] * max(0, len(update) - len(locator))
-        for i, c in enumerate(update):
-            grown[i] ^= c
+        scale = (log[delta] - log[last]) % 255  # log of delta / last
+        grown = locator + [0] * max(0, shift + len(previous) - len(locator))
+        for i, c in enumerate(previous):
+            if c:
+                grown[shift + i] ^= exp[log[c] + scale]
         if 2 * size <= step:
             previous, size, last, shift = locator, step + 1 - size, delta, 1
         else:
@@ -328,29 +323,30 @@ def rs_correct(block: np.ndarray, ec_count: int) -> np.ndarray | None:
     roots = np.flatnonzero(values == 0)
     if len(roots) != errors:
         return None
-    # Forney (first consecutive root 0): e = X * omega(1/X) / locator'(1/X)
-    omega = [0] * ec_count
-    for i, s in enumerate(synd):
-        if s:
-            for j, c in enumerate(locator[: ec_count - i]):
-                omega[i + j] ^= _mul(s, c)
+    # Forney (first consecutive root 0): e = X * omega(1/X) / locator'(1/X), with the error
+    # evaluator omega = syndromes x locator mod x^errors (its higher terms vanish: the locator
+    # generates the syndromes)
+    omega = [0] * errors
+    for i in range(errors):
+        acc = 0
+        for j in range(i + 1):
+            a, b = synd[i - j], locator[j]
+            if a and b:
+                acc ^= exp[log[a] + log[b]]
+        omega[i] = acc
+    num = np.zeros(len(roots), np.int64)
+    for i, c in enumerate(omega):
+        if c:
+            num ^= _EXP[(_LOG[c] - roots * i) % 255]
+    den = np.zeros(len(roots), np.int64)
+    for j in range(1, len(locator), 2):
+        if locator[j]:
+            den ^= _EXP[(_LOG[locator[j]] - roots * (j - 1)) % 255]
+    if not den.all():
+        return None
+    magnitude = np.where(num == 0, 0, _EXP[(roots + _LOG[num] - _LOG[den]) % 255])
     out = words.copy()
-    for p in roots.tolist():
-        x_inv = _EXP_LIST[(-p) % 255]
-        num = 0
-        x_pow = 1
-        for c in omega:
-            num ^= _mul(c, x_pow)
-            x_pow = _mul(x_pow, x_inv)
-        den = 0
-        x_pow = 1  # x_inv^(j-1) for odd j
-        x_inv2 = _mul(x_inv, x_inv)
-        for j in range(1, len(locator), 2):
-            den ^= _mul(locator[j], x_pow)
-            x_pow = _mul(x_pow, x_inv2)
-        if den == 0:
-            return None
-        out[n - 1 - p] ^= _mul(_EXP_LIST[p], _div(num, den))
+    out[n - 1 - roots] ^= magnitude.astype(np.uint8)
     if _syndromes(out, ec_count).any():
         return None
     return out
