@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from qrcheck.grade.measure import (
     _LEVELS,
     TIMING_BANDS,
     _fixed_patterns,
+    _glare_mask,
     _measure,
     _median,
     _percentile,
@@ -133,3 +135,33 @@ def test_the_fixed_patterns_are_scored_as_segment_by_segment() -> None:
                 old = old_fixed_patterns(symbol, wrong, levels, dark)
                 assert new == old
                 assert list(new) == list(old)  # the same order in the JSON
+
+
+def old_glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
+    saturated = (raw >= 250).astype(np.uint8)
+    if not saturated.any():
+        return np.zeros(raw.shape, np.float32)
+    width = max(3, round(2.5 * module))
+    blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
+    grow = max(3, round(4 * module)) | 1
+    return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
+
+
+def test_the_glare_mask_is_the_same_when_its_growing_is_skipped() -> None:
+    """Crops with no blown-out pixel, scattered ones (light modules: no blob survives the
+    opening, nothing is grown) and real blobs."""
+    rng = np.random.default_rng(9)
+    empty = 0
+    for trial in range(60):
+        raw = rng.integers(0, 240, (120, 130)).astype(np.uint8)
+        module = float(rng.uniform(2, 8))
+        if trial % 3 == 1:
+            raw[rng.random(raw.shape) < 0.05] = 255
+        if trial % 3 == 2:
+            y, x, r = rng.integers(10, 110), rng.integers(10, 120), rng.integers(3, 25)
+            raw[max(0, y - r) : y + r, max(0, x - r) : x + r] = 252
+        mask = _glare_mask(raw, module)
+        assert np.array_equal(mask, old_glare_mask(raw, module))
+        assert mask.dtype == np.float32
+        empty += int(not mask.any())
+    assert 0 < empty < 60

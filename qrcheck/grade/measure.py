@@ -410,6 +410,11 @@ def _poly_terms(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
 
 
+def _rows(array: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`array[keep]` for a boolean `keep` over the rows, at half the cost."""
+    return np.take(array, np.flatnonzero(keep), axis=0)
+
+
 @cache
 def _ridge(size: int) -> np.ndarray:
     ridge = 1e-9 * np.eye(size)
@@ -431,7 +436,7 @@ def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.nd
     for _ in range(3):
         if ok.sum() < 12:
             break
-        coef = _lstsq(terms[ok], values[ok])
+        coef = _lstsq(_rows(terms, ok), values[ok])
         ratio = values / np.maximum(terms @ coef, 1e-6)
         again = keep & np.isfinite(values) & (ratio > 0.85) & (ratio < 1.2)
         if np.array_equal(again, ok):
@@ -453,7 +458,7 @@ def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: fl
     for _ in range(4):
         if ok.sum() < 30:
             return np.full(len(values), level)
-        coef = _lstsq(terms[ok], values[ok])
+        coef = _lstsq(_rows(terms, ok), values[ok])
         fit = terms @ coef
         residual = values - fit
         spread = 1.4826 * _median(np.abs(residual[ok]))
@@ -495,11 +500,20 @@ class _Symbol:
 def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
     """Blown-out areas wider than a few modules (light modules alone are never that wide unless
     the whole photo is overexposed), grown by a module for the veil around them."""
+    mask = _glare_or_none(raw, module)
+    return np.zeros(raw.shape, np.float32) if mask is None else mask
+
+
+def _glare_or_none(raw: np.ndarray, module: float) -> np.ndarray | None:
+    """`_glare_mask`, or None when it would be empty (most photos: nothing blown out that wide),
+    found before the mask is grown."""
     saturated = (raw >= 250).astype(np.uint8)
     if not saturated.any():
-        return np.zeros(raw.shape, np.float32)
+        return None
     width = max(3, round(2.5 * module))
     blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
+    if not blobs.any():
+        return None
     grow = max(3, round(4 * module)) | 1
     return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
 
@@ -514,7 +528,8 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     module = code.side / n
     gr, _, inside, terms, centres = _grid(n)
     # every module's centre region at once: the crop (linear light, glare, the photo's own
-    # levels) averaged over about half a module, then one remap at the module centres
+    # levels) averaged over about half a module, then one remap at the module centres (three
+    # channels: OpenCV's remap interpolates two-channel images differently)
     stack = cv2.merge(
         [sampler.lin, _glare_mask(sampler.raw, module), sampler.raw.astype(np.float32)]
     )
@@ -941,7 +956,7 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     # the local ink level and threshold (see _fit_dark)
     _, _, inside, terms, _ = _grid(n)
     keep = (s.truth & ~s.glare).ravel()
-    ink = _fit_dark(terms[inside], r.ravel(), keep, s.dark).reshape(n, n)
+    ink = _fit_dark(_rows(terms, inside), r.ravel(), keep, s.dark).reshape(n, n)
     ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
     weakest = float(np.clip((white - _percentile(ink[s.truth], 95)) / white, 0, 1))
     metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)
