@@ -694,23 +694,32 @@ def _block_members(version: int, ec: str) -> np.ndarray:
     return members
 
 
-def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: str) -> tuple:
-    """ISO 15415 codeword grading: each codeword takes its worst module's grade; at each grade
-    level the codewords below it count as errors in a notional unused error correction, and the
-    parameter's grade is the best min(level, notional UEC grade) over the levels."""
+def _codeword_grades(
+    parameters: list[np.ndarray], excluded: np.ndarray, lay: Layout, ec: str
+) -> list[tuple[float, dict[str, float]]]:
+    """ISO 15415 codeword grading of several parameters' module levels over one symbol, in one
+    pass: each codeword takes its worst module's grade; at each grade level the codewords below
+    it count as errors in a notional unused error correction, and the parameter's grade is the
+    best min(level, notional UEC grade) over the levels. (grade, notional UEC) per parameter."""
     spec = blocks(lay.version, ec)
     data_r, data_c = lay.data_order
     k = spec.total * 8
-    cw_levels = levels[data_r[:k], data_c[:k]].reshape(spec.total, 8).min(axis=1)
+    levels = np.stack(parameters)  # (parameters, n, n)
+    cw_levels = levels[:, data_r[:k], data_c[:k]].reshape(len(parameters), spec.total, 8)
+    cw_levels = cw_levels.min(axis=2)
     cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
-    bad = (cw_levels[None, :] < _LEVELS[:, None]) & ~cw_excluded[None, :]
-    errors = bad.astype(np.int32) @ _block_members(lay.version, ec)  # (levels, blocks)
+    bad = (cw_levels[:, None, :] < _LEVELS[None, :, None]) & ~cw_excluded[None, None, :]
+    members = _block_members(lay.version, ec)
+    errors = bad.astype(np.int32).reshape(-1, spec.total) @ members  # (parameters x levels, blocks)
     uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
-    best, notional = 0.0, {}
-    for level, uec in zip(_LEVELS, uecs, strict=True):
-        notional[GRADES[level]] = round(float(uec), 3)
-        best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
-    return best, notional
+    results = []
+    for p in range(len(parameters)):
+        best, notional = 0.0, {}
+        for level, uec in zip(_LEVELS, uecs[p * 4 : p * 4 + 4], strict=True):
+            notional[GRADES[level]] = round(float(uec), 3)
+            best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
+        results.append((best, notional))
+    return results
 
 
 def _timing_score(errors: int, count: int) -> float:
@@ -972,10 +981,11 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     ec = code.ec_level if code.ec_level in EC_BITS else (s.ec or "Q")
     mod_levels, rm_levels = _module_levels(modulation), _module_levels(margin)
     usable = ~excluded & finite
-    scores["modulation"], _ = _codeword_grade(mod_levels, excluded, lay, ec)
+    (scores["modulation"], _), (scores["reflectance_margin"], notional) = _codeword_grades(
+        [mod_levels, rm_levels], excluded, lay, ec
+    )
     low = _percentile(modulation[usable], 5) if usable.any() else 0.0
     metrics["modulation"] = _entry(low, scores["modulation"], statistic="5th percentile")
-    scores["reflectance_margin"], notional = _codeword_grade(rm_levels, excluded, lay, ec)
     wrong_count = int((wrong & usable).sum())
     metrics["reflectance_margin"] = _entry(
         _percentile(margin[usable], 5) if usable.any() else 0.0,
