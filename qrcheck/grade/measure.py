@@ -348,7 +348,8 @@ def _pattern_cells(version: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _correlation(values: np.ndarray, expected: np.ndarray) -> float:
     """How well sampled reflectances fit a light/dark pattern: minus their correlation with it
-    (1 perfect), -1 when too few samples or a flat sampling leave nothing to compare."""
+    (1 perfect), -1 when too few samples or a flat sampling leave nothing to compare, NaN (as
+    numpy's correlation) when the pattern's cells left are of one colour."""
     ok = ~np.isnan(values)
     if ok.sum() < 20:
         return -1.0
@@ -356,8 +357,10 @@ def _correlation(values: np.ndarray, expected: np.ndarray) -> float:
     x = x - x.mean()
     y = y - y.mean()
     xx, yy = float(x @ x), float(y @ y)
-    if xx == 0 or yy == 0:
+    if xx == 0:
         return -1.0
+    if yy == 0:
+        return float("nan")  # the samples left show one colour: no fit, never the best
     return float(np.clip(-(x @ y) / math.sqrt(xx * yy), -1.0, 1.0))
 
 
