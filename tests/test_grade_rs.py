@@ -23,6 +23,7 @@ from qrcheck.vision.qr_layout import (
     format_words,
     layout,
     rs_correct,
+    syndromes_zero,
 )
 from testkit.encoders import ENCODERS, LEVELS, filling
 
@@ -124,3 +125,32 @@ def test_symbols_sampled_from_real_photos_are_corrected_as_reedsolo_does() -> No
     assert checked >= 8
     # blocks corrected and blocks past correction were both met
     assert max(errors_seen) > 0 and -1 in errors_seen
+
+
+def test_every_blocks_syndromes_at_once_say_what_each_blocks_say() -> None:
+    """`_valid_blocks` against `syndromes_zero` block by block, for every version and level,
+    clean and with a few damaged blocks (shorter blocks are padded in front)."""
+    from qrcheck.vision.qr_layout import _block_rows, _valid_blocks
+
+    rng = np.random.default_rng(2)
+    for version in range(1, 41):
+        for ec in LEVELS:
+            spec = blocks(version, ec)
+            assert len(set(spec.ec_counts.tolist())) == 1
+            rows = _block_rows(version, ec)
+            words = np.zeros(spec.total, np.uint8)
+            for b, row in enumerate(rows):
+                k = len(row) - int(spec.ec_counts[b])
+                data = rng.integers(0, 256, k).astype(np.uint8)
+                words[row] = np.frombuffer(
+                    bytes(_codec(int(spec.ec_counts[b])).encode(bytearray(data.tobytes()))),
+                    np.uint8,
+                )
+            damaged = words.copy()
+            hit = rng.choice(spec.total, min(3, spec.total), replace=False)
+            damaged[hit] ^= rng.integers(1, 256, len(hit)).astype(np.uint8)
+            for case in (words, damaged):
+                expected = [syndromes_zero(case[row], int(spec.ec_counts[0])) for row in rows]
+                assert _valid_blocks(case, version, ec).tolist() == expected
+            assert _valid_blocks(words, version, ec).all()
+            assert not _valid_blocks(damaged, version, ec).all()

@@ -381,6 +381,43 @@ class Corrected:
         )
 
 
+@cache
+def _block_rows(version: int, ec_letter: str) -> tuple[np.ndarray, ...]:
+    """The codeword indices (symbol order) of each Reed-Solomon block."""
+    spec = blocks(version, ec_letter)
+    rows = tuple(np.flatnonzero(spec.block_of == b) for b in range(len(spec.ec_counts)))
+    for row in rows:
+        row.flags.writeable = False
+    return rows
+
+
+@cache
+def _block_grid(version: int, ec_letter: str) -> np.ndarray:
+    """(blocks, longest block) codeword indices, the shorter blocks padded in front with -1 (a
+    leading zero coefficient leaves a block's polynomial unchanged)."""
+    rows = _block_rows(version, ec_letter)
+    longest = max(len(r) for r in rows)
+    grid = np.full((len(rows), longest), -1, np.int64)
+    for b, row in enumerate(rows):
+        grid[b, longest - len(row) :] = row
+    grid.flags.writeable = False
+    return grid
+
+
+def _valid_blocks(words: np.ndarray, version: int, ec_letter: str) -> np.ndarray:
+    """Per block, whether its syndromes are all zero (`syndromes_zero`), every block at once
+    (the blocks of a QR symbol all have the same number of EC codewords)."""
+    spec = blocks(version, ec_letter)
+    grid = _block_grid(version, ec_letter)
+    padded = np.where(grid >= 0, np.asarray(words, np.int64)[grid], 0)
+    ec_count = int(spec.ec_counts[0])
+    power = grid.shape[1] - 1 - np.arange(grid.shape[1])
+    steps = np.arange(ec_count)
+    values = _EXP[(_LOG[padded][:, None, :] + (steps[:, None] * power[None, :]) % 255)]
+    values = np.where(padded[:, None, :] != 0, values, 0)
+    return ~np.bitwise_xor.reduce(values, axis=2).any(axis=1)
+
+
 #: corrects one Reed-Solomon block: (codewords, EC codewords) -> the corrected codewords, or
 #: None past correction (`rs_correct`; tests pass reedsolo's decoder to compare)
 BlockDecoder = Callable[[np.ndarray, int], "np.ndarray | None"]
@@ -406,9 +443,10 @@ def correct(
     words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
     fixed = words.copy()
     errors: list[int] = []
+    members, valid = _block_rows(version, ec_letter), _valid_blocks(words, version, ec_letter)
     for b, ec_count in enumerate(spec.ec_counts):
-        where = np.flatnonzero(spec.block_of == b)
-        if syndromes_zero(words[where], int(ec_count)):
+        where = members[b]
+        if valid[b]:
             errors.append(0)  # a valid codeword as sampled: nothing to correct
             continue
         fixed_block = decode(words[where], int(ec_count))
