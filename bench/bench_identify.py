@@ -15,7 +15,8 @@ sideways or upside down. Layouts:
   (or only the name), the text in grey ink.
 
 Each posting is identified from its code's true corners. Counted: correct (the right code),
-wrong (another code: must be 0), unknown; time per code; for every posting, how much of its
+wrong (another code: must be 0), unknown; time per code (median, p90) and OCR calls per code
+(OCR/c, the mean); for every posting, how much of its
 text's contrast against the paper the ageing left (the median, and the share of its ink under
 2 %, which no reader sees), so a miss can be told from a posting nobody could read. The baseline,
 measured in the same run on the same postings: Tesseract alone (one pytesseract call on the
@@ -66,6 +67,7 @@ class Row:
     seconds: float = 0.0
     base_got: str | None = None
     base_seconds: float = 0.0
+    calls: int = 0  # OCR calls identify_posting made
     ink: float = 0.0  # the text's median contrast against the paper left after ageing
     gone: float = 0.0  # the share of the text's ink left under 2 % contrast (nobody reads it)
 
@@ -160,9 +162,16 @@ def main() -> None:
             px_per_mm=px_mm, jpeg_quality=85, gap_mm=float(rng.uniform(6, 30)),
         )  # fmt: skip
         for (_, _, _, _, row), code in zip(group, placed, strict=True):
+            calls = [0]
+
+            def counted(image: np.ndarray, calls=calls) -> str:
+                calls[0] += 1
+                return tesseract_ocr(image)
+
             t0 = time.perf_counter()
-            found = identify_posting(photo, code.corners, procedures)
+            found = identify_posting(photo, code.corners, procedures, ocr=counted)
             row.seconds = time.perf_counter() - t0
+            row.calls = calls[0]
             row.got, row.basis = found.code, found.basis
             if not args.no_baseline:
                 t0 = time.perf_counter()
@@ -178,7 +187,7 @@ def main() -> None:
             mark = "ok" if row.got == row.code else ("WRONG" if row.got else "unknown")
             print(
                 f"{row.layout:11} {row.code} fade {row.fade:.2f} turned {row.turned}: "
-                f"{mark:7} {row.basis:12} {row.seconds:5.2f} s"
+                f"{mark:7} {row.basis:12} {row.seconds:5.2f} s {row.calls:2} OCR"
                 + (f" (named {row.got}: {found.read!r})" if mark == "WRONG" else "")
                 + f"  text contrast {100 * row.ink:4.1f}%, {100 * row.gone:3.0f}% of it gone",
                 flush=True,
@@ -197,6 +206,7 @@ def report(rows: list[Row], with_baseline: bool) -> None:
         text = (
             f"{name:14} {len(part):4} {ok:4} {100 * ok / len(part):6.1f}% {wrong:5} "
             f"{len(part) - ok - wrong:7} {statistics.median(times):7.2f} {p90:6.2f}"
+            f" {statistics.mean(r.calls for r in part):5.1f}"
         )
         if with_baseline:
             base_med = statistics.median(r.base_seconds for r in part)
@@ -204,7 +214,7 @@ def report(rows: list[Row], with_baseline: bool) -> None:
         return text
 
     head = f"{'layout':14} {'n':>4} {'ok':>4} {'ok%':>7} {'wrong':>5} {'unknown':>7}"
-    head += f" {'med s':>7} {'p90 s':>6}"
+    head += f" {'med s':>7} {'p90 s':>6} {'OCR/c':>5}"
     if with_baseline:
         head += f" | {'tess ok%':>7} {'wrong':>5} {'med s':>7}"
     print()

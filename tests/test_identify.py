@@ -511,3 +511,30 @@ def test_a_page_that_reads_well_is_not_read_darkened(qrcheck_board, procedures):
     ocr = _fake("Trung tâm phục vụ hành chính công Quét mã QR để xem và nộp hồ sơ trực tuyến")
     assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
     assert len(ocr.seen) == 3  # upright, thresholded, enlarged: none darkened
+
+
+# ---------------------------------------------------------------------------------------------
+# No text round the code: Tesseract is not asked (issue 13 counts the whole check's time)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_code_with_no_text_round_it_is_not_read(procedures, seed):
+    """Codes side by side on plain paper (the reader's "multiple" boards: neighbours' modules
+    all round, every third one damaged past decoding), no printed text: no OCR call at all."""
+    from testkit.simulate import close_codes_board
+
+    board, placed = close_codes_board(6, seed, np.random.default_rng(seed), gap=1.0)
+    for _, corners in placed:
+        ocr = _fake("Mã thủ tục: 1.000419")
+        found = identify_posting(board, [tuple(c) for c in corners], procedures, ocr=ocr)
+        assert found.code is None and ocr.seen == []
+
+
+@pytest.mark.parametrize("fade", [0.9, 0.95])
+def test_a_faint_posting_is_still_read(procedures, fade):
+    """The no-text test does not skip a posting whose text has faded nearly away."""
+    card = _qrcheck_card(procedures, "1.000419", Condition(fade=fade, yellowing=0.4), 5)
+    photo, placed = photograph([card], (1600, 1600), 9, perspective_deg=10, px_per_mm=PX_MM)
+    ocr = _fake("Mã thủ tục: 1.000419")
+    assert identify_posting(photo, placed[0].corners, procedures, ocr=ocr).code == "1.000419"
+    assert len(ocr.seen) == 1
