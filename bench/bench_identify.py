@@ -10,6 +10,9 @@ sideways or upside down. Layouts:
 - qrcheck: qrcheck's own posting (`simulate.render_posting`, Vietnamese), several print and
   code sizes, codes from python-qrcode, segno and zxing-cpp's writer;
 - qrcheck-en: the same in English;
+- qrcheck-pdf (`--pdf N`, after the others and drawn apart from them, so they stay the same):
+  qrcheck's real posting (`testkit.postings.qrcheck_posting`: `printing.posting.posting_pdf`
+  rasterised by pdftoppm, the procedure code in large type right above the QR code);
 - above / beside / below: another maker's card (`testkit.postings.plain_posting`):
   a system typeface, a code from segno or zxing-cpp, the code number with or without a label
   (or only the name), the text in grey ink.
@@ -48,7 +51,7 @@ from qrcheck.vision.identify import (  # noqa: E402
     match_text,
     tesseract_ocr,
 )
-from testkit.postings import plain_posting, turn_card  # noqa: E402
+from testkit.postings import plain_posting, qrcheck_posting, turn_card  # noqa: E402
 from testkit.simulate import Condition, age_print, photograph, render_posting  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
@@ -132,6 +135,31 @@ def make_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
     return cards
 
 
+def make_pdf_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
+    """`count` of qrcheck's real postings (`testkit.postings.qrcheck_posting`: the PDF
+    rasterised, the code in large type above the QR code), faded like `make_cards`' (drawn
+    from their own `rng`, so adding them changes none of the other postings)."""
+    codes = sorted(procedures)
+    cards = []
+    for i in range(count):
+        proc = procedures[codes[int(rng.integers(len(codes)))]]
+        fade = float(rng.choice([0.5, 0.7, 0.8, 0.85, 0.9, 0.95]))
+        px_mm = float(rng.uniform(5.0, 7.0))
+        lang = "en" if i % 3 == 2 else "vi"
+        card, box = qrcheck_posting(
+            proc.code, proc.name, proc.field, CENTER, proc.payload, px_per_mm=px_mm, lang=lang
+        )
+        condition = Condition(
+            fade=fade, yellowing=float(rng.uniform(0, 0.6)), scratches=int(rng.integers(0, 6)),
+        )  # fmt: skip
+        fresh = card
+        card = age_print(card, box, condition, rng=int(rng.integers(1 << 30)), px_per_mm=px_mm)
+        ink, gone = legibility(fresh, card, box)
+        row = Row("qrcheck-pdf", proc.code, fade, 0, ink=ink, gone=gone)
+        cards.append((card, box, condition, px_mm, row))
+    return cards
+
+
 def baseline(image: np.ndarray, corners, procedures) -> str | None:
     window = _rectify(_gray(image), np.asarray(corners, np.float64), (REACH,) * 4)
     if window is None:
@@ -143,6 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=72)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--pdf", type=int, default=12, help="qrcheck's real postings added (a multiple of 3)"
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--dump", type=Path, help="save the window of every posting not named")
     parser.add_argument("--only", type=int, nargs="*", help="run only these postings (index)")
@@ -150,6 +181,8 @@ def main() -> None:
     procedures = load_catalog(ROOT / "catalog").as_of(AS_OF).procedures
     rng = np.random.default_rng(args.seed)
     cards = make_cards(args.count, rng, procedures)
+    # after the others, from their own draw: the postings above stay those of earlier runs
+    cards += make_pdf_cards(args.pdf, np.random.default_rng(args.seed + 1000), procedures)
     rows: list[Row] = []
     for start in range(0, len(cards), 3):
         group = cards[start : start + 3]

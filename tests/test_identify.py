@@ -538,3 +538,22 @@ def test_a_faint_posting_is_still_read(procedures, fade):
     ocr = _fake("Mã thủ tục: 1.000419")
     assert identify_posting(photo, placed[0].corners, procedures, ocr=ocr).code == "1.000419"
     assert len(ocr.seen) == 1
+
+
+def test_qrcheck_real_posting_faded_is_named_by_its_printed_code(procedures):
+    """qrcheck's posting as it prints (the PDF rasterised: the code in large type right above
+    the QR code), faded 0.95 and photographed with a tilt."""
+    from testkit.postings import qrcheck_posting
+
+    proc = procedures["1.000419"]
+    card, box = qrcheck_posting(
+        proc.code, proc.name, proc.field, CENTER, proc.payload, px_per_mm=PX_MM
+    )
+    condition = Condition(fade=0.95, yellowing=0.4, scratches=3)
+    card = age_print(card, box, condition, rng=21, px_per_mm=PX_MM)
+    photo, placed = photograph(
+        [(card, box, condition, proc.code, proc.payload)], (1800, 2200), 11,
+        perspective_deg=12, px_per_mm=PX_MM, jpeg_quality=85,
+    )  # fmt: skip
+    found = identify_posting(photo, placed[0].corners, procedures)
+    assert (found.code, found.basis) == ("1.000419", "printed_code")
