@@ -472,6 +472,22 @@ def test_every_reading_of_the_posting_must_agree(qrcheck_board, procedures):
     assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
 
 
+def test_a_misread_code_beside_the_clear_name_does_not_veto_a_later_reading(
+    qrcheck_board, procedures
+):
+    """The benchmark's posting of 1.013952 (--seed 15): the first reading holds its clear name
+    and its code misread as 1.013962 (they conflict: no match), the thresholded one reads the
+    code right. Every reading names 1.013952 then: named (it was unknown)."""
+    photo, corners, _ = qrcheck_board
+    readings = iter([MISREAD_1013952[0], "Mã thủ tục: 1013952 - Lĩnh vực: Đốt đai"])
+
+    def ocr(image: np.ndarray) -> str:
+        return next(readings, "")
+
+    found = identify_posting(photo, corners["1.000419"], procedures, ocr=ocr)
+    assert (found.code, found.basis) == ("1.013952", "printed_code")
+
+
 def test_marks_read_between_the_words_of_a_name_do_not_break_it(procedures):
     """A reading from the benchmark (seed 16, a card with the name only, faded 0.9): specks
     read as ". _" between "lưu" and "động" made the shorter name "đăng ký khai sinh" the best

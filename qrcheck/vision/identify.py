@@ -794,13 +794,23 @@ def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
 
 
 def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool:
-    """No reading so far contradicts `found`: no other catalog code printed, no clear name of
-    another procedure (each reading of one posting is evidence, not only the one that named)."""
+    """No reading so far contradicts `found`: no other catalog code printed (unless that
+    reading's clear name is `found`'s), no clear name of another procedure (each reading of one
+    posting is evidence, not only the one that named)."""
     codes = set(procedures)
     for text in texts:
+        name = name_read(text, procedures)
+        if (
+            name is not None
+            and name.code == found.code
+            and name.score >= NAME_CONFLICT
+            and name.margin >= NAME_MARGIN
+        ):
+            # the reading names the same procedure clearly: another code in it is a digit
+            # misread into another catalog code ("1.013962" for 1.013952), no contradiction
+            continue
         if any(r.code != found.code and not r.in_link for r in codes_read(text, codes)):
             return False
-        name = name_read(text, procedures)
         if (
             name is not None
             and name.code != found.code
