@@ -24,6 +24,9 @@ text's contrast against the paper the ageing left (the median, and the share of 
 2 %, which no reader sees), so a miss can be told from a posting nobody could read. The baseline,
 measured in the same run on the same postings: Tesseract alone (one pytesseract call on the
 rectified window, no preparation, no turning) with the same matcher.
+
+`--no-text [--data DIR]`: instead, the time and OCR calls per undecodable code that has no
+posting text round it (the real photos' and bench_reader's damaged and multiple boards).
 """
 
 from __future__ import annotations
@@ -167,6 +170,47 @@ def baseline(image: np.ndarray, corners, procedures) -> str | None:
     return match_text(tesseract_ocr(window.image), procedures).code
 
 
+def no_text(data: Path) -> None:
+    """Time and OCR calls per undecodable code with no posting text round it: every symbol
+    `locate_codes` leaves undecoded on the real photos of DATA/qr-photos and on bench_reader's
+    simulated "damaged" and "multiple" boards (6 each), named by `identify_posting` (each
+    should be unknown, with no OCR call)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_reader import real, simulated
+
+    from qrcheck.vision.locate import locate_codes
+
+    procedures = load_catalog(ROOT / "catalog").as_of(AS_OF).procedures
+    cases = list(real(data / "qr-photos", "qr-photos")) if (data / "qr-photos").is_dir() else []
+    cases += [c for c in simulated(6) if c.category in ("damaged", "multiple")]
+    seconds, calls, named = [], [], 0
+    for case in cases:
+        for located in locate_codes(case.gray):
+            if located.text is not None:
+                continue
+            count = [0]
+
+            def counted(image: np.ndarray, count=count) -> str:
+                count[0] += 1
+                return tesseract_ocr(image)
+
+            t0 = time.perf_counter()
+            found = identify_posting(case.gray, located.corners, procedures, ocr=counted)
+            seconds.append(time.perf_counter() - t0)
+            calls.append(count[0])
+            named += found.code is not None
+    if not seconds:
+        print("no undecoded code found")
+        return
+    seconds.sort()
+    p90 = seconds[min(len(seconds) - 1, int(0.9 * len(seconds)))]
+    print(
+        f"undecoded codes with no text round them: {len(seconds)} ({named} named); "
+        f"per code median {statistics.median(seconds):.2f} s, p90 {p90:.2f} s, "
+        f"OCR calls mean {statistics.mean(calls):.1f}, max {max(calls)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=72)
@@ -177,7 +221,15 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--dump", type=Path, help="save the window of every posting not named")
     parser.add_argument("--only", type=int, nargs="*", help="run only these postings (index)")
+    parser.add_argument(
+        "--no-text", action="store_true",
+        help="only the undecodable codes with no text round them (see `no_text`)",
+    )  # fmt: skip
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
     args = parser.parse_args()
+    if args.no_text:
+        no_text(args.data)
+        return
     procedures = load_catalog(ROOT / "catalog").as_of(AS_OF).procedures
     rng = np.random.default_rng(args.seed)
     cards = make_cards(args.count, rng, procedures)
