@@ -19,11 +19,20 @@ The postings are printed by other encoders than the one qrcheck prints with (seg
 writer in turn, `--encoder`), so that the grade cannot agree with the generator by construction.
 
 Run: .venv/bin/python bench/bench_grade.py [--quick] [--encoder NAME|others|all]
+
+Speed of the grade alone on real photos (issue 13), instead of the above:
+.venv/bin/python bench/bench_grade.py --speed DIR [--repeat N], DIR a folder of photos (its
+manifest.csv's images, or every image in it, e.g. ../shared/data/qr-photos): every code
+`locate_codes` finds is graded once as in a fresh `qrcheck check` (the caches cold: layouts,
+re-encoded references), then again (warm), against zxing-cpp's read of the same grayscale
+photos, all in this run; the best of N passes of each. The machines here are shared: compare
+the ratios, and run the old and the new code back to back.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import statistics
 import sys
 import tempfile
@@ -311,9 +320,56 @@ def report_timing(repeat: int) -> list[str]:
     return [] if overhead <= 0.5 else [f"grading adds {overhead:.0%}"]
 
 
+def _photos(folder: Path) -> list[Path]:
+    manifest = folder / "manifest.csv"
+    if manifest.is_file():
+        with manifest.open(encoding="utf-8", newline="") as handle:
+            return [folder / row["image"] for row in csv.DictReader(handle)]
+    suffixes = {".jpg", ".jpeg", ".png"}
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
+
+
+def report_speed(folder: Path, repeat: int) -> None:
+    """Grade time on the codes of real photos, cold and warm, against zxing-cpp's read."""
+    grays = [load_photo(path).gray for path in _photos(folder)]
+    located = [(gray, locate_codes(gray)) for gray in grays]
+    codes = sum(len(found) for _, found in located)
+    formats = (zxingcpp.BarcodeFormat.QRCodeModel2, zxingcpp.BarcodeFormat.QRCodeModel1)
+
+    def grade_all() -> float:
+        start = time.process_time()
+        for gray, found in located:
+            for code in found:
+                grade_code(code, gray)
+        return time.process_time() - start
+
+    def zxing_all() -> float:
+        start = time.process_time()
+        for gray in grays:
+            zxingcpp.read_barcodes(gray, formats=formats, text_mode=zxingcpp.TextMode.Plain)
+        return time.process_time() - start
+
+    cold = grade_all()  # the first pass of this process: what one `qrcheck check` run pays
+    warm = min(grade_all() for _ in range(repeat))
+    zxing = min(zxing_all() for _ in range(repeat))
+    print(f"grade speed on {len(grays)} photos of {folder}, {codes} codes (CPU seconds)")
+    table(
+        ("", "seconds", "ms per code", "x zxing-cpp's read"),
+        [
+            ("grade_code, first pass (cold)", f"{cold:.3f}", f"{1000 * cold / codes:.2f}",
+             f"{cold / zxing:.1f}x"),
+            (f"grade_code, best of {repeat} (warm)", f"{warm:.3f}", f"{1000 * warm / codes:.2f}",
+             f"{warm / zxing:.1f}x"),
+            (f"zxing-cpp read, best of {repeat}", f"{zxing:.3f}", "", "1.0x"),
+        ],
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer postings, one timing run")
+    parser.add_argument("--speed", type=Path, help="only time the grade on the photos of DIR")
+    parser.add_argument("--repeat", type=int, default=3, help="passes timed with --speed")
     parser.add_argument(
         "--encoder",
         choices=[*ENCODERS, "others", "all"],
@@ -322,6 +378,9 @@ def main() -> None:
         "writer in turn: not the encoder qrcheck prints with; the default) or 'all' (the three)",
     )
     args = parser.parse_args()
+    if args.speed:
+        report_speed(args.speed, args.repeat)
+        return
     encoders = {"others": ("segno", "zxing-cpp"), "all": ENCODERS}.get(
         args.encoder, (args.encoder,)
     )

@@ -43,6 +43,7 @@ For each located code:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -172,6 +173,53 @@ def _floor2(x: float) -> float:
     return math.floor(float(x) * 100 + 1e-9) / 100
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median of the values (the same number, NaN when one is NaN) without its overhead,
+    which on the few hundred modules of a symbol costs more than the partition itself."""
+    x = np.asarray(values, np.float64).ravel()
+    n = x.size
+    if n == 0 or np.isnan(x).any():
+        return float("nan")
+    k = n // 2
+    if n % 2:
+        return float(np.partition(x, k)[k])
+    part = np.partition(x, (k - 1, k))
+    return float((part[k - 1] + part[k]) / 2)
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile (linear interpolation) of the values, the same number to the last bit,
+    NaN when one is NaN, without its overhead."""
+    x = np.asarray(values, np.float64).ravel()
+    n = x.size
+    if n == 0:
+        return float("nan")
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        lo = hi = n - 1
+    else:
+        lo = math.floor(virtual)
+        hi = lo + 1
+    part = np.partition(x, sorted({lo, hi, n - 1}))
+    if np.isnan(part[-1]):
+        return float("nan")
+    a, b = float(part[lo]), float(part[hi])
+    gamma = virtual - lo
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def _spread(count: int, k: int) -> np.ndarray:
+    """`np.linspace(0, count - 1, k).astype(int)`: k indices spread evenly over 0..count-1."""
+    if k == 1:
+        return np.zeros(1, int)
+    step = (count - 1) / (k - 1)
+    y = np.arange(k) * 1.0
+    y = y / (k - 1) * (count - 1) if step == 0 else y * step
+    y[-1] = count - 1
+    return y.astype(int)
+
+
 # ---------------------------------------------------------------------------------------------
 # geometry and sampling
 
@@ -220,10 +268,14 @@ class _Sampler:
         channels = 1 if src.ndim == 2 else src.shape[2]
         if src.size == 0:
             return np.full((len(uv), channels) if channels > 1 else len(uv), np.nan)
-        xy = self.to_photo(uv)
+        return self.at(self.to_photo(uv), src)
+
+    def at(self, xy: np.ndarray, src: np.ndarray) -> np.ndarray:
+        """Values of `src` (the crop, or a stack of crops) at photo points `xy` (k, 2)."""
+        channels = 1 if src.ndim == 2 else src.shape[2]
         # OpenCV's remap takes maps of fewer than 32,767 rows and columns: the points are laid
         # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules)
-        k = len(uv)
+        k = len(xy)
         rows = max(1, -(-k // _MAP_WIDTH))
         width = min(k, _MAP_WIDTH) if k else 1
         mx = np.full(rows * width, -1e6, np.float32)
@@ -265,40 +317,91 @@ def _orientations(corners: np.ndarray) -> list[np.ndarray]:
     return [np.roll(corners, -k, axis=0) for k in range(4)]
 
 
-def _pattern_fit(sampler: _Sampler, lay: Layout) -> float:
-    """How well the finder and timing patterns of `lay` fit the photo: the correlation between
-    sampled reflectance and the expected light/dark pattern (1 perfect)."""
-    rows, cols = [], []
-    for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
-        r, c = lay.segments[name]
+@cache
+def _pattern_cells(version: int) -> tuple[np.ndarray, np.ndarray]:
+    """Module centres (u, v) of the finder and timing patterns of a version, and their
+    expected colours (1.0 dark): what `_fit_geometry` compares with the photo. The same cells,
+    in the same order, as `layout(version).segments` (built without the whole layout: the search
+    tries up to 40 versions)."""
+    n = size_of(version)
+    rows, cols, dark = [], [], []
+    for r0, c0 in ((0, 0), (0, n - 7), (n - 7, 0)):
+        rr, cc = np.mgrid[-1:8, -1:8]
+        d = np.maximum(np.abs(rr - 3), np.abs(cc - 3))
+        r, c = rr + r0, cc + c0
+        keep = (r >= 0) & (r < n) & (c >= 0) & (c < n)
+        rows.append(r[keep])
+        cols.append(c[keep])
+        dark.append((d[keep] != 2) & (d[keep] != 4))
+    span = np.arange(8, n - 8)
+    for r, c in ((np.full(span.size, 6), span), (span, np.full(span.size, 6))):
         rows.append(r)
         cols.append(c)
+        dark.append(span % 2 == 0)
     r, c = np.concatenate(rows), np.concatenate(cols)
-    values = sampler.points(np.c_[c + 0.5, r + 0.5])
-    expected = lay.expected[r, c].astype(np.float64)
+    uv = np.c_[c + 0.5, r + 0.5].astype(np.float64)
+    expected = np.concatenate(dark).astype(np.float64)
+    for array in (uv, expected):
+        array.flags.writeable = False
+    return uv, expected
+
+
+def _correlation(values: np.ndarray, expected: np.ndarray) -> float:
+    """How well sampled reflectances fit a light/dark pattern: minus their correlation with it
+    (1 perfect), -1 when too few samples or a flat sampling leave nothing to compare, NaN (as
+    numpy's correlation) when the pattern's cells left are of one colour."""
     ok = ~np.isnan(values)
-    if ok.sum() < 20 or values[ok].std() == 0:
+    if ok.sum() < 20:
         return -1.0
-    return float(-np.corrcoef(values[ok], expected[ok])[0, 1])
+    x, y = values[ok], expected[ok]
+    x = x - x.mean()
+    y = y - y.mean()
+    xx, yy = float(x @ x), float(y @ y)
+    if xx == 0:
+        return -1.0
+    if yy == 0:
+        return float("nan")  # the samples left show one colour: no fit, never the best
+    return float(np.clip(-(x @ y) / math.sqrt(xx * yy), -1.0, 1.0))
 
 
 def _fit_geometry(gray: np.ndarray, code: Located) -> tuple[int, np.ndarray, float]:
     """(version, corners TL TR BR BL, fit) of the symbol; for an undecoded one (or one without a
-    known version) the version and orientation whose finder and timing patterns fit best."""
+    known version) the version and orientation whose finder and timing patterns fit best.
+
+    Every candidate (orientation, version) is sampled in one remap of one crop of the photo in
+    linear light, each through its own homography."""
     corners = np.array(code.corners, np.float64)
     if code.version and code.decoded:
         return code.version, corners, 1.0  # the reader's own geometry
     side = code.side
-    best = (-2.0, 1, corners)
     versions = [v for v in range(1, 41) if side / size_of(v) >= 1.2]
     if code.version:
         versions = [code.version]
-    for oriented in _orientations(corners) if not code.decoded else [corners]:
-        for v in versions:
-            lay = layout(v)
-            fit = _pattern_fit(_Sampler(gray, oriented, lay.n, 0), lay)
-            if fit > best[0]:
-                best = (fit, v, oriented)
+    candidates = [
+        (oriented, v)
+        for oriented in (_orientations(corners) if not code.decoded else [corners])
+        for v in versions
+    ]
+    if not candidates:
+        return 1, corners, -2.0
+    crop = _Sampler(gray, corners, 1, 0)  # the corners' bounding box, whatever the orientation
+    points, patterns = [], []
+    for oriented, v in candidates:
+        uv, expected = _pattern_cells(v)
+        n = size_of(v)
+        square = np.array([(0, 0), (n, 0), (n, n), (0, n)], np.float32)
+        h = cv2.getPerspectiveTransform(square, oriented.astype(np.float32))
+        points.append(cv2.perspectiveTransform(uv.reshape(-1, 1, 2), h).reshape(-1, 2))
+        patterns.append(expected)
+    xy = np.concatenate(points)
+    values = crop.at(xy, crop.lin) if crop.lin.size else np.full(len(xy), np.nan)
+    best = (-2.0, 1, corners)
+    start = 0
+    for (oriented, v), expected in zip(candidates, patterns, strict=True):
+        fit = _correlation(values[start : start + len(expected)], expected)
+        start += len(expected)
+        if fit > best[0]:
+            best = (fit, v, oriented)
     return best[1], best[2], best[0]
 
 
@@ -310,9 +413,21 @@ def _poly_terms(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
 
 
+def _rows(array: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`array[keep]` for a boolean `keep` over the rows, at half the cost."""
+    return np.take(array, np.flatnonzero(keep), axis=0)
+
+
+@cache
+def _ridge(size: int) -> np.ndarray:
+    ridge = 1e-9 * np.eye(size)
+    ridge.flags.writeable = False
+    return ridge
+
+
 def _lstsq(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Least squares through the normal equations (6 unknowns: far cheaper than lstsq)."""
-    gram = terms.T @ terms + 1e-9 * np.eye(terms.shape[1])
+    gram = terms.T @ terms + _ridge(terms.shape[1])
     return np.linalg.solve(gram, terms.T @ values)
 
 
@@ -320,11 +435,11 @@ def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.nd
     """Coefficients of a quadratic surface through the light samples (robust to stains)."""
     ok = keep & np.isfinite(values)
     coef = np.zeros(terms.shape[1])
-    coef[0] = float(np.median(values[ok])) if ok.any() else 1.0
+    coef[0] = _median(values[ok]) if ok.any() else 1.0
     for _ in range(3):
         if ok.sum() < 12:
             break
-        coef = _lstsq(terms[ok], values[ok])
+        coef = _lstsq(_rows(terms, ok), values[ok])
         ratio = values / np.maximum(terms @ coef, 1e-6)
         again = keep & np.isfinite(values) & (ratio > 0.85) & (ratio < 1.2)
         if np.array_equal(again, ok):
@@ -346,10 +461,10 @@ def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: fl
     for _ in range(4):
         if ok.sum() < 30:
             return np.full(len(values), level)
-        coef = _lstsq(terms[ok], values[ok])
+        coef = _lstsq(_rows(terms, ok), values[ok])
         fit = terms @ coef
         residual = values - fit
-        spread = 1.4826 * float(np.median(np.abs(residual[ok])))
+        spread = 1.4826 * _median(np.abs(residual[ok]))
         again = keep & np.isfinite(values) & (np.abs(residual) <= max(3 * spread, 0.04))
         if np.array_equal(again, ok):
             break
@@ -382,16 +497,26 @@ class _Symbol:
     noise: float  # the camera's noise on one module's reading (relative)
     sampler: _Sampler
     illum: np.ndarray
+    measured: np.ndarray  # n x n colours as first thresholded (True dark), before the reference
 
 
 def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
     """Blown-out areas wider than a few modules (light modules alone are never that wide unless
     the whole photo is overexposed), grown by a module for the veil around them."""
+    mask = _glare_or_none(raw, module)
+    return np.zeros(raw.shape, np.float32) if mask is None else mask
+
+
+def _glare_or_none(raw: np.ndarray, module: float) -> np.ndarray | None:
+    """`_glare_mask`, or None when it would be empty (most photos: nothing blown out that wide),
+    found before the mask is grown."""
     saturated = (raw >= 250).astype(np.uint8)
     if not saturated.any():
-        return np.zeros(raw.shape, np.float32)
+        return None
     width = max(3, round(2.5 * module))
     blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
+    if not blobs.any():
+        return None
     grow = max(3, round(4 * module)) | 1
     return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
 
@@ -406,7 +531,8 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     module = code.side / n
     gr, _, inside, terms, centres = _grid(n)
     # every module's centre region at once: the crop (linear light, glare, the photo's own
-    # levels) averaged over about half a module, then one remap at the module centres
+    # levels) averaged over about half a module, then one remap at the module centres (three
+    # channels: OpenCV's remap interpolates two-channel images differently)
     stack = cv2.merge(
         [sampler.lin, _glare_mask(sampler.raw, module), sampler.raw.astype(np.float32)]
     )
@@ -424,14 +550,14 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     cores, finite = sym[core][np.isfinite(sym[core])], values[np.isfinite(values)]
     if finite.size < 20:
         return None
-    core_dark = float(np.median(cores)) if cores.size else float(finite.min())
-    light0 = float(np.percentile(finite, 90))
+    core_dark = _median(cores) if cores.size else float(finite.min())
+    light0 = _percentile(finite, 90)
     keep = (values > (core_dark + light0) / 2) & ~glare
     coef = _fit_light(terms, values, keep)
     rel = values / np.maximum(terms @ coef, 1e-4)
     sym_r = rel[inside].reshape(n, n)
     cores = sym_r[core][np.isfinite(sym_r[core])]
-    dark0 = float(np.median(cores)) if cores.size else 0.0
+    dark0 = _median(cores) if cores.size else 0.0
     threshold = (1 + dark0) / 2
     measured = sym_r < threshold
 
@@ -454,51 +580,59 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
     if solid.sum() < 5:
         solid = truth & ~sym_glare & np.isfinite(sym_r)
-    dark = float(np.median(sym_r[solid])) if solid.any() else float("nan")
+    dark = _median(sym_r[solid]) if solid.any() else float("nan")
     clean_ring = ring[~ring_glare & np.isfinite(ring)]
     light_ring = clean_ring[clean_ring > (1 + dark) / 2] if np.isfinite(dark) else clean_ring
     if light_ring.size >= 8:
-        white = float(np.median(light_ring))
+        white = _median(light_ring)
     else:
         lights = sym_r[~truth & ~sym_glare & np.isfinite(sym_r)]
-        white = float(np.median(lights)) if lights.size else 1.0
+        white = _median(lights) if lights.size else 1.0
     # the camera's noise on a module's reading: the spread of the quiet zone's paper
-    noise = 1.4826 * float(np.median(np.abs(light_ring - white))) if light_ring.size >= 8 else 0.0
-    paper = float(np.median(illum[inside]))
+    noise = 1.4826 * _median(np.abs(light_ring - white)) if light_ring.size >= 8 else 0.0
+    paper = _median(illum[inside])
     ink = paper * dark if np.isfinite(dark) else float("nan")
     return _Symbol(
         lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
         word,
-        paper, ink, white, dark, noise, sampler, coef,
+        paper, ink, white, dark, noise, sampler, coef, measured,
     )  # fmt: skip
 
 
 def _solid_dark(truth: np.ndarray) -> np.ndarray:
     """Dark modules whose eight neighbours are dark too (blur does not reach their centres)."""
-    padded = np.pad(truth, 1, constant_values=False)
-    out = truth.copy()
     n = truth.shape[0]
+    padded = np.zeros((n + 2, n + 2), bool)
+    padded[1:-1, 1:-1] = truth
+    out = truth.copy()
     for dr in (-1, 0, 1):
         for dc in (-1, 0, 1):
             out &= padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
     return out
 
 
-def _bits(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> int:
-    return sum(int(matrix[r, c]) << i for i, (r, c) in enumerate(zip(rows, cols, strict=True)))
+@cache
+def _format_table() -> tuple[np.ndarray, tuple[tuple[int, str, int], ...]]:
+    """Every valid format word's 15 bits (rows) beside `format_words()`."""
+    words = format_words()
+    table = np.array([[(w >> i) & 1 for i in range(15)] for w, _, _ in words], bool)
+    table.flags.writeable = False
+    return table, words
 
 
 def _read_format(measured: np.ndarray, lay: Layout, ec_hint: str | None):
-    """(EC level, mask, format word) from the better copy of the format information."""
+    """(EC level, mask, format word) from the better copy of the format information: the valid
+    word nearest either copy (the first copy, then the first word, on a tie)."""
+    table, words = _format_table()
+    allowed = [ec_hint not in EC_BITS or ec == ec_hint for _, ec, _ in words]
     best = (99, None, None, None)
     for rows, cols in lay.format_copies:
-        bits = _bits(measured, rows, cols)
-        for word, ec, mask in format_words():
-            if ec_hint in EC_BITS and ec != ec_hint:
-                continue
-            distance = bin(bits ^ word).count("1")
-            if distance < best[0]:
-                best = (distance, ec, mask, word)
+        distances = np.count_nonzero(table != measured[rows, cols][None, :], axis=1)
+        distances = np.where(allowed, distances, 99)
+        i = int(np.argmin(distances))
+        if distances[i] < best[0]:
+            word, ec, mask = words[i]
+            best = (int(distances[i]), ec, mask, word)
     if best[0] > 3 and ec_hint not in EC_BITS:
         return None, None, None
     return best[1], best[2], best[3]
@@ -563,51 +697,55 @@ def _block_members(version: int, ec: str) -> np.ndarray:
     return members
 
 
-def _codeword_grade(levels: np.ndarray, excluded: np.ndarray, lay: Layout, ec: str) -> tuple:
-    """ISO 15415 codeword grading: each codeword takes its worst module's grade; at each grade
-    level the codewords below it count as errors in a notional unused error correction, and the
-    parameter's grade is the best min(level, notional UEC grade) over the levels."""
+def _codeword_grades(
+    parameters: list[np.ndarray], excluded: np.ndarray, lay: Layout, ec: str
+) -> list[tuple[float, dict[str, float]]]:
+    """ISO 15415 codeword grading of several parameters' module levels over one symbol, in one
+    pass: each codeword takes its worst module's grade; at each grade level the codewords below
+    it count as errors in a notional unused error correction, and the parameter's grade is the
+    best min(level, notional UEC grade) over the levels. (grade, notional UEC) per parameter."""
     spec = blocks(lay.version, ec)
     data_r, data_c = lay.data_order
     k = spec.total * 8
-    cw_levels = levels[data_r[:k], data_c[:k]].reshape(spec.total, 8).min(axis=1)
+    levels = np.stack(parameters)  # (parameters, n, n)
+    cw_levels = levels[:, data_r[:k], data_c[:k]].reshape(len(parameters), spec.total, 8)
+    cw_levels = cw_levels.min(axis=2)
     cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
-    bad = (cw_levels[None, :] < _LEVELS[:, None]) & ~cw_excluded[None, :]
-    errors = bad.astype(np.int32) @ _block_members(lay.version, ec)  # (levels, blocks)
+    bad = (cw_levels[:, None, :] < _LEVELS[None, :, None]) & ~cw_excluded[None, None, :]
+    members = _block_members(lay.version, ec)
+    errors = bad.astype(np.int32).reshape(-1, spec.total) @ members  # (parameters x levels, blocks)
     uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
-    best, notional = 0.0, {}
-    for level, uec in zip(_LEVELS, uecs, strict=True):
-        notional[GRADES[level]] = round(float(uec), 3)
-        best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
-    return best, notional
+    results = []
+    for p in range(len(parameters)):
+        best, notional = 0.0, {}
+        for level, uec in zip(_LEVELS, uecs[p * 4 : p * 4 + 4], strict=True):
+            notional[GRADES[level]] = round(float(uec), 3)
+            best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
+        results.append((best, notional))
+    return results
 
 
-def _segment_score(wrong: np.ndarray, levels: np.ndarray, excluded: np.ndarray, scorer) -> float:
-    """Best min(level, scorer(modules in error at that level)) over the grade levels."""
-    bad = (wrong[None, :] | (levels[None, :] < _LEVELS[:, None])) & ~excluded[None, :]
-    errors = np.count_nonzero(bad, axis=1)
-    return max(
-        min(float(level), scorer(int(e), len(wrong)))
-        for level, e in zip(_LEVELS, errors, strict=True)
-    )
+def _timing_score(errors: int, count: int) -> float:
+    return below_score(errors / max(count, 1), TIMING_BANDS)
+
+
+def _count_score(errors: int, _count: int) -> float:
+    return count_score(errors)
 
 
 def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.ndarray) -> dict:
+    """Scores of the finders, timing patterns, format and version information: every segment's
+    modules in error at each grade level counted in one pass (`_segment_score` per segment)."""
     lay = s.lay
     scores: dict[str, float] = {}
+    # (name, scorer, rows, cols, modules in error) of every segment, one after the other
+    parts: list[tuple[str, Callable[[int, int], float], np.ndarray, np.ndarray, np.ndarray]] = []
     for name in ("finder_tl", "finder_tr", "finder_bl"):
         r, c = lay.segments[name]
-        scores[name] = _segment_score(
-            wrong[r, c], levels[r, c], s.glare[r, c], lambda e, _n: count_score(e)
-        )
+        parts.append((name, _count_score, r, c, wrong[r, c]))
     for name in ("timing_h", "timing_v"):
         r, c = lay.segments[name]
-        scores[name] = _segment_score(
-            wrong[r, c],
-            levels[r, c],
-            s.glare[r, c],
-            lambda e, n: below_score(e / max(n, 1), TIMING_BANDS),
-        )
+        parts.append((name, _timing_score, r, c, wrong[r, c]))
     for label, copies, word in (
         ("format", lay.format_copies, s.format_word),
         (
@@ -621,21 +759,27 @@ def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.
         if word is None:
             scores[label] = 0.0
             continue
-        copy_scores = []
         for rows, cols in copies:
             expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
-            wrong_bits = dark[rows, cols] != expected
-            wrong_bits |= ~np.isfinite(s.r[rows, cols])
-            copy_scores.append(
-                _segment_score(
-                    wrong_bits,
-                    levels[rows, cols],
-                    s.glare[rows, cols],
-                    lambda e, _n: count_score(e),
-                )
-            )
-        scores[label] = max(copy_scores)
-    return scores
+            wrong_bits = (dark[rows, cols] != expected) | ~np.isfinite(s.r[rows, cols])
+            parts.append((label, _count_score, rows, cols, wrong_bits))
+    rows = np.concatenate([part[2] for part in parts])
+    cols = np.concatenate([part[3] for part in parts])
+    bad = np.concatenate([part[4] for part in parts])[None, :] | (
+        levels[rows, cols][None, :] < _LEVELS[:, None]
+    )
+    bad &= ~s.glare[rows, cols][None, :]
+    sizes = [len(part[2]) for part in parts]
+    starts = np.cumsum([0, *sizes[:-1]])
+    errors = np.add.reduceat(bad.astype(np.int64), starts, axis=1)  # (levels, segments)
+    for i, (name, scorer, *_) in enumerate(parts):
+        score = max(
+            min(float(level), scorer(int(e), sizes[i]))
+            for level, e in zip(_LEVELS, errors[:, i], strict=True)
+        )
+        scores[name] = max(scores.get(name, 0.0), score)  # the better copy of format/version
+    order = ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v", "format")
+    return {k: scores[k] for k in (*order, "version_info") if k in scores}
 
 
 def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
@@ -649,8 +793,9 @@ def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
     are taken from the expected colours, not the measured ones.
     """
     t = s.truth.astype(np.float64)
-    padded = np.pad(t, 1)
     n = t.shape[0]
+    padded = np.zeros((n + 2, n + 2))
+    padded[1:-1, 1:-1] = t
     edges = sum(
         padded[1 + dr : 1 + dr + n, 1 + dc : 1 + dc + n]
         for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -662,7 +807,7 @@ def _uncrosstalk(s: _Symbol) -> tuple[np.ndarray, float]:
     ok = np.isfinite(s.r) & ~s.glare
     if ok.sum() < 50:
         return s.r, 0.0
-    terms = np.c_[np.ones(ok.sum()), t[ok], edges[ok], corners[ok]]
+    terms = np.column_stack([np.ones(np.count_nonzero(ok)), t[ok], edges[ok], corners[ok]])
     coef = _lstsq(terms, s.r[ok])
     c_edge, c_corner = max(0.0, -coef[2]), max(0.0, -coef[3])
     spread = 4 * (c_edge + c_corner)
@@ -693,7 +838,7 @@ def _blur(s: _Symbol, module: float) -> float | None:
         rows, cols = np.nonzero(edge)
         if rows.size == 0:
             continue
-        pick = np.linspace(0, rows.size - 1, min(rows.size, BLUR_EDGES)).astype(int)
+        pick = _spread(rows.size, min(rows.size, BLUR_EDGES))
         rows, cols = rows[pick], cols[pick] + 2  # boundary at the left edge of column cols
         along = cols[:, None] + steps[None, :]
         across = rows[:, None] + 0.5 + np.zeros_like(steps)[None, :]
@@ -710,7 +855,8 @@ def _blur(s: _Symbol, module: float) -> float | None:
     rel[flip] = rel[flip][:, ::-1]
     if not np.isfinite(rel).any(axis=0).all():
         return None
-    profile = np.nanmean(rel, axis=0)
+    missing = np.isnan(rel)  # np.nanmean's own sum and count, without its overhead
+    profile = np.where(missing, 0.0, rel).sum(axis=0) / np.count_nonzero(~missing, axis=0)
     lo, hi = profile[:3].mean(), profile[-3:].mean()
     if not np.isfinite(lo) or hi - lo < 0.05:
         return None
@@ -773,7 +919,7 @@ def _inverted(s: _Symbol) -> bool:
     ring = s.ring_raw[np.isfinite(s.ring_raw)]
     if not ring.size or not np.isfinite(s.ink):
         return False
-    return float(np.median(ring)) < float(_srgb(s.ink))
+    return _median(ring) < float(_srgb(s.ink))
 
 
 def _negative_around(gray: np.ndarray, code: Located) -> np.ndarray:
@@ -822,9 +968,9 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     # the local ink level and threshold (see _fit_dark)
     _, _, inside, terms, _ = _grid(n)
     keep = (s.truth & ~s.glare).ravel()
-    ink = _fit_dark(terms[inside], r.ravel(), keep, s.dark).reshape(n, n)
+    ink = _fit_dark(_rows(terms, inside), r.ravel(), keep, s.dark).reshape(n, n)
     ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
-    weakest = float(np.clip((white - np.percentile(ink[s.truth], 95)) / white, 0, 1))
+    weakest = float(np.clip((white - _percentile(ink[s.truth], 95)) / white, 0, 1))
     metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)
     span = np.maximum(white - ink, 1e-6)
     local = (white + ink) / 2
@@ -838,13 +984,14 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     ec = code.ec_level if code.ec_level in EC_BITS else (s.ec or "Q")
     mod_levels, rm_levels = _module_levels(modulation), _module_levels(margin)
     usable = ~excluded & finite
-    scores["modulation"], _ = _codeword_grade(mod_levels, excluded, lay, ec)
-    low = float(np.percentile(modulation[usable], 5)) if usable.any() else 0.0
+    (scores["modulation"], _), (scores["reflectance_margin"], notional) = _codeword_grades(
+        [mod_levels, rm_levels], excluded, lay, ec
+    )
+    low = _percentile(modulation[usable], 5) if usable.any() else 0.0
     metrics["modulation"] = _entry(low, scores["modulation"], statistic="5th percentile")
-    scores["reflectance_margin"], notional = _codeword_grade(rm_levels, excluded, lay, ec)
     wrong_count = int((wrong & usable).sum())
     metrics["reflectance_margin"] = _entry(
-        float(np.percentile(margin[usable], 5)) if usable.any() else 0.0,
+        _percentile(margin[usable], 5) if usable.any() else 0.0,
         scores["reflectance_margin"],
         statistic="5th percentile",
         wrong_modules=wrong_count,
@@ -935,7 +1082,7 @@ def _retake(scores: dict[str, float], photo: dict, s: _Symbol) -> str | None:
 def _photo_figures(s: _Symbol, module: float, crosstalk: float) -> dict:
     ring = s.ring[np.isfinite(s.ring)]
     raw_ring = s.ring_raw[np.isfinite(s.ring_raw)]
-    paper_srgb = float(np.median(raw_ring)) if raw_ring.size else float("nan")
+    paper_srgb = _median(raw_ring) if raw_ring.size else float("nan")
     blur = _blur(s, module)
     return {
         "module_px": round(module, 2),
@@ -947,7 +1094,7 @@ def _photo_figures(s: _Symbol, module: float, crosstalk: float) -> dict:
         "paper_level": round(paper_srgb, 1) if np.isfinite(paper_srgb) else 0.0,
         "ink_level": round(float(_srgb(s.ink)), 1) if np.isfinite(s.ink) else None,
         "clipped": round(float((raw_ring >= 254).mean()), 3) if raw_ring.size else 0.0,
-        "quiet_zone_white": round(float(np.median(ring)), 3) if ring.size else None,
+        "quiet_zone_white": round(_median(ring), 3) if ring.size else None,
     }
 
 

@@ -7,6 +7,7 @@ blocks, so that a grader can tell which modules form which codeword and which fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -250,19 +251,105 @@ def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
 _EXP, _LOG = _gf_tables()
 
 
-def syndromes_zero(block: np.ndarray, ec_count: int) -> bool:
-    """True when a block's codewords are a valid Reed-Solomon codeword (all `ec_count`
-    syndromes, the block's polynomial at 2^0 .. 2^(ec_count-1), are zero): nothing to correct.
-    Vectorised; the same test reedsolo makes in pure Python before it corrects anything."""
-    words = np.asarray(block, np.int64)
+def _syndromes(words: np.ndarray, ec_count: int) -> np.ndarray:
+    """The `ec_count` syndromes of a block (its polynomial, first codeword the highest power, at
+    2^0 .. 2^(ec_count-1)), vectorised; all zero for a valid codeword."""
+    words = np.asarray(words, np.int64)
     nonzero = words != 0
     if not nonzero.any():
-        return True
+        return np.zeros(ec_count, np.int64)
     power = (len(words) - 1 - np.arange(len(words)))[nonzero]  # x^power for each codeword
     logs = _LOG[words[nonzero]]
     steps = np.arange(ec_count)[:, None]
     values = _EXP[(logs[None, :] + (steps * power[None, :]) % 255)]
-    return not np.bitwise_xor.reduce(values, axis=1).any()
+    return np.bitwise_xor.reduce(values, axis=1)
+
+
+def syndromes_zero(block: np.ndarray, ec_count: int) -> bool:
+    """True when a block's codewords are a valid Reed-Solomon codeword (all `ec_count`
+    syndromes, the block's polynomial at 2^0 .. 2^(ec_count-1), are zero): nothing to correct.
+    Vectorised; the same test reedsolo makes in pure Python before it corrects anything."""
+    return not _syndromes(block, ec_count).any()
+
+
+_EXP_LIST, _LOG_LIST = [int(v) for v in _EXP], [int(v) for v in _LOG]
+
+
+def rs_correct(block: np.ndarray, ec_count: int) -> np.ndarray | None:
+    """The Reed-Solomon codeword (QR's field and generator, first consecutive root 2^0) within
+    ec_count // 2 symbol errors of `block` (uint8 codewords, data then check words), or None
+    when there is none: bounded-distance decoding, so the same answer as reedsolo's decoder,
+    which it replaces (Berlekamp-Massey on small Python integers, the Chien search and the
+    syndromes vectorised with numpy; three to five times faster on QR blocks)."""
+    words = np.asarray(block, np.uint8)
+    synd = [int(v) for v in _syndromes(words, ec_count)]
+    if not any(synd):
+        return words.copy()
+    exp, log = _EXP_LIST, _LOG_LIST
+    # Berlekamp-Massey: the error locator, lowest power first
+    locator, previous = [1], [1]
+    size, shift, last = 0, 1, 1
+    for step in range(ec_count):
+        delta = synd[step]
+        for i in range(1, min(size, len(locator) - 1) + 1):
+            a, b = locator[i], synd[step - i]
+            if a and b:
+                delta ^= exp[log[a] + log[b]]
+        if delta == 0:
+            shift += 1
+            continue
+        scale = (log[delta] - log[last]) % 255  # log of delta / last
+        grown = locator + [0] * max(0, shift + len(previous) - len(locator))
+        for i, c in enumerate(previous):
+            if c:
+                grown[shift + i] ^= exp[log[c] + scale]
+        if 2 * size <= step:
+            previous, size, last, shift = locator, step + 1 - size, delta, 1
+        else:
+            shift += 1
+        locator = grown
+    while len(locator) > 1 and locator[-1] == 0:
+        locator.pop()
+    errors = len(locator) - 1
+    if errors != size or 2 * errors > ec_count:
+        return None
+    # the Chien search: the error at power p when the locator vanishes at 2^-p
+    n = len(words)
+    powers = np.arange(n)
+    values = np.zeros(n, np.int64)
+    for j, c in enumerate(locator):
+        if c:
+            values ^= _EXP[(_LOG[c] - powers * j) % 255]
+    roots = np.flatnonzero(values == 0)
+    if len(roots) != errors:
+        return None
+    # Forney (first consecutive root 0): e = X * omega(1/X) / locator'(1/X), with the error
+    # evaluator omega = syndromes x locator mod x^errors (its higher terms vanish: the locator
+    # generates the syndromes)
+    omega = [0] * errors
+    for i in range(errors):
+        acc = 0
+        for j in range(i + 1):
+            a, b = synd[i - j], locator[j]
+            if a and b:
+                acc ^= exp[log[a] + log[b]]
+        omega[i] = acc
+    num = np.zeros(len(roots), np.int64)
+    for i, c in enumerate(omega):
+        if c:
+            num ^= _EXP[(_LOG[c] - roots * i) % 255]
+    den = np.zeros(len(roots), np.int64)
+    for j in range(1, len(locator), 2):
+        if locator[j]:
+            den ^= _EXP[(_LOG[locator[j]] - roots * (j - 1)) % 255]
+    if not den.all():
+        return None
+    magnitude = np.where(num == 0, 0, _EXP[(roots + _LOG[num] - _LOG[den]) % 255])
+    out = words.copy()
+    out[n - 1 - roots] ^= magnitude.astype(np.uint8)
+    if _syndromes(out, ec_count).any():
+        return None
+    return out
 
 
 @dataclass(frozen=True)
@@ -294,12 +381,59 @@ class Corrected:
         )
 
 
-def correct(measured: np.ndarray, version: int, ec_letter: str, mask: int, word: int) -> Corrected:
+@cache
+def _block_rows(version: int, ec_letter: str) -> tuple[np.ndarray, ...]:
+    """The codeword indices (symbol order) of each Reed-Solomon block."""
+    spec = blocks(version, ec_letter)
+    rows = tuple(np.flatnonzero(spec.block_of == b) for b in range(len(spec.ec_counts)))
+    for row in rows:
+        row.flags.writeable = False
+    return rows
+
+
+@cache
+def _block_grid(version: int, ec_letter: str) -> np.ndarray:
+    """(blocks, longest block) codeword indices, the shorter blocks padded in front with -1 (a
+    leading zero coefficient leaves a block's polynomial unchanged)."""
+    rows = _block_rows(version, ec_letter)
+    longest = max(len(r) for r in rows)
+    grid = np.full((len(rows), longest), -1, np.int64)
+    for b, row in enumerate(rows):
+        grid[b, longest - len(row) :] = row
+    grid.flags.writeable = False
+    return grid
+
+
+def _valid_blocks(words: np.ndarray, version: int, ec_letter: str) -> np.ndarray:
+    """Per block, whether its syndromes are all zero (`syndromes_zero`), every block at once
+    (the blocks of a QR symbol all have the same number of EC codewords)."""
+    spec = blocks(version, ec_letter)
+    grid = _block_grid(version, ec_letter)
+    padded = np.where(grid >= 0, np.asarray(words, np.int64)[grid], 0)
+    ec_count = int(spec.ec_counts[0])
+    power = grid.shape[1] - 1 - np.arange(grid.shape[1])
+    steps = np.arange(ec_count)
+    values = _EXP[(_LOG[padded][:, None, :] + (steps[:, None] * power[None, :]) % 255)]
+    values = np.where(padded[:, None, :] != 0, values, 0)
+    return ~np.bitwise_xor.reduce(values, axis=2).any(axis=1)
+
+
+#: corrects one Reed-Solomon block: (codewords, EC codewords) -> the corrected codewords, or
+#: None past correction (`rs_correct`; tests pass reedsolo's decoder to compare)
+BlockDecoder = Callable[[np.ndarray, int], "np.ndarray | None"]
+
+
+def correct(
+    measured: np.ndarray,
+    version: int,
+    ec_letter: str,
+    mask: int,
+    word: int,
+    decode: BlockDecoder = rs_correct,
+) -> Corrected:
     """Read the codewords of a sampled symbol (`measured`, True dark) through its mask, correct
     each Reed-Solomon block, and place the corrected codewords back: the ideal symbol whatever
     encoder made it (segment choices, padding and mask are read from the symbol, not redone)."""
-    import reedsolo
-
     lay = layout(version)
     spec = blocks(version, ec_letter)
     data_r, data_c = lay.data_order
@@ -309,18 +443,16 @@ def correct(measured: np.ndarray, version: int, ec_letter: str, mask: int, word:
     words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
     fixed = words.copy()
     errors: list[int] = []
+    members, valid = _block_rows(version, ec_letter), _valid_blocks(words, version, ec_letter)
     for b, ec_count in enumerate(spec.ec_counts):
-        where = np.flatnonzero(spec.block_of == b)
-        if syndromes_zero(words[where], int(ec_count)):
+        where = members[b]
+        if valid[b]:
             errors.append(0)  # a valid codeword as sampled: nothing to correct
             continue
-        block = bytearray(words[where].tobytes())
-        try:
-            _, full, _ = _codec(int(ec_count)).decode(block)
-        except reedsolo.ReedSolomonError:
+        fixed_block = decode(words[where], int(ec_count))
+        if fixed_block is None:
             errors.append(-1)
             continue
-        fixed_block = np.frombuffer(bytes(full), np.uint8)
         errors.append(int(np.count_nonzero(fixed_block != words[where])))
         fixed[where] = fixed_block
     out = np.where(lay.fixed, lay.expected, measured)
