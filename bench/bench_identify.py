@@ -10,16 +10,23 @@ sideways or upside down. Layouts:
 - qrcheck: qrcheck's own posting (`simulate.render_posting`, Vietnamese), several print and
   code sizes, codes from python-qrcode, segno and zxing-cpp's writer;
 - qrcheck-en: the same in English;
+- qrcheck-pdf (`--pdf N`, after the others and drawn apart from them, so they stay the same):
+  qrcheck's real posting (`testkit.postings.qrcheck_posting`: `printing.posting.posting_pdf`
+  rasterised by pdftoppm, the procedure code in large type right above the QR code);
 - above / beside / below: another maker's card (`testkit.postings.plain_posting`):
   a system typeface, a code from segno or zxing-cpp, the code number with or without a label
   (or only the name), the text in grey ink.
 
 Each posting is identified from its code's true corners. Counted: correct (the right code),
-wrong (another code: must be 0), unknown; time per code; for every posting, how much of its
+wrong (another code: must be 0), unknown; time per code (median, p90) and OCR calls per code
+(OCR/c, the mean); for every posting, how much of its
 text's contrast against the paper the ageing left (the median, and the share of its ink under
 2 %, which no reader sees), so a miss can be told from a posting nobody could read. The baseline,
 measured in the same run on the same postings: Tesseract alone (one pytesseract call on the
 rectified window, no preparation, no turning) with the same matcher.
+
+`--no-text [--data DIR]`: instead, the time and OCR calls per undecodable code that has no
+posting text round it (the real photos' and bench_reader's damaged and multiple boards).
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from qrcheck.vision.identify import (  # noqa: E402
     match_text,
     tesseract_ocr,
 )
-from testkit.postings import plain_posting, turn_card  # noqa: E402
+from testkit.postings import plain_posting, qrcheck_posting, turn_card  # noqa: E402
 from testkit.simulate import Condition, age_print, photograph, render_posting  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
@@ -66,6 +73,7 @@ class Row:
     seconds: float = 0.0
     base_got: str | None = None
     base_seconds: float = 0.0
+    calls: int = 0  # OCR calls identify_posting made
     ink: float = 0.0  # the text's median contrast against the paper left after ageing
     gone: float = 0.0  # the share of the text's ink left under 2 % contrast (nobody reads it)
 
@@ -130,6 +138,31 @@ def make_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
     return cards
 
 
+def make_pdf_cards(count: int, rng: np.random.Generator, procedures) -> list[tuple]:
+    """`count` of qrcheck's real postings (`testkit.postings.qrcheck_posting`: the PDF
+    rasterised, the code in large type above the QR code), faded like `make_cards`' (drawn
+    from their own `rng`, so adding them changes none of the other postings)."""
+    codes = sorted(procedures)
+    cards = []
+    for i in range(count):
+        proc = procedures[codes[int(rng.integers(len(codes)))]]
+        fade = float(rng.choice([0.5, 0.7, 0.8, 0.85, 0.9, 0.95]))
+        px_mm = float(rng.uniform(5.0, 7.0))
+        lang = "en" if i % 3 == 2 else "vi"
+        card, box = qrcheck_posting(
+            proc.code, proc.name, proc.field, CENTER, proc.payload, px_per_mm=px_mm, lang=lang
+        )
+        condition = Condition(
+            fade=fade, yellowing=float(rng.uniform(0, 0.6)), scratches=int(rng.integers(0, 6)),
+        )  # fmt: skip
+        fresh = card
+        card = age_print(card, box, condition, rng=int(rng.integers(1 << 30)), px_per_mm=px_mm)
+        ink, gone = legibility(fresh, card, box)
+        row = Row("qrcheck-pdf", proc.code, fade, 0, ink=ink, gone=gone)
+        cards.append((card, box, condition, px_mm, row))
+    return cards
+
+
 def baseline(image: np.ndarray, corners, procedures) -> str | None:
     window = _rectify(_gray(image), np.asarray(corners, np.float64), (REACH,) * 4)
     if window is None:
@@ -137,17 +170,71 @@ def baseline(image: np.ndarray, corners, procedures) -> str | None:
     return match_text(tesseract_ocr(window.image), procedures).code
 
 
+def no_text(data: Path) -> None:
+    """Time and OCR calls per undecodable code with no posting text round it: every symbol
+    `locate_codes` leaves undecoded on the real photos of DATA/qr-photos and on bench_reader's
+    simulated "damaged" and "multiple" boards (6 each), named by `identify_posting` (each
+    should be unknown, with no OCR call)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_reader import real, simulated
+
+    from qrcheck.vision.locate import locate_codes
+
+    procedures = load_catalog(ROOT / "catalog").as_of(AS_OF).procedures
+    cases = list(real(data / "qr-photos", "qr-photos")) if (data / "qr-photos").is_dir() else []
+    cases += [c for c in simulated(6) if c.category in ("damaged", "multiple")]
+    seconds, calls, named = [], [], 0
+    for case in cases:
+        for located in locate_codes(case.gray):
+            if located.text is not None:
+                continue
+            count = [0]
+
+            def counted(image: np.ndarray, count=count) -> str:
+                count[0] += 1
+                return tesseract_ocr(image)
+
+            t0 = time.perf_counter()
+            found = identify_posting(case.gray, located.corners, procedures, ocr=counted)
+            seconds.append(time.perf_counter() - t0)
+            calls.append(count[0])
+            named += found.code is not None
+    if not seconds:
+        print("no undecoded code found")
+        return
+    seconds.sort()
+    p90 = seconds[min(len(seconds) - 1, int(0.9 * len(seconds)))]
+    print(
+        f"undecoded codes with no text round them: {len(seconds)} ({named} named); "
+        f"per code median {statistics.median(seconds):.2f} s, p90 {p90:.2f} s, "
+        f"OCR calls mean {statistics.mean(calls):.1f}, max {max(calls)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=72)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--pdf", type=int, default=12, help="qrcheck's real postings added (a multiple of 3)"
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--dump", type=Path, help="save the window of every posting not named")
     parser.add_argument("--only", type=int, nargs="*", help="run only these postings (index)")
+    parser.add_argument(
+        "--no-text", action="store_true",
+        help="only the undecodable codes with no text round them (see `no_text`)",
+    )  # fmt: skip
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
     args = parser.parse_args()
+    if args.no_text:
+        no_text(args.data)
+        return
     procedures = load_catalog(ROOT / "catalog").as_of(AS_OF).procedures
     rng = np.random.default_rng(args.seed)
     cards = make_cards(args.count, rng, procedures)
+    # after the others, from their own draw: the postings above stay those of earlier runs
+    cards += make_pdf_cards(args.pdf, np.random.default_rng(args.seed + 1000), procedures)
     rows: list[Row] = []
     for start in range(0, len(cards), 3):
         group = cards[start : start + 3]
@@ -160,9 +247,16 @@ def main() -> None:
             px_per_mm=px_mm, jpeg_quality=85, gap_mm=float(rng.uniform(6, 30)),
         )  # fmt: skip
         for (_, _, _, _, row), code in zip(group, placed, strict=True):
+            calls = [0]
+
+            def counted(image: np.ndarray, calls=calls) -> str:
+                calls[0] += 1
+                return tesseract_ocr(image)
+
             t0 = time.perf_counter()
-            found = identify_posting(photo, code.corners, procedures)
+            found = identify_posting(photo, code.corners, procedures, ocr=counted)
             row.seconds = time.perf_counter() - t0
+            row.calls = calls[0]
             row.got, row.basis = found.code, found.basis
             if not args.no_baseline:
                 t0 = time.perf_counter()
@@ -178,7 +272,7 @@ def main() -> None:
             mark = "ok" if row.got == row.code else ("WRONG" if row.got else "unknown")
             print(
                 f"{row.layout:11} {row.code} fade {row.fade:.2f} turned {row.turned}: "
-                f"{mark:7} {row.basis:12} {row.seconds:5.2f} s"
+                f"{mark:7} {row.basis:12} {row.seconds:5.2f} s {row.calls:2} OCR"
                 + (f" (named {row.got}: {found.read!r})" if mark == "WRONG" else "")
                 + f"  text contrast {100 * row.ink:4.1f}%, {100 * row.gone:3.0f}% of it gone",
                 flush=True,
@@ -197,6 +291,7 @@ def report(rows: list[Row], with_baseline: bool) -> None:
         text = (
             f"{name:14} {len(part):4} {ok:4} {100 * ok / len(part):6.1f}% {wrong:5} "
             f"{len(part) - ok - wrong:7} {statistics.median(times):7.2f} {p90:6.2f}"
+            f" {statistics.mean(r.calls for r in part):5.1f}"
         )
         if with_baseline:
             base_med = statistics.median(r.base_seconds for r in part)
@@ -204,7 +299,7 @@ def report(rows: list[Row], with_baseline: bool) -> None:
         return text
 
     head = f"{'layout':14} {'n':>4} {'ok':>4} {'ok%':>7} {'wrong':>5} {'unknown':>7}"
-    head += f" {'med s':>7} {'p90 s':>6}"
+    head += f" {'med s':>7} {'p90 s':>6} {'OCR/c':>5}"
     if with_baseline:
         head += f" | {'tess ok%':>7} {'wrong':>5} {'med s':>7}"
     print()

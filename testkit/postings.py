@@ -1,7 +1,8 @@
 """Postings printed by others than qrcheck (tests, bench): plain text near a code from another
 encoder, in another typeface, in the layouts other offices use.
 
-qrcheck's own layout is `testkit.simulate.render_posting`; these cards let a test of the OCR
+qrcheck's own layout is `testkit.simulate.render_posting` (drawn like it) and `qrcheck_posting`
+(the real posting, rasterised from its PDF); the other cards let a test of the OCR
 identification run on text and codes qrcheck did not lay out: "above" (a code line and the
 name over the code, portrait), "beside" (the code at the left, the text at its right, landscape)
 and "below" (the code first, the text under it). Cards are RGB uint8 like `render_posting`'s,
@@ -13,7 +14,11 @@ from __future__ import annotations
 
 import functools
 import math
+import shutil
+import subprocess
+import tempfile
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 import cv2
@@ -132,3 +137,44 @@ def turn_card(card: np.ndarray, box: Box, quarter_turns: int) -> tuple[np.ndarra
         out = np.ascontiguousarray(np.rot90(out, -1))  # clockwise: (x, y) -> (h - y, x)
         x0, y0, x1, y1 = h - y1, x0, h - y0, x1
     return out, (x0, y0, x1, y1)
+
+
+def qrcheck_posting(
+    code: str,
+    name: str,
+    field: str,
+    center: str,
+    payload: str,
+    *,
+    px_per_mm: float = 6.0,
+    lang: str = "vi",
+    print_date: date = date(2024, 5, 2),
+) -> tuple[np.ndarray, Box]:
+    """qrcheck's own A5 posting as it prints (`printing.posting.posting_pdf`, so the procedure
+    code in large type right above the QR code, `CODE_LABEL_PT`), rasterised by poppler's
+    pdftoppm at `px_per_mm`: the card (RGB uint8) and the symbol's box (no quiet zone).
+    RuntimeError when pdftoppm is missing."""
+    from qrcheck.printing.posting import A5_MM, PostingContent, posting_pdf, qr_square_mm
+    from qrcheck.printing.symbol import make_symbol as qrcheck_symbol
+
+    if shutil.which("pdftoppm") is None:
+        raise RuntimeError("pdftoppm (poppler-utils) is not installed")
+    symbol = qrcheck_symbol(payload)
+    content = PostingContent(
+        center, code, name, field, payload.split("#")[0], "TEWPAP", "", print_date, symbol,
+        language=lang,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / "posting.pdf"
+        pdf.write_bytes(posting_pdf(content))
+        subprocess.run(
+            ["pdftoppm", "-r", f"{px_per_mm * 25.4:.2f}", "-png", "-singlefile", str(pdf),
+             str(Path(folder) / "page")],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        card = np.array(Image.open(Path(folder) / "page.png").convert("RGB"))
+    sx, sy = card.shape[1] / A5_MM[0], card.shape[0] / A5_MM[1]
+    left, top, side = qr_square_mm()
+    unit = side / (symbol.size + 2 * QUIET_ZONE)
+    q, n = QUIET_ZONE * unit, symbol.size * unit
+    return card, ((left + q) * sx, (top + q) * sy, (left + q + n) * sx, (top + q + n) * sy)

@@ -472,6 +472,22 @@ def test_every_reading_of_the_posting_must_agree(qrcheck_board, procedures):
     assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
 
 
+def test_a_misread_code_beside_the_clear_name_does_not_veto_a_later_reading(
+    qrcheck_board, procedures
+):
+    """The benchmark's posting of 1.013952 (--seed 15): the first reading holds its clear name
+    and its code misread as 1.013962 (they conflict: no match), the thresholded one reads the
+    code right. Every reading names 1.013952 then: named (it was unknown)."""
+    photo, corners, _ = qrcheck_board
+    readings = iter([MISREAD_1013952[0], "Mã thủ tục: 1013952 - Lĩnh vực: Đốt đai"])
+
+    def ocr(image: np.ndarray) -> str:
+        return next(readings, "")
+
+    found = identify_posting(photo, corners["1.000419"], procedures, ocr=ocr)
+    assert (found.code, found.basis) == ("1.013952", "printed_code")
+
+
 def test_marks_read_between_the_words_of_a_name_do_not_break_it(procedures):
     """A reading from the benchmark (seed 16, a card with the name only, faded 0.9): specks
     read as ". _" between "lưu" and "động" made the shorter name "đăng ký khai sinh" the best
@@ -511,3 +527,49 @@ def test_a_page_that_reads_well_is_not_read_darkened(qrcheck_board, procedures):
     ocr = _fake("Trung tâm phục vụ hành chính công Quét mã QR để xem và nộp hồ sơ trực tuyến")
     assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
     assert len(ocr.seen) == 3  # upright, thresholded, enlarged: none darkened
+
+
+# ---------------------------------------------------------------------------------------------
+# No text round the code: Tesseract is not asked (issue 13 counts the whole check's time)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_code_with_no_text_round_it_is_not_read(procedures, seed):
+    """Codes side by side on plain paper (the reader's "multiple" boards: neighbours' modules
+    all round, every third one damaged past decoding), no printed text: no OCR call at all."""
+    from testkit.simulate import close_codes_board
+
+    board, placed = close_codes_board(6, seed, np.random.default_rng(seed), gap=1.0)
+    for _, corners in placed:
+        ocr = _fake("Mã thủ tục: 1.000419")
+        found = identify_posting(board, [tuple(c) for c in corners], procedures, ocr=ocr)
+        assert found.code is None and ocr.seen == []
+
+
+@pytest.mark.parametrize("fade", [0.9, 0.95])
+def test_a_faint_posting_is_still_read(procedures, fade):
+    """The no-text test does not skip a posting whose text has faded nearly away."""
+    card = _qrcheck_card(procedures, "1.000419", Condition(fade=fade, yellowing=0.4), 5)
+    photo, placed = photograph([card], (1600, 1600), 9, perspective_deg=10, px_per_mm=PX_MM)
+    ocr = _fake("Mã thủ tục: 1.000419")
+    assert identify_posting(photo, placed[0].corners, procedures, ocr=ocr).code == "1.000419"
+    assert len(ocr.seen) == 1
+
+
+def test_qrcheck_real_posting_faded_is_named_by_its_printed_code(procedures):
+    """qrcheck's posting as it prints (the PDF rasterised: the code in large type right above
+    the QR code), faded 0.95 and photographed with a tilt."""
+    from testkit.postings import qrcheck_posting
+
+    proc = procedures["1.000419"]
+    card, box = qrcheck_posting(
+        proc.code, proc.name, proc.field, CENTER, proc.payload, px_per_mm=PX_MM
+    )
+    condition = Condition(fade=0.95, yellowing=0.4, scratches=3)
+    card = age_print(card, box, condition, rng=21, px_per_mm=PX_MM)
+    photo, placed = photograph(
+        [(card, box, condition, proc.code, proc.payload)], (1800, 2200), 11,
+        perspective_deg=12, px_per_mm=PX_MM, jpeg_quality=85,
+    )  # fmt: skip
+    found = identify_posting(photo, placed[0].corners, procedures)
+    assert (found.code, found.basis) == ("1.000419", "printed_code")

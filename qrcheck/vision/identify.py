@@ -571,16 +571,14 @@ def _stretch(levelled: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray |
     dark = np.clip(1.0 - levelled, 0.0, 1.0)
     dark[~mask] = 0.0
     dark = cv2.GaussianBlur(dark, (0, 0), 0.8)
-    values = dark[mask]
+    values = dark[mask][::3]  # a third of the paper tells its level and grain as well
     base = float(np.median(values))
     sigma = 1.4826 * float(np.median(np.abs(values - base)))  # the paper's grain and noise
     top = float(np.percentile(values, 99.7))
     if top - base < max(0.015, 3 * sigma):
         return None
     ink = np.clip(dark - base - 2 * sigma, 0.0, None)
-    k = max(3, reach) | 1
-    local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    local = cv2.GaussianBlur(local, (0, 0), k / 2)
+    local = _local_max(ink, max(3, reach))
     floor = max(0.35 * (top - base), 4 * sigma, 0.01)
     # darkened (a gamma below 1 on the darkness): Tesseract's own binarisation drops light grey
     # strokes, so faint print must come out dark
@@ -588,6 +586,21 @@ def _stretch(levelled: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray |
     out = (255 * (1.0 - 0.9 * scaled)).astype(np.uint8)
     out[~mask] = 255
     return out
+
+
+def _local_max(image: np.ndarray, reach: int) -> np.ndarray:
+    """The greatest value within about `reach` pixels of every pixel, smoothed (a Gaussian of
+    reach / 2): found on the image max-pooled by a step of reach / 8 (the smoothing hides the
+    steps), so its cost does not grow with the reach."""
+    step = max(1, reach // 8)
+    h, w = image.shape
+    pooled = cv2.dilate(image, np.ones((step, step), np.uint8))[
+        step // 2 :: step, step // 2 :: step
+    ]
+    k = max(3, round(reach / step)) | 1
+    local = cv2.dilate(pooled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    local = cv2.GaussianBlur(local, (0, 0), k / 2)
+    return cv2.resize(local, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _crop(image: np.ndarray, mask: np.ndarray, pad: int = 12) -> np.ndarray:
@@ -624,6 +637,65 @@ def _enlarge(image: np.ndarray) -> np.ndarray:
     if factor <= 1.05:
         return image
     return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+
+
+#: a page holds text when at least this many marks of letter size stand in lines (`_text_marks`)
+MIN_TEXT_MARKS = 4
+
+
+def _text_marks(page: np.ndarray, side: float) -> tuple[int, int]:
+    """(across, down): how many marks of the prepared `page` (print black on white) stand in
+    lines of at least MIN_TEXT_MARKS marks running across, and running down (text turned a
+    quarter). A mark is a blob of ink of letter size for a symbol `side` pixels wide (1-20 %
+    of it) outside any dense block (another code, the code itself when the corners miss it);
+    marks of one line are of like height, level and close. The edge of a sheet, a shadow, a
+    pin, the modules at the rim of a neighbouring code and paper grain make no lines: a page
+    without any has no text round the code, and Tesseract is not asked to read it."""
+    ink = (page < 170).astype(np.uint8)
+    k = max(3, round(side / 4)) | 1
+    density = cv2.blur(ink.astype(np.float32), (k, k))
+    dense = cv2.dilate((density > 0.45).astype(np.uint8), np.ones((k, k), np.uint8))
+    count, _, stats, centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    lo, hi = 0.012 * side, 0.2 * side
+    boxes = [
+        stats[i][:4]
+        for i in range(1, count)
+        if max(stats[i][2:4]) >= lo
+        and min(stats[i][2:4]) <= hi
+        and stats[i][4] >= 6
+        and not dense[int(centres[i][1]), int(centres[i][0])]
+    ]
+    if len(boxes) < MIN_TEXT_MARKS:
+        return 0, 0
+    marks = np.array(boxes, np.float32)
+    return _in_lines(marks, lo, hi), _in_lines(marks[:, [1, 0, 3, 2]], lo, hi)
+
+
+def _in_lines(marks: np.ndarray, lo: float, hi: float) -> int:
+    """How many of the boxes (x, y, w, h) stand in lines across of MIN_TEXT_MARKS or more."""
+    x, y, w, h = marks.T
+    middle = y + h / 2
+    fits = (h >= lo) & (h <= hi)
+    tall = np.maximum(h[:, None], h[None, :])
+    like = np.minimum(h[:, None], h[None, :]) / tall > 0.4
+    gap = np.maximum(x[None, :] - (x + w)[:, None], x[:, None] - (x + w)[None, :])
+    level = np.abs(middle[:, None] - middle[None, :]) < 0.4 * tall
+    near = level & like & (gap < 1.2 * tall) & fits[:, None] & fits[None, :]
+    np.fill_diagonal(near, False)
+    parent = list(range(len(marks)))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i, j in zip(*np.nonzero(np.triu(near)), strict=True):
+        parent[root(int(i))] = root(int(j))
+    sizes: dict[int, int] = {}
+    for i in range(len(marks)):
+        sizes[root(i)] = sizes.get(root(i), 0) + 1
+    return sum(n for n in sizes.values() if n >= MIN_TEXT_MARKS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,13 +794,23 @@ def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
 
 
 def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool:
-    """No reading so far contradicts `found`: no other catalog code printed, no clear name of
-    another procedure (each reading of one posting is evidence, not only the one that named)."""
+    """No reading so far contradicts `found`: no other catalog code printed (unless that
+    reading's clear name is `found`'s), no clear name of another procedure (each reading of one
+    posting is evidence, not only the one that named)."""
     codes = set(procedures)
     for text in texts:
+        name = name_read(text, procedures)
+        if (
+            name is not None
+            and name.code == found.code
+            and name.score >= NAME_CONFLICT
+            and name.margin >= NAME_MARGIN
+        ):
+            # the reading names the same procedure clearly: another code in it is a digit
+            # misread into another catalog code ("1.013962" for 1.013952), no contradiction
+            continue
         if any(r.code != found.code and not r.in_link for r in codes_read(text, codes)):
             return False
-        name = name_read(text, procedures)
         if (
             name is not None
             and name.code != found.code
@@ -794,12 +876,18 @@ def identify_posting(
         _log.info("identify: no printed text round the code at %r: unknown", corners)
         return UNKNOWN
     page = _crop(page, mask)
+    side = window.box[2] - window.box[0]
+    if max(_text_marks(page, side)) < MIN_TEXT_MARKS:
+        _log.info("identify: no lines of text round the code at %r: unknown", corners)
+        return UNKNOWN
     texts: list[str] = []
-    block = max(15, round((window.box[2] - window.box[0]) / 9)) | 1
+    block = max(15, round(side / 9)) | 1
     try:
-        # the page as prepared, upright, then (when it does not read as text) turned
+        # the page as prepared, the code's own way up first (the symbol's corners come in its
+        # reading order when it was located by its finder patterns; Tesseract reads lines that
+        # run down the page as well), then (when it does not read as text) turned
         vocabulary = _vocabulary(procedures)
-        words = []
+        words: dict[int, int] = {}
         dark: np.ndarray | None = None
         page_of_turn: dict[int, np.ndarray] = {}  # the darkened page where it read better
         for turn in range(4):
@@ -808,8 +896,8 @@ def identify_posting(
             found = match_text(text, procedures)
             if found.code is not None:
                 return _checked(found, texts, procedures)
-            words.append(_words(text, vocabulary))
-            if words[-1] < FAINT_WORDS:
+            words[turn] = _words(text, vocabulary)
+            if words[turn] < FAINT_WORDS:
                 # hardly a word read: the print may be too faint for Tesseract's own
                 # binarisation, which drops light grey strokes; the page darkened reads
                 dark = _darken(page) if dark is None else dark
@@ -818,17 +906,17 @@ def identify_posting(
                 found = match_text(text, procedures)
                 if found.code is not None:
                     return _checked(found, texts, procedures)
-                if _words(text, vocabulary) > words[-1]:
-                    words[-1] = _words(text, vocabulary)
+                if _words(text, vocabulary) > words[turn]:
+                    words[turn] = _words(text, vocabulary)
                     page_of_turn[turn] = dark
-            if turn == 0 and words[0] >= 5:
-                break  # the text reads upright: turning it will not read better
-        best = int(np.argmax(words))
+            if len(words) == 1 and words[turn] >= 5:
+                break  # the text reads the first way: turning it will not read better
+        best = max(words, key=lambda t: words[t])
         turned = np.ascontiguousarray(np.rot90(page_of_turn.get(best, page), -best))
         # then, the way it reads best, thresholded locally and enlarged (when some words were
         # read at all: a page of smudges does not read better enlarged)
         variants = [lambda: _adaptive(turned, block)]
-        if max(words) >= 2:
+        if max(words.values()) >= 2:
             variants.append(lambda: _enlarge(turned))
         for variant in variants:
             text = read(variant())
