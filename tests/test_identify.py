@@ -302,6 +302,19 @@ def test_names_too_close_to_tell_apart_are_unknown(procedures):
     assert match_text("Thủ tục đăng ký lại khai tử\nQuét mã", procedures).code == "1.005461"
 
 
+def test_a_long_name_read_whole_is_not_held_back_by_a_short_name_it_rules_out(procedures):
+    """2.002621 "Đăng ký khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới
+    6 tuổi" read whole (a reading from the benchmark): "đăng ký khai tử" (1.000656) matches part
+    of it nearly as well, but the text shows many words of the long name that it lacks and not
+    its own "tử"; read with "tử", the short name stays a rival and the posting is unknown."""
+    name = "Đăng ký khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi"
+    found = match_text(name, procedures)
+    assert (found.code, found.basis) == ("2.002621", "name")
+    assert match_text(name + "\nĐăng ký khai tử", procedures).code is None
+    # one word of the long name read besides the short one's is no proof
+    assert match_text("Đăng ký khai sinh, đăng ký", procedures).code is None
+
+
 def test_a_code_and_a_name_of_different_procedures_is_unknown(procedures):
     text = "Mã thủ tục: 1.000419 · Lĩnh vực: Hộ tịch\nThủ tục cấp Giấy xác nhận tình trạng hôn nhân"
     assert match_text(text, procedures).code is None
@@ -573,3 +586,74 @@ def test_qrcheck_real_posting_faded_is_named_by_its_printed_code(procedures):
     )  # fmt: skip
     found = identify_posting(photo, placed[0].corners, procedures)
     assert (found.code, found.basis) == ("1.000419", "printed_code")
+
+
+def _one_line_only(image: np.ndarray) -> str:
+    """An OCR engine that reads a single line of print only (a wide, short image) and nothing
+    on a page: where the page round a code reads as nothing."""
+    from qrcheck.vision.identify import tesseract_ocr
+
+    return tesseract_ocr(image) if image.shape[1] >= 2.5 * image.shape[0] else ""
+
+
+@pytest.mark.parametrize(
+    "code, px_mm, lang, fade",
+    [("1.000419", 6.0, "vi", 0.8), ("1.013949", 4.5, "en", 0.9), ("2.002621", 7.5, "vi", 0.85)],
+)
+def test_where_qrcheck_prints_the_code_is_read_alone(procedures, code, px_mm, lang, fade):
+    """qrcheck's own posting as it prints (the PDF rasterised) faded and photographed with a
+    tilt, at three print sizes and two code versions: when the page round the code reads as
+    nothing, the band where qrcheck's layout prints the code in large type right above the QR
+    code is read alone, and names the posting by its printed code."""
+    from testkit.postings import qrcheck_posting
+
+    proc = procedures[code]
+    card, box = qrcheck_posting(
+        proc.code, proc.name, proc.field, CENTER, proc.payload, px_per_mm=px_mm, lang=lang
+    )
+    condition = Condition(fade=fade, yellowing=0.3, scratches=2)
+    card = age_print(card, box, condition, rng=6, px_per_mm=px_mm)
+    photo, placed = photograph(
+        [(card, box, condition, proc.code, proc.payload)], (1800, 2200), 7,
+        perspective_deg=10, px_per_mm=px_mm, jpeg_quality=85,
+    )  # fmt: skip
+    found = identify_posting(photo, placed[0].corners, procedures, ocr=_one_line_only)
+    assert (found.code, found.basis) == (code, "printed_code")
+
+
+def test_the_band_of_qrcheck_layout_is_not_any_line_near_the_code(procedures):
+    """Another maker's card printing the code number below the QR code: the band above it,
+    where qrcheck prints the code, holds nothing, so with the page read as nothing the posting
+    is unknown (the band is where qrcheck prints the code, not any line near it)."""
+    proc = procedures["1.000419"]
+    card, box = plain_posting((proc.code, proc.name), proc.payload, layout="below")
+    condition = Condition(fade=0.5)
+    photo, placed = photograph(
+        [(card, box, condition, proc.code, proc.payload)], (1800, 2200), 7,
+        perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
+    )  # fmt: skip
+    assert identify_posting(photo, placed[0].corners, procedures).code == "1.000419"
+    assert identify_posting(photo, placed[0].corners, procedures, ocr=_one_line_only).code is None
+
+
+@pytest.mark.parametrize("page", ["A5", "A4"])
+def test_the_label_band_covers_where_the_posting_prints_the_code(page):
+    """`identify.LABEL_BAND` (symbol sides above the symbol) holds the band where
+    `printing.posting` prints the code in large type (`code_label_mm`), for codes of versions
+    1-20 on both page sizes: a change of the posting's layout that moves the code out of it
+    fails here."""
+    from qrcheck.printing.posting import A5_MM, code_label_mm, qr_square_mm
+    from qrcheck.printing.symbol import QUIET_ZONE
+    from qrcheck.vision.identify import LABEL_BAND, LABEL_HALF_WIDTH
+
+    page_mm = A5_MM if page == "A5" else (210.0, 297.0)
+    _, top, square = qr_square_mm(page_mm)
+    _, label_top, _, label_height = code_label_mm(page_mm)
+    for version in range(1, 21):
+        modules = 17 + 4 * version
+        unit = square / (modules + 2 * QUIET_ZONE)
+        side, symbol_top = modules * unit, top + QUIET_ZONE * unit
+        above = ((symbol_top - label_top - label_height) / side, (symbol_top - label_top) / side)
+        assert LABEL_BAND[0] <= above[0] < above[1] <= LABEL_BAND[1], (version, above)
+        # the code's digits (about 4.6 mm wide each at 20 pt, 8 of them) centred
+        assert 8 * 4.6 / 2 / side <= LABEL_HALF_WIDTH, version

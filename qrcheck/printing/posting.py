@@ -33,8 +33,10 @@ FONT_FILES = {REGULAR: "BeVietnamPro-Regular.ttf", BOLD: "BeVietnamPro-Bold.ttf"
 PAGE_SIZES = {"A5": A5, "A4": A4}
 
 # The posting's geometry on an A5 page, in millimetres; every size scales with the page width.
-# `simulate.render_posting` draws the same layout, and `locate_layout` finds a faded code on a
-# photographed posting from it: change them together.
+# `locate_layout` finds a faded code on a photographed posting from it, and `identify` reads the
+# code printed large above it (`code_label_mm`): change them together. (`testkit.simulate.
+# render_posting` draws the same page without that large code; `testkit.postings.
+# qrcheck_posting` rasterises this one.)
 A5_MM = (148.0, 210.0)
 #: page margin on every side
 MARGIN_MM = 10.0

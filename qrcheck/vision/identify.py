@@ -18,7 +18,9 @@ What was read is matched against the catalog (`match_text`), in this order of tr
    with a clear margin over the runner-up;
 3. the `ma_thu_tuc=` (or `keyword=`) of a printed link;
 4. a printed number one digit off a catalog code ("1.010324") together with a name read in
-   part that points to that same code: two weaker readings that agree.
+   part that points to that same code: two weaker readings that agree;
+5. last, qrcheck's own layout: the band right above the code where its postings print the
+   procedure code in large type (`LABEL_BAND`), read alone, must hold a catalog code (1.).
 
 A code and a name that point to different procedures are a conflict, and the posting is
 unknown. Below `MIN_CONFIDENCE` the answer is unknown (`code` None), never a guess.
@@ -298,8 +300,28 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
         own = set(_WORD.findall(best[4])) - set(_WORD.findall(rival[4]))
         if not any(w in read_nfc or (len(w) >= 4 and _strip(w) in read_plain) for w in own):
             return _NameRead(best[1], best[0], 0.0, best[3])
-    runner = max((s[0] for s in rivals), default=0.0)
+    # the margin is kept over the rivals the text does not rule out beyond doubt (a short name
+    # such as "đăng ký khai tử" matches part of any longer text about as well as the name read)
+    best_words = set(_WORD.findall(best[4]))
+    runner = max(
+        (s[0] for s in rivals if not _outread(best_words, s[4], read_nfc, read_plain)),
+        default=0.0,
+    )
     return _NameRead(best[1], best[0], best[0] - runner, best[3])
+
+
+def _outread(best_words: set[str], rival: str, read_nfc: set[str], read_plain: set[str]) -> bool:
+    """The text read rules the `rival` name out beyond doubt: at least two words of the best
+    name that the rival lacks (of three letters or more, none of a posting's own wording) are
+    read as such, and not one of the rival's own words."""
+
+    def seen(word: str) -> bool:
+        return word in read_nfc or (len(word) >= 4 and _strip(word) in read_plain)
+
+    rival_words = set(_WORD.findall(rival))
+    theirs = rival_words - best_words
+    ours = [w for w in best_words - rival_words if len(w) >= 3 and w not in _POSTING_SET]
+    return bool(theirs) and sum(map(seen, ours)) >= 2 and not any(map(seen, theirs))
 
 
 def _two_postings(text: str) -> bool:
@@ -639,6 +661,41 @@ def _enlarge(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
 
 
+#: where qrcheck's own posting prints the procedure code in large type (`printing.posting`'s
+#: `code_label_mm`: a band right above the code's quiet zone, centred): from LABEL_BAND[0] to
+#: LABEL_BAND[1] symbol sides above the symbol's top edge (quiet zones of 4 modules, versions
+#: 1-10, and the label's 9 mm over a 70 mm code, at every page size), LABEL_HALF_WIDTH symbol
+#: sides either side of its middle
+LABEL_BAND = (0.06, 0.45)
+LABEL_HALF_WIDTH = 0.8
+
+
+def _label_band(page: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """The band of the prepared, uncropped `page` (the window's pixels, print black on white)
+    where qrcheck's own layout prints the procedure code above the symbol `box`, enlarged so
+    its digits stand about 60 px tall and framed in white; None when it holds no ink (another
+    layout, or the code turned: nothing to read there)."""
+    x0, y0, x1, _ = box
+    side = x1 - x0
+    top, bottom = round(y0 - LABEL_BAND[1] * side), round(y0 - LABEL_BAND[0] * side)
+    middle = (x0 + x1) / 2
+    left = round(middle - LABEL_HALF_WIDTH * side)
+    right = round(middle + LABEL_HALF_WIDTH * side)
+    top, left, right = max(0, top), max(0, left), min(page.shape[1], right)
+    if bottom - top < 0.2 * side or right - left < side:
+        return None
+    band = page[top:bottom, left:right]
+    if int((band < 128).sum()) < 0.002 * band.size:
+        return None
+    # the label's digits stand about a third of the band's height (LABEL_BAND's 0.39 sides
+    # hold 0.13-0.19 sides of type): enlarged so they stand about 60 px tall
+    factor = float(np.clip(180.0 / band.shape[0], 1.0, 3.0))
+    if factor > 1.05:
+        band = cv2.resize(band, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    pad = round(0.1 * band.shape[0])
+    return cv2.copyMakeBorder(band, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+
+
 #: a page holds text when at least this many marks of letter size stand in lines (`_text_marks`)
 MIN_TEXT_MARKS = 4
 
@@ -784,6 +841,7 @@ _POSTING_WORDS = (
     "phục vụ hành chính công phường xã ủy ban nhân dân procedure code field scan the to see "
     "and apply online printed version"
 )
+_POSTING_SET = frozenset(_POSTING_WORDS.split())
 
 
 def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
@@ -875,6 +933,7 @@ def identify_posting(
     if page is None:
         _log.info("identify: no printed text round the code at %r: unknown", corners)
         return UNKNOWN
+    label = _label_band(page, window.box)
     page = _crop(page, mask)
     side = window.box[2] - window.box[0]
     if max(_text_marks(page, side)) < MIN_TEXT_MARKS:
@@ -928,6 +987,17 @@ def identify_posting(
             combined = match_text("\n".join(texts), procedures, labels_once=False)
             if combined.code is not None:
                 return _checked(combined, texts, procedures)
+            # last, qrcheck's own layout: the band where it prints the code in large type, read
+            # alone (on the whole page, faint digits drown among the name's lines); what it
+            # reads must be a catalog code that no other reading of the posting contradicts
+            if label is not None:
+                for band in (label, _darken(label)):
+                    text = read(band)
+                    found = match_text(text, procedures)
+                    if found.code is not None and found.basis == "printed_code":
+                        _log.info("identify: code %s read where qrcheck prints it", found.code)
+                        return _checked(found, texts, procedures)
+                    texts.append(text)
     except _TesseractMissing as exc:
         if not _warned_missing:
             _warned_missing = True
