@@ -343,6 +343,38 @@ def test_the_code_of_a_printed_link(procedures):
     assert match_text("Mã thủ tục: 1.000419\n" + text, procedures).code is None
 
 
+def test_what_is_left_of_a_printed_link_names_its_procedure(procedures):
+    """A printed link whose start faded: twelve or more hex digits in a row of the id a
+    catalog link ends with name the procedure (confusable characters read as hex digits);
+    fewer, or a run shared with another procedure's id (1.000656 and 1.000894 share their
+    first 20 digits), name nothing; a printed code of another procedure is a conflict."""
+    tail = "…73c4-9566-9e8b26bbfec6"  # 1.000419's link ends so
+    found = match_text(tail, procedures)
+    assert (found.code, found.basis, found.read) == ("1.000419", "link", "73c4-9566-9e8b26bbfec6")
+    assert match_text("…73c4-9566-9e8b26bbfec6".replace("0", "O"), procedures).code == "1.000419"
+    assert match_text("…9e8b26bbfec6", procedures).code == "1.000419"
+    assert match_text("…8b26bbfec6", procedures).code is None  # ten digits
+    assert match_text("chinh/019d2bfd-3fac-7489-b53b-9c6c95", procedures).code is None
+    assert match_text("chinh/019d2bfd-3fac-7489-b53b-9c6c958f2da4", procedures).code == "1.000656"
+    assert match_text("Mã thủ tục: 1.000593\n" + tail, procedures).code is None
+
+
+def test_a_card_printing_only_the_end_of_its_link_is_named_by_it(procedures):
+    """Another maker's card (a system typeface, a segno code) that prints, of all its text,
+    only the end of its link: read by Tesseract, it names the posting."""
+    proc = procedures["1.000419"]
+    card, box = plain_posting(
+        ("…/019d2bfd-380b-73c4-9566-9e8b26bbfec6",), proc.payload, text_mm=3.0
+    )
+    condition = Condition(fade=0.6)
+    photo, placed = photograph(
+        [(card, box, condition, proc.code, proc.payload)], (1800, 2200), 3,
+        perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
+    )  # fmt: skip
+    found = identify_posting(photo, placed[0].corners, procedures)
+    assert (found.code, found.basis) == ("1.000419", "link")
+
+
 # ---------------------------------------------------------------------------------------------
 # Never raises
 
@@ -422,6 +454,11 @@ def test_the_evidence_sentence_in_both_languages(procedures):
     key, params = by_name.evidence()
     sentence = t(key, "vi", **params)
     assert "việc nuôi con nuôi" in sentence and "2.001263" in sentence
+    by_link = match_text("…73c4-9566-9e8b26bbfec6", procedures).evidence()
+    assert t(by_link[0], "vi", **by_link[1]) == (
+        "đường liên kết in trên bản niêm yết (73c4-9566-9e8b26bbfec6) là của thủ tục 1.000419 "
+        "(chắc chắn 90%)"
+    )
     unknown = match_text("", procedures).evidence()
     assert t(unknown[0], "vi", **unknown[1]).startswith("không đọc được")
 

@@ -16,7 +16,8 @@ What was read is matched against the catalog (`match_text`), in this order of tr
    only when it is exactly a catalog code after normalisation and the only one read;
 2. the procedure name, fuzzy (rapidfuzz) on the NFC text and on the text without diacritics,
    with a clear margin over the runner-up;
-3. the `ma_thu_tuc=` (or `keyword=`) of a printed link;
+3. a printed link: its `ma_thu_tuc=` (or `keyword=`), or twelve or more hex digits in a row of
+   the id a catalog link ends with (`link_ids_read`), what is left of a link whose start faded;
 4. a printed number one digit off a catalog code ("1.010324") together with a name read in
    part that points to that same code: two weaker readings that agree;
 5. last, qrcheck's own layout: the band right above the code where its postings print the
@@ -39,6 +40,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,6 +147,63 @@ _LABEL = re.compile(r"\b(?:ma thu tuc|procedure code) ?[:;.,]")  # not "ma_thu_t
 _LINK_BEFORE = re.compile(
     r"(ma[_ ]?thu[_ ]?tuc|keyword|tu[_ ]?khoa|chinh/?|thu-tuc)\s*[=/]?\s*$", re.I
 )
+
+
+#: characters OCR reads for a hex digit of the id a printed link ends with
+_HEX_LIKE = {
+    **{c: c for c in "0123456789abcdef"},
+    **{c: c.lower() for c in "ABCDEF"},
+    **dict.fromkeys("oOQD", "0"),
+    **dict.fromkeys("lIi|!", "1"),
+    **dict.fromkeys("sS", "5"),
+    "B": "8",
+    "G": "6",
+    "g": "9",
+    "q": "9",
+}
+_HEX_RUN = re.compile("[" + re.escape("".join(_HEX_LIKE)) + r"\-]{12,}")
+#: the fewest hex digits of a link's id, read in one run, that name a procedure (the ids are
+#: UUIDs: twelve digits in a row occur in another one by chance about once in 10^14) ...
+MIN_ID_DIGITS = 12
+#: ... and how many more of them in a row than of any other procedure's id (ids made one
+#: after another begin alike: two of the catalog's share 21 digits)
+ID_MARGIN = 8
+
+
+def _link_ids(procedures: Mapping[str, Procedure]) -> dict[str, str]:
+    """The hex digits of the id each procedure's link ends with (its formalityId), by code."""
+    out = {}
+    for code, proc in procedures.items():
+        tail = re.sub(r"#.*$", "", proc.payload).rstrip("/").rsplit("/", 1)[-1].lower()
+        digits = tail.replace("-", "")
+        if len(digits) >= MIN_ID_DIGITS and all(c in "0123456789abcdef" for c in digits):
+            out[code] = digits
+    return out
+
+
+def link_ids_read(text: str, procedures: Mapping[str, Procedure]) -> list[tuple[str, str]]:
+    """(raw, code) of every run of the text that holds MIN_ID_DIGITS or more hex digits in a row
+    of one catalog procedure's link id, ID_MARGIN more than of any other's (what is left of a
+    printed link whose start faded, "…-bd5c-ae39015a5927"); confusable characters read as hex
+    digits (O/0, l/1, S/5)."""
+    ids = _link_ids(procedures)
+    found = []
+    for m in _HEX_RUN.finditer(text):
+        raw = m.group(0)
+        digits = "".join(_HEX_LIKE[c] for c in raw if c != "-")
+        if len(digits) < MIN_ID_DIGITS or sum(c.isdigit() for c in raw) < 4:
+            continue
+        runs = sorted(
+            (SequenceMatcher(None, digits, full, autojunk=False).find_longest_match().size, code)
+            for code, full in ids.items()
+        )
+        if not runs:
+            break
+        best, code = runs[-1]
+        second = runs[-2][0] if len(runs) > 1 else 0
+        if best >= MIN_ID_DIGITS and best - second >= ID_MARGIN:
+            found.append((raw, code))
+    return found
 
 
 def _strip(text: str) -> str:
@@ -337,7 +396,8 @@ def match_text(
     codes = set(procedures)
     reads = codes_read(text, codes)
     printed = {r.code for r in reads if not r.in_link}
-    linked = {r.code for r in reads if r.in_link}
+    by_id = link_ids_read(text, procedures)
+    linked = {r.code for r in reads if r.in_link} | {code for _, code in by_id}
     name = name_read(text, procedures)
     strong_name = name is not None and name.score >= NAME_SCORE and name.margin >= NAME_MARGIN
     if len(printed) > 1:
@@ -373,7 +433,8 @@ def match_text(
             return Identification(name.code, round(confidence, 3), "name", name.raw)
     if len(linked) == 1:
         (code,) = linked
-        raw = next(r.raw for r in reads if r.code == code)
+        raw = next((r.raw for r in reads if r.code == code), None)
+        raw = raw or next(raw for raw, c in by_id if c == code)
         return Identification(code, 0.9, "link", raw.strip())
     if name is not None and name.score >= NEAR_NAME_SCORE and name.margin >= NAME_MARGIN:
         # two weaker readings that agree: a printed number one digit off a catalog code, and
