@@ -522,6 +522,22 @@ def test_every_reading_of_the_posting_must_agree(qrcheck_board, procedures):
     assert identify_posting(photo, corners["1.000419"], procedures, ocr=ocr).code is None
 
 
+def test_a_link_of_another_procedure_in_an_earlier_reading_is_a_contradiction(
+    qrcheck_board, procedures
+):
+    """The first reading holds the code 1.000593 and the end of 1.000419's link (a conflict:
+    no name); the next one (read again darkened: too few words) holds only the code: the
+    earlier reading still contradicts it, so the posting is unknown."""
+    photo, corners, _ = qrcheck_board
+    readings = iter(["Mã thủ tục: 1.000593\n…73c4-9566-9e8b26bbfec6", "Mã thủ tục: 1.000593"])
+
+    def ocr(image: np.ndarray) -> str:
+        return next(readings, "")
+
+    found = identify_posting(photo, corners["1.000419"], procedures, ocr=ocr)
+    assert found.code is None
+
+
 def test_a_misread_code_beside_the_clear_name_does_not_veto_a_later_reading(
     qrcheck_board, procedures
 ):

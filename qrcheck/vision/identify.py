@@ -914,8 +914,8 @@ def _vocabulary(procedures: Mapping[str, Procedure]) -> set[str]:
 
 def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool:
     """No reading so far contradicts `found`: no other catalog code printed (unless that
-    reading's clear name is `found`'s), no clear name of another procedure (each reading of one
-    posting is evidence, not only the one that named)."""
+    reading's clear name is `found`'s), no other procedure's link id, no clear name of another
+    procedure (each reading of one posting is evidence, not only the one that named)."""
     codes = set(procedures)
     for text in texts:
         name = name_read(text, procedures)
@@ -930,6 +930,8 @@ def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool
             continue
         if any(r.code != found.code and not r.in_link for r in codes_read(text, codes)):
             return False
+        if any(code != found.code for _, code in link_ids_read(text, procedures)):
+            return False  # what is left of a printed link is another procedure's
         if (
             name is not None
             and name.code != found.code
