@@ -687,11 +687,12 @@ def _local_max(image: np.ndarray, reach: int) -> np.ndarray:
 
 
 def _crop(image: np.ndarray, mask: np.ndarray, pad: int = 12) -> np.ndarray:
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
+    """`image` cut to the bounding box of `mask`, `pad` pixels round it."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(cols) == 0:
         return image
-    y0, y1 = max(0, ys.min() - pad), min(image.shape[0], ys.max() + pad)
-    x0, x1 = max(0, xs.min() - pad), min(image.shape[1], xs.max() + pad)
+    y0, y1 = max(0, rows[0] - pad), min(image.shape[0], rows[-1] + pad)
+    x0, x1 = max(0, cols[0] - pad), min(image.shape[1], cols[-1] + pad)
     return image[y0:y1, x0:x1]
 
 
