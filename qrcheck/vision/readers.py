@@ -534,15 +534,94 @@ def _erasure_block(
             continue
         seen.add(key)
         try:
-            _, full, errata = _rs_codec(ec_count).decode(
-                bytearray(words.tobytes()), erase_pos=list(erase) or None
-            )
+            full, errata = rs_decode(words, ec_count, erase)
         except reedsolo.ReedSolomonError:
             continue
         cost = 2 * (len(errata) - len(erase)) + len(erase)
         if cost <= ec_count - ERASURE_MARGIN:
             return np.frombuffer(bytes(full), np.uint8), cost
     return None
+
+
+def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
+    """GF(256) antilog (doubled, so sums of logs need no modulo below 510) and log tables for
+    QR's field (primitive polynomial 0x11D, generator 2)."""
+    exp = np.zeros(512, np.int64)
+    log = np.zeros(256, np.int64)
+    x = 1
+    for i in range(255):
+        exp[i], log[x] = x, i
+        x <<= 1
+        if x & 0x100:
+            x ^= 0x11D
+    exp[255:510] = exp[:255]
+    return exp, log
+
+
+_GF_EXP, _GF_LOG = _gf_tables()
+
+
+def _gf_eval(poly: Sequence[int] | np.ndarray, count: int) -> np.ndarray:
+    """A GF(256) polynomial (highest degree first, as reedsolo keeps them) evaluated at 2**i for
+    i in range(count), with array operations (reedsolo's `gf_poly_eval` in a loop)."""
+    if isinstance(poly, bytes | bytearray):
+        coeffs = np.frombuffer(poly, np.uint8).astype(np.int64)
+    else:
+        coeffs = np.asarray(poly, np.int64)
+    where = np.flatnonzero(coeffs)
+    if not len(where) or not count:
+        return np.zeros(count, np.int64)
+    powers = (len(coeffs) - 1 - where)[None, :] * np.arange(count)[:, None] % 255
+    return np.bitwise_xor.reduce(_GF_EXP[_GF_LOG[coeffs[where]][None, :] + powers], axis=1)
+
+
+def rs_syndromes(message: Sequence[int] | np.ndarray, nsym: int) -> list[int]:
+    """`reedsolo.rs_calc_syndromes(message, nsym)` (fcr 0, generator 2, a leading 0), computed
+    with array operations: the pure-Python Horner loops were most of the erasure reader's time
+    (every try of every block evaluates them twice)."""
+    return [0, *(int(v) for v in _gf_eval(message, nsym))]
+
+
+def _rs_find_errors(err_loc: Sequence[int], nmess: int) -> list[int]:
+    """`reedsolo.rs_find_errors` (the roots of the error locator by trying every position),
+    with array operations."""
+    import reedsolo
+
+    roots = np.flatnonzero(_gf_eval(err_loc, nmess) == 0)
+    if len(roots) != len(err_loc) - 1:
+        raise reedsolo.ReedSolomonError("Too many (or few) errors found by Chien Search")
+    return [int(nmess - 1 - i) for i in roots]
+
+
+def rs_decode(
+    words: np.ndarray, nsym: int, erase: Sequence[int] = ()
+) -> tuple[bytearray, list[int]]:
+    """One Reed-Solomon block (at most 255 codewords, `nsym` of them check codewords) corrected
+    as `reedsolo.RSCodec(nsym).decode(words, erase_pos=erase)` corrects it: the corrected block
+    and the errata positions (erasures first); raises `reedsolo.ReedSolomonError` where it
+    does. reedsolo's own steps (`rs_correct_msg`), with the syndromes from `rs_syndromes`."""
+    import reedsolo
+
+    codec = _rs_codec(nsym)
+    # reedsolo's field tables are module globals; its decode restores them the same way
+    reedsolo.gf_log, reedsolo.gf_exp = codec.gf_log, codec.gf_exp
+    reedsolo.field_charac = codec.field_charac
+    erase_pos = [int(e) for e in erase]
+    msg = bytearray(words.tobytes())
+    for e in erase_pos:
+        msg[e] = 0
+    if len(erase_pos) > nsym:
+        raise reedsolo.ReedSolomonError("Too many erasures to correct")
+    synd = rs_syndromes(msg, nsym)
+    if max(synd) == 0:
+        return msg, erase_pos
+    fsynd = reedsolo.rs_forney_syndromes(synd, erase_pos, len(msg), 2)
+    err_loc = reedsolo.rs_find_error_locator(fsynd, nsym, erase_count=len(erase_pos))
+    err_pos = _rs_find_errors(err_loc[::-1], len(msg))
+    msg = reedsolo.rs_correct_errata(msg, synd, erase_pos + err_pos, 0, 2)
+    if max(rs_syndromes(msg, nsym)) > 0:
+        raise reedsolo.ReedSolomonError("Could not correct message")
+    return msg, erase_pos + err_pos
 
 
 #: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,

@@ -1,0 +1,60 @@
+"""The erasure reader's Reed-Solomon decoding with array operations (`readers.rs_decode`):
+exactly reedsolo's answers (corrected block, errata positions, or the same failure), on blocks
+reedsolo's own encoder made, with errors and erasures up to and past what they can correct."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import reedsolo
+
+from qrcheck.vision import readers
+
+
+def _reference(nsym: int, block: np.ndarray, erase: list[int]):
+    codec = reedsolo.RSCodec(nsym, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+    try:
+        _, full, errata = codec.decode(bytearray(block.tobytes()), erase_pos=erase or None)
+    except reedsolo.ReedSolomonError:
+        return "fails"
+    return bytes(full), list(errata)
+
+
+def _ours(nsym: int, block: np.ndarray, erase: list[int]):
+    try:
+        full, errata = readers.rs_decode(block, nsym, erase)
+    except reedsolo.ReedSolomonError:
+        return "fails"
+    return bytes(full), list(errata)
+
+
+@pytest.mark.parametrize("nsym", [7, 10, 18, 26, 30])
+def test_rs_decode_answers_as_reedsolo(nsym: int) -> None:
+    rng = np.random.default_rng(nsym)
+    codec = reedsolo.RSCodec(nsym, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+    outcomes = {"corrected": 0, "fails": 0, "errors found": 0}
+    for _ in range(150):
+        data = rng.integers(0, 256, int(rng.integers(8, 120)), dtype=np.uint8)
+        block = np.frombuffer(bytes(codec.encode(bytearray(data.tobytes()))), np.uint8).copy()
+        wrong = rng.choice(len(block), int(rng.integers(0, nsym)), replace=False)
+        block[wrong] ^= rng.integers(1, 256, len(wrong), dtype=np.uint8)
+        erase = sorted(
+            int(p) for p in rng.choice(len(block), int(rng.integers(0, nsym + 2)), False)
+        )
+        expected = _reference(nsym, block, erase)
+        assert _ours(nsym, block, erase) == expected
+        if expected == "fails":
+            outcomes["fails"] += 1
+        else:
+            outcomes["corrected"] += 1
+            outcomes["errors found"] += len(expected[1]) > len(erase)
+    assert min(outcomes.values()) > 0  # both answers, and errors located besides erasures
+
+
+def test_rs_syndromes_as_reedsolo() -> None:
+    rng = np.random.default_rng(3)
+    for nsym in (1, 7, 30):
+        for _ in range(20):
+            message = bytearray(rng.integers(0, 256, int(rng.integers(1, 200)), np.uint8).tobytes())
+            assert readers.rs_syndromes(message, nsym) == reedsolo.rs_calc_syndromes(message, nsym)
+    assert readers.rs_syndromes(bytearray(9), 5) == [0] * 6
