@@ -20,9 +20,9 @@ def _reference(nsym: int, block: np.ndarray, erase: list[int]):
     return bytes(full), list(errata)
 
 
-def _ours(nsym: int, block: np.ndarray, erase: list[int]):
+def _ours(nsym: int, block: np.ndarray, erase: list[int], max_cost: int | None = None):
     try:
-        full, errata = readers.rs_decode(block, nsym, erase)
+        full, errata = readers.rs_decode(block, nsym, erase, max_cost)
     except reedsolo.ReedSolomonError:
         return "fails"
     return bytes(full), list(errata)
@@ -58,3 +58,31 @@ def test_rs_syndromes_as_reedsolo() -> None:
             message = bytearray(rng.integers(0, 256, int(rng.integers(1, 200)), np.uint8).tobytes())
             assert readers.rs_syndromes(message, nsym) == reedsolo.rs_calc_syndromes(message, nsym)
     assert readers.rs_syndromes(bytearray(9), 5) == [0] * 6
+
+
+def _cost(answer, erase: list[int]) -> int:
+    return 2 * (len(answer[1]) - len(erase)) + len(erase)
+
+
+def test_rs_decode_refuses_a_costlier_correction_without_finishing_it() -> None:
+    """With `max_cost` (the erasure reader's margin), a block whose correction would cost more
+    fails, and one that costs no more reads as reedsolo reads it."""
+    nsym = 22
+    rng = np.random.default_rng(5)
+    codec = reedsolo.RSCodec(nsym, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
+    refused = kept = 0
+    for _ in range(200):
+        data = rng.integers(0, 256, 60, dtype=np.uint8)
+        block = np.frombuffer(bytes(codec.encode(bytearray(data.tobytes()))), np.uint8).copy()
+        wrong = rng.choice(len(block), int(rng.integers(0, nsym // 2 + 1)), replace=False)
+        block[wrong] ^= rng.integers(1, 256, len(wrong), dtype=np.uint8)
+        erase = sorted(int(p) for p in rng.choice(len(block), int(rng.integers(0, 8)), False))
+        expected = _reference(nsym, block, erase)
+        got = _ours(nsym, block, erase, max_cost=nsym - 6)
+        if expected != "fails" and _cost(expected, erase) <= nsym - 6:
+            assert got == expected
+            kept += 1
+        else:
+            assert got == "fails"
+            refused += expected != "fails"
+    assert kept and refused  # corrections both within and past the allowed cost

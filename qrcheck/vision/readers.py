@@ -534,7 +534,7 @@ def _erasure_block(
             continue
         seen.add(key)
         try:
-            full, errata = rs_decode(words, ec_count, erase)
+            full, errata = rs_decode(words, ec_count, erase, ec_count - ERASURE_MARGIN)
         except reedsolo.ReedSolomonError:
             continue
         cost = 2 * (len(errata) - len(erase)) + len(erase)
@@ -594,12 +594,15 @@ def _rs_find_errors(err_loc: Sequence[int], nmess: int) -> list[int]:
 
 
 def rs_decode(
-    words: np.ndarray, nsym: int, erase: Sequence[int] = ()
+    words: np.ndarray, nsym: int, erase: Sequence[int] = (), max_cost: int | None = None
 ) -> tuple[bytearray, list[int]]:
     """One Reed-Solomon block (at most 255 codewords, `nsym` of them check codewords) corrected
     as `reedsolo.RSCodec(nsym).decode(words, erase_pos=erase)` corrects it: the corrected block
     and the errata positions (erasures first); raises `reedsolo.ReedSolomonError` where it
-    does. reedsolo's own steps (`rs_correct_msg`), with the syndromes from `rs_syndromes`."""
+    does. reedsolo's own steps (`rs_correct_msg`), with the syndromes from `rs_syndromes`.
+
+    With `max_cost`, a correction that would cost more (erasures + 2 errors) raises too, as
+    soon as the error locator's degree shows it: the errors are neither searched nor fixed."""
     import reedsolo
 
     codec = _rs_codec(nsym)
@@ -617,6 +620,8 @@ def rs_decode(
         return msg, erase_pos
     fsynd = reedsolo.rs_forney_syndromes(synd, erase_pos, len(msg), 2)
     err_loc = reedsolo.rs_find_error_locator(fsynd, nsym, erase_count=len(erase_pos))
+    if max_cost is not None and 2 * (len(err_loc) - 1) + len(erase_pos) > max_cost:
+        raise reedsolo.ReedSolomonError("The correction costs more than allowed")
     err_pos = _rs_find_errors(err_loc[::-1], len(msg))
     msg = reedsolo.rs_correct_errata(msg, synd, erase_pos + err_pos, 0, 2)
     if max(rs_syndromes(msg, nsym)) > 0:
