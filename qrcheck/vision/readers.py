@@ -559,6 +559,21 @@ def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 _GF_EXP, _GF_LOG = _gf_tables()
+_GF_EXP_LIST, _GF_LOG_LIST = _GF_EXP.tolist(), _GF_LOG.tolist()
+
+
+def _forney_syndromes(synd: Sequence[int], erase_pos: Sequence[int], nmess: int) -> list[int]:
+    """`reedsolo.rs_forney_syndromes` (the syndromes with the erasures hidden), its loops with
+    the field's tables inline: the same products, without a function call for each."""
+    exp, log = _GF_EXP_LIST, _GF_LOG_LIST
+    fsynd = list(synd[1:])
+    last = len(fsynd) - 1
+    for p in erase_pos:
+        shift = (nmess - 1 - p) % 255  # the log of 2 ** (nmess - 1 - p)
+        for j in range(last):
+            a = fsynd[j]
+            fsynd[j] = (exp[log[a] + shift] if a else 0) ^ fsynd[j + 1]
+    return fsynd
 
 
 def _gf_eval(poly: Sequence[int] | np.ndarray, count: int) -> np.ndarray:
@@ -618,7 +633,7 @@ def rs_decode(
     synd = rs_syndromes(msg, nsym)
     if max(synd) == 0:
         return msg, erase_pos
-    fsynd = reedsolo.rs_forney_syndromes(synd, erase_pos, len(msg), 2)
+    fsynd = _forney_syndromes(synd, erase_pos, len(msg))
     err_loc = reedsolo.rs_find_error_locator(fsynd, nsym, erase_count=len(erase_pos))
     if max_cost is not None and 2 * (len(err_loc) - 1) + len(erase_pos) > max_cost:
         raise reedsolo.ReedSolomonError("The correction costs more than allowed")
