@@ -86,3 +86,25 @@ def test_rs_decode_refuses_a_costlier_correction_without_finishing_it() -> None:
             assert got == "fails"
             refused += expected != "fails"
     assert kept and refused  # corrections both within and past the allowed cost
+
+
+def test_error_locator_as_reedsolo() -> None:
+    """Berlekamp-Massey on any syndromes (not only those of a correctable block): the same
+    locator polynomial, or the same refusal."""
+    rng = np.random.default_rng(8)
+    refusals = 0
+    for _ in range(300):
+        nsym = int(rng.integers(2, 31))
+        erase_count = int(rng.integers(0, nsym))
+        synd = [int(v) for v in rng.integers(0, 256, nsym)]
+        try:
+            expected = list(reedsolo.rs_find_error_locator(synd, nsym, erase_count=erase_count))
+        except reedsolo.ReedSolomonError:
+            expected = "fails"
+            refusals += 1
+        try:
+            got = readers._error_locator(synd, nsym, erase_count)
+        except reedsolo.ReedSolomonError:
+            got = "fails"
+        assert got == expected
+    assert 0 < refusals < 300

@@ -590,6 +590,45 @@ def _gf_eval(poly: Sequence[int] | np.ndarray, count: int) -> np.ndarray:
     return np.bitwise_xor.reduce(_GF_EXP[_GF_LOG[coeffs[where]][None, :] + powers], axis=1)
 
 
+def _error_locator(synd: Sequence[int], nsym: int, erase_count: int) -> list[int]:
+    """`reedsolo.rs_find_error_locator(synd, nsym, erase_count=erase_count)` (Berlekamp-Massey
+    on the Forney syndromes, step for step, a list's negative indices included), with the
+    field's tables inline; raises `reedsolo.ReedSolomonError` where it does."""
+    import reedsolo
+
+    exp, log = _GF_EXP_LIST, _GF_LOG_LIST
+
+    def scaled(poly: list[int], x: int) -> list[int]:
+        return [exp[log[c] + log[x]] if c else 0 for c in poly] if x else [0] * len(poly)
+
+    err_loc, old_loc = [1], [1]
+    shift = len(synd) - nsym if len(synd) > nsym else 0
+    for i in range(nsym - erase_count):
+        k = i + shift
+        delta = synd[k]
+        for j in range(1, len(err_loc)):
+            a, b = err_loc[-(j + 1)], synd[k - j]
+            if a and b:
+                delta ^= exp[log[a] + log[b]]
+        old_loc = [*old_loc, 0]
+        if delta:
+            if len(old_loc) > len(err_loc):
+                new_loc = scaled(old_loc, delta)
+                old_loc = scaled(err_loc, exp[255 - log[delta]])
+                err_loc = new_loc
+            add = scaled(old_loc, delta)
+            size = max(len(err_loc), len(add))
+            out = [0] * (size - len(err_loc)) + err_loc
+            for index, c in enumerate(add):
+                out[index + size - len(add)] ^= c
+            err_loc = out
+    while err_loc and err_loc[0] == 0:
+        err_loc = err_loc[1:]
+    if (len(err_loc) - 1 - erase_count) * 2 + erase_count > nsym:
+        raise reedsolo.ReedSolomonError("Too many errors to correct")
+    return err_loc
+
+
 def rs_syndromes(message: Sequence[int] | np.ndarray, nsym: int) -> list[int]:
     """`reedsolo.rs_calc_syndromes(message, nsym)` (fcr 0, generator 2, a leading 0), computed
     with array operations: the pure-Python Horner loops were most of the erasure reader's time
@@ -634,7 +673,7 @@ def rs_decode(
     if max(synd) == 0:
         return msg, erase_pos
     fsynd = _forney_syndromes(synd, erase_pos, len(msg))
-    err_loc = reedsolo.rs_find_error_locator(fsynd, nsym, erase_count=len(erase_pos))
+    err_loc = _error_locator(fsynd, nsym, len(erase_pos))
     if max_cost is not None and 2 * (len(err_loc) - 1) + len(erase_pos) > max_cost:
         raise reedsolo.ReedSolomonError("The correction costs more than allowed")
     err_pos = _rs_find_errors(err_loc[::-1], len(msg))
