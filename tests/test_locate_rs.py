@@ -91,6 +91,8 @@ def test_rs_decode_refuses_a_costlier_correction_without_finishing_it() -> None:
 def test_error_locator_as_reedsolo() -> None:
     """Berlekamp-Massey on any syndromes (not only those of a correctable block): the same
     locator polynomial, or the same refusal."""
+    # reedsolo's field tables are module globals, set by a codec's construction
+    reedsolo.RSCodec(10, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
     rng = np.random.default_rng(8)
     refusals = 0
     for _ in range(300):
