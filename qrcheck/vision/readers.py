@@ -534,15 +534,153 @@ def _erasure_block(
             continue
         seen.add(key)
         try:
-            _, full, errata = _rs_codec(ec_count).decode(
-                bytearray(words.tobytes()), erase_pos=list(erase) or None
-            )
+            full, errata = rs_decode(words, ec_count, erase, ec_count - ERASURE_MARGIN)
         except reedsolo.ReedSolomonError:
             continue
         cost = 2 * (len(errata) - len(erase)) + len(erase)
         if cost <= ec_count - ERASURE_MARGIN:
             return np.frombuffer(bytes(full), np.uint8), cost
     return None
+
+
+def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
+    """GF(256) antilog (doubled, so sums of logs need no modulo below 510) and log tables for
+    QR's field (primitive polynomial 0x11D, generator 2)."""
+    exp = np.zeros(512, np.int64)
+    log = np.zeros(256, np.int64)
+    x = 1
+    for i in range(255):
+        exp[i], log[x] = x, i
+        x <<= 1
+        if x & 0x100:
+            x ^= 0x11D
+    exp[255:510] = exp[:255]
+    return exp, log
+
+
+_GF_EXP, _GF_LOG = _gf_tables()
+_GF_EXP_LIST, _GF_LOG_LIST = _GF_EXP.tolist(), _GF_LOG.tolist()
+
+
+def _forney_syndromes(synd: Sequence[int], erase_pos: Sequence[int], nmess: int) -> list[int]:
+    """`reedsolo.rs_forney_syndromes` (the syndromes with the erasures hidden), its loops with
+    the field's tables inline: the same products, without a function call for each."""
+    exp, log = _GF_EXP_LIST, _GF_LOG_LIST
+    fsynd = list(synd[1:])
+    last = len(fsynd) - 1
+    for p in erase_pos:
+        shift = (nmess - 1 - p) % 255  # the log of 2 ** (nmess - 1 - p)
+        for j in range(last):
+            a = fsynd[j]
+            fsynd[j] = (exp[log[a] + shift] if a else 0) ^ fsynd[j + 1]
+    return fsynd
+
+
+def _gf_eval(poly: Sequence[int] | np.ndarray, count: int) -> np.ndarray:
+    """A GF(256) polynomial (highest degree first, as reedsolo keeps them) evaluated at 2**i for
+    i in range(count), with array operations (reedsolo's `gf_poly_eval` in a loop)."""
+    if isinstance(poly, bytes | bytearray):
+        coeffs = np.frombuffer(poly, np.uint8).astype(np.int64)
+    else:
+        coeffs = np.asarray(poly, np.int64)
+    where = np.flatnonzero(coeffs)
+    if not len(where) or not count:
+        return np.zeros(count, np.int64)
+    powers = (len(coeffs) - 1 - where)[None, :] * np.arange(count)[:, None] % 255
+    return np.bitwise_xor.reduce(_GF_EXP[_GF_LOG[coeffs[where]][None, :] + powers], axis=1)
+
+
+def _error_locator(synd: Sequence[int], nsym: int, erase_count: int) -> list[int]:
+    """`reedsolo.rs_find_error_locator(synd, nsym, erase_count=erase_count)` (Berlekamp-Massey
+    on the Forney syndromes, step for step, a list's negative indices included), with the
+    field's tables inline; raises `reedsolo.ReedSolomonError` where it does."""
+    import reedsolo
+
+    exp, log = _GF_EXP_LIST, _GF_LOG_LIST
+
+    def scaled(poly: list[int], x: int) -> list[int]:
+        return [exp[log[c] + log[x]] if c else 0 for c in poly] if x else [0] * len(poly)
+
+    err_loc, old_loc = [1], [1]
+    shift = len(synd) - nsym if len(synd) > nsym else 0
+    for i in range(nsym - erase_count):
+        k = i + shift
+        delta = synd[k]
+        for j in range(1, len(err_loc)):
+            a, b = err_loc[-(j + 1)], synd[k - j]
+            if a and b:
+                delta ^= exp[log[a] + log[b]]
+        old_loc = [*old_loc, 0]
+        if delta:
+            if len(old_loc) > len(err_loc):
+                new_loc = scaled(old_loc, delta)
+                old_loc = scaled(err_loc, exp[255 - log[delta]])
+                err_loc = new_loc
+            add = scaled(old_loc, delta)
+            size = max(len(err_loc), len(add))
+            out = [0] * (size - len(err_loc)) + err_loc
+            for index, c in enumerate(add):
+                out[index + size - len(add)] ^= c
+            err_loc = out
+    while err_loc and err_loc[0] == 0:
+        err_loc = err_loc[1:]
+    if (len(err_loc) - 1 - erase_count) * 2 + erase_count > nsym:
+        raise reedsolo.ReedSolomonError("Too many errors to correct")
+    return err_loc
+
+
+def rs_syndromes(message: Sequence[int] | np.ndarray, nsym: int) -> list[int]:
+    """`reedsolo.rs_calc_syndromes(message, nsym)` (fcr 0, generator 2, a leading 0), computed
+    with array operations: the pure-Python Horner loops were most of the erasure reader's time
+    (every try of every block evaluates them twice)."""
+    return [0, *(int(v) for v in _gf_eval(message, nsym))]
+
+
+def _rs_find_errors(err_loc: Sequence[int], nmess: int) -> list[int]:
+    """`reedsolo.rs_find_errors` (the roots of the error locator by trying every position),
+    with array operations."""
+    import reedsolo
+
+    roots = np.flatnonzero(_gf_eval(err_loc, nmess) == 0)
+    if len(roots) != len(err_loc) - 1:
+        raise reedsolo.ReedSolomonError("Too many (or few) errors found by Chien Search")
+    return [int(nmess - 1 - i) for i in roots]
+
+
+def rs_decode(
+    words: np.ndarray, nsym: int, erase: Sequence[int] = (), max_cost: int | None = None
+) -> tuple[bytearray, list[int]]:
+    """One Reed-Solomon block (at most 255 codewords, `nsym` of them check codewords) corrected
+    as `reedsolo.RSCodec(nsym).decode(words, erase_pos=erase)` corrects it: the corrected block
+    and the errata positions (erasures first); raises `reedsolo.ReedSolomonError` where it
+    does. reedsolo's own steps (`rs_correct_msg`), with the syndromes from `rs_syndromes`.
+
+    With `max_cost`, a correction that would cost more (erasures + 2 errors) raises too, as
+    soon as the error locator's degree shows it: the errors are neither searched nor fixed."""
+    import reedsolo
+
+    codec = _rs_codec(nsym)
+    # reedsolo's field tables are module globals; its decode restores them the same way
+    reedsolo.gf_log, reedsolo.gf_exp = codec.gf_log, codec.gf_exp
+    reedsolo.field_charac = codec.field_charac
+    erase_pos = [int(e) for e in erase]
+    msg = bytearray(words.tobytes())
+    for e in erase_pos:
+        msg[e] = 0
+    if len(erase_pos) > nsym:
+        raise reedsolo.ReedSolomonError("Too many erasures to correct")
+    synd = rs_syndromes(msg, nsym)
+    if max(synd) == 0:
+        return msg, erase_pos
+    fsynd = _forney_syndromes(synd, erase_pos, len(msg))
+    err_loc = _error_locator(fsynd, nsym, len(erase_pos))
+    if max_cost is not None and 2 * (len(err_loc) - 1) + len(erase_pos) > max_cost:
+        raise reedsolo.ReedSolomonError("The correction costs more than allowed")
+    err_pos = _rs_find_errors(err_loc[::-1], len(msg))
+    msg = reedsolo.rs_correct_errata(msg, synd, erase_pos + err_pos, 0, 2)
+    if max(rs_syndromes(msg, nsym)) > 0:
+        raise reedsolo.ReedSolomonError("Could not correct message")
+    return msg, erase_pos + err_pos
 
 
 #: half the arc (degrees) a curved symbol is assumed to span, for the unrolled reads: mild,
