@@ -233,8 +233,9 @@ def _codec(ec_count: int):
     return reedsolo.RSCodec(ec_count, nsize=255, fcr=0, prim=0x11D, generator=2, c_exp=8)
 
 
-def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Antilog (doubled, so sums of logs need no modulo) and log tables of QR's GF(256)."""
+def gf_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Antilog (doubled, so sums of logs need no modulo below 510) and log tables (int64) of
+    QR's GF(256): primitive polynomial 0x11D, generator 2."""
     exp = np.zeros(512, np.int64)
     log = np.zeros(256, np.int64)
     x = 1
@@ -248,7 +249,7 @@ def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
     return exp, log
 
 
-_EXP, _LOG = _gf_tables()
+_EXP, _LOG = gf_tables()
 
 
 def _syndromes(words: np.ndarray, ec_count: int) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 import zxingcpp
 from pyzbar import pyzbar
 
+from qrcheck.vision.qr_layout import gf_tables
 from qrcheck.vision.shapes import (
     ZBAR,
     ZXING,
@@ -543,22 +544,7 @@ def _erasure_block(
     return None
 
 
-def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
-    """GF(256) antilog (doubled, so sums of logs need no modulo below 510) and log tables for
-    QR's field (primitive polynomial 0x11D, generator 2)."""
-    exp = np.zeros(512, np.int64)
-    log = np.zeros(256, np.int64)
-    x = 1
-    for i in range(255):
-        exp[i], log[x] = x, i
-        x <<= 1
-        if x & 0x100:
-            x ^= 0x11D
-    exp[255:510] = exp[:255]
-    return exp, log
-
-
-_GF_EXP, _GF_LOG = _gf_tables()
+_GF_EXP, _GF_LOG = gf_tables()
 _GF_EXP_LIST, _GF_LOG_LIST = _GF_EXP.tolist(), _GF_LOG.tolist()
 
 
