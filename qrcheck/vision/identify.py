@@ -665,7 +665,9 @@ def _stretch(levelled: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray |
     floor = max(0.35 * (top - base), 4 * sigma, 0.01)
     # darkened (a gamma below 1 on the darkness): Tesseract's own binarisation drops light grey
     # strokes, so faint print must come out dark
-    scaled = np.clip(ink / np.maximum(local, floor), 0.0, 1.0) ** 0.6
+    scaled = np.clip(ink / np.maximum(local, floor), 0.0, 1.0)
+    inked = scaled > 0  # most of a page is paper, where the power is 0 anyway
+    scaled[inked] **= 0.6
     out = (255 * (1.0 - 0.9 * scaled)).astype(np.uint8)
     out[~mask] = 255
     return out
