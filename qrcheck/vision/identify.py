@@ -728,7 +728,7 @@ def _enlarge(image: np.ndarray) -> np.ndarray:
 #: where qrcheck's own posting prints the procedure code in large type (`printing.posting`'s
 #: `code_label_mm`: a band right above the code's quiet zone, centred): from LABEL_BAND[0] to
 #: LABEL_BAND[1] symbol sides above the symbol's top edge (quiet zones of 4 modules, versions
-#: 1-10, and the label's 9 mm over a 70 mm code, at every page size), LABEL_HALF_WIDTH symbol
+#: 1-20, and the label's 9 mm over a 70 mm code, at every page size), LABEL_HALF_WIDTH symbol
 #: sides either side of its middle
 LABEL_BAND = (0.06, 0.45)
 LABEL_HALF_WIDTH = 0.8
