@@ -544,8 +544,8 @@ def _sheet(small: np.ndarray, box: tuple[float, float, float, float]) -> np.ndar
     if len(seeds) == 0:
         return None
     # the largest component touching the ring round the code
-    sizes = [(int((labels == s).sum()), s) for s in seeds]
-    sheet = (labels == max(sizes)[1]).astype(np.uint8)
+    sizes = np.bincount(labels.ravel())
+    sheet = (labels == max((int(sizes[s]), s) for s in seeds)[1]).astype(np.uint8)
     # a sheet is convex: its hull fills the notches bold print and pins leave at its edges
     points = cv2.findNonZero(sheet)
     cv2.fillConvexPoly(sheet, cv2.convexHull(points), 1)
@@ -570,7 +570,9 @@ def _own_side(small: np.ndarray, box: tuple[float, float, float, float], bright:
     count, labels, stats, centres = cv2.connectedComponentsWithStats(dense)
     own = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     keep = np.ones(small.shape, np.uint8)
-    yy, xx = np.mgrid[0 : small.shape[0], 0 : small.shape[1]].astype(np.float32)
+    # the pixels' columns and rows, broadcast against each other (a grid of each is 10x dearer)
+    xx = np.arange(small.shape[1], dtype=np.float32)[None, :]
+    yy = np.arange(small.shape[0], dtype=np.float32)[:, None]
     for label in range(1, count):
         w, h = stats[label][2:4]
         centre = centres[label]
