@@ -313,6 +313,30 @@ def _grid(n: int):
     return gr, gc, inside, terms, centres
 
 
+@cache
+def _grid_index(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat indices into `_grid(n)`'s arrays of the modules inside the symbol (row by row, as
+    `inside` picks them) and of the quiet zone's, and the symbol's indices (row-major, n x n)
+    of the finder cores' 3 x 3 modules (as a boolean mask over the symbol picks them)."""
+    _, _, inside, _, _ = _grid(n)
+    core = np.zeros((n, n), bool)
+    for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
+        core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
+    arrays = (np.flatnonzero(inside), np.flatnonzero(~inside), np.flatnonzero(core))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+@cache
+def _inside_terms(n: int) -> np.ndarray:
+    """`_grid(n)`'s illumination terms of the modules inside the symbol (`_rows(terms, inside)`)."""
+    _, _, inside, terms, _ = _grid(n)
+    rows = _rows(terms, inside)
+    rows.flags.writeable = False
+    return rows
+
+
 def _orientations(corners: np.ndarray) -> list[np.ndarray]:
     return [np.roll(corners, -k, axis=0) for k in range(4)]
 
@@ -433,15 +457,16 @@ def _lstsq(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Coefficients of a quadratic surface through the light samples (robust to stains)."""
-    ok = keep & np.isfinite(values)
+    usable = keep & np.isfinite(values)
+    ok = usable
     coef = np.zeros(terms.shape[1])
     coef[0] = _median(values[ok]) if ok.any() else 1.0
     for _ in range(3):
-        if ok.sum() < 12:
+        if np.count_nonzero(ok) < 12:
             break
         coef = _lstsq(_rows(terms, ok), values[ok])
         ratio = values / np.maximum(terms @ coef, 1e-6)
-        again = keep & np.isfinite(values) & (ratio > 0.85) & (ratio < 1.2)
+        again = usable & (ratio > 0.85) & (ratio < 1.2)
         if np.array_equal(again, ok):
             break
         ok = again
@@ -456,16 +481,16 @@ def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: fl
     threshold locally and follow such a gradient, so modulation, reflectance margin and fixed
     pattern damage are measured against the local ink level; how faded the symbol is shows in
     the symbol contrast, which reports its weakest region too."""
-    ok = keep & np.isfinite(values)
-    fit = np.full(len(values), level)
+    usable = keep & np.isfinite(values)
+    ok = usable
     for _ in range(4):
-        if ok.sum() < 30:
+        if np.count_nonzero(ok) < 30:
             return np.full(len(values), level)
         coef = _lstsq(_rows(terms, ok), values[ok])
         fit = terms @ coef
-        residual = values - fit
-        spread = 1.4826 * _median(np.abs(residual[ok]))
-        again = keep & np.isfinite(values) & (np.abs(residual) <= max(3 * spread, 0.04))
+        residual = np.abs(values - fit)
+        spread = 1.4826 * _median(residual[ok])
+        again = usable & (residual <= max(3 * spread, 0.04))
         if np.array_equal(again, ok):
             break
         ok = again
@@ -529,7 +554,8 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     if sampler.lin.size == 0:
         return None
     module = code.side / n
-    gr, _, inside, terms, centres = _grid(n)
+    gr, _, _, terms, centres = _grid(n)
+    in_idx, out_idx, core_idx = _grid_index(n)
     # every module's centre region at once: the crop (linear light, glare, the photo's own
     # levels) averaged over about half a module, then one remap at the module centres (three
     # channels: OpenCV's remap interpolates two-channel images differently)
@@ -543,11 +569,8 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     values, glare, raw = sampled[:, 0], sampled[:, 1] > 0.2, sampled[:, 2]
 
     # first guess: dark = the finder cores, light = above the midpoint
-    core = np.zeros((n, n), bool)
-    for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
-        core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
-    sym = values[inside].reshape(n, n)
-    cores, finite = sym[core][np.isfinite(sym[core])], values[np.isfinite(values)]
+    cores = values[in_idx[core_idx]]
+    cores, finite = cores[np.isfinite(cores)], values[np.isfinite(values)]
     if finite.size < 20:
         return None
     core_dark = _median(cores) if cores.size else float(finite.min())
@@ -555,8 +578,9 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     keep = (values > (core_dark + light0) / 2) & ~glare
     coef = _fit_light(terms, values, keep)
     rel = values / np.maximum(terms @ coef, 1e-4)
-    sym_r = rel[inside].reshape(n, n)
-    cores = sym_r[core][np.isfinite(sym_r[core])]
+    sym_r = rel[in_idx].reshape(n, n)
+    cores = sym_r.ravel()[core_idx]
+    cores = cores[np.isfinite(cores)]
     dark0 = _median(cores) if cores.size else 0.0
     threshold = (1 + dark0) / 2
     measured = sym_r < threshold
@@ -567,15 +591,15 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     # refit the light on the quiet zone and the modules that should be light (unless the first
     # fit rested on much the same samples: then it stands)
     light = np.ones(len(gr), bool)
-    light[inside] = ~truth.ravel()
+    light[in_idx] = ~truth.ravel()
     refit = light & ~glare & (rel > threshold)
     if np.count_nonzero(refit != keep) > 0.01 * len(gr):
         coef = _fit_light(terms, values, refit)
     illum = np.maximum(terms @ coef, 1e-4)
     rel = values / illum
-    sym_r = rel[inside].reshape(n, n)
-    sym_glare = glare[inside].reshape(n, n)
-    ring, ring_glare, ring_raw = rel[~inside], glare[~inside], raw[~inside]
+    sym_r = rel[in_idx].reshape(n, n)
+    sym_glare = glare[in_idx].reshape(n, n)
+    ring, ring_glare, ring_raw = rel[out_idx], glare[out_idx], raw[out_idx]
 
     solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
     if solid.sum() < 5:
@@ -590,7 +614,7 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
         white = _median(lights) if lights.size else 1.0
     # the camera's noise on a module's reading: the spread of the quiet zone's paper
     noise = 1.4826 * _median(np.abs(light_ring - white)) if light_ring.size >= 8 else 0.0
-    paper = _median(illum[inside])
+    paper = _median(illum[in_idx])
     ink = paper * dark if np.isfinite(dark) else float("nan")
     return _Symbol(
         lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
@@ -697,6 +721,17 @@ def _block_members(version: int, ec: str) -> np.ndarray:
     return members
 
 
+@cache
+def _codeword_modules(version: int, ec: str) -> np.ndarray:
+    """Flat (row-major) indices of the codewords' modules, 8 per codeword, in placement order."""
+    lay = layout(version)
+    data_r, data_c = lay.data_order
+    k = blocks(version, ec).total * 8
+    flat = data_r[:k] * lay.n + data_c[:k]
+    flat.flags.writeable = False
+    return flat
+
+
 def _codeword_grades(
     parameters: list[np.ndarray], excluded: np.ndarray, lay: Layout, ec: str
 ) -> list[tuple[float, dict[str, float]]]:
@@ -705,12 +740,11 @@ def _codeword_grades(
     it count as errors in a notional unused error correction, and the parameter's grade is the
     best min(level, notional UEC grade) over the levels. (grade, notional UEC) per parameter."""
     spec = blocks(lay.version, ec)
-    data_r, data_c = lay.data_order
-    k = spec.total * 8
-    levels = np.stack(parameters)  # (parameters, n, n)
-    cw_levels = levels[:, data_r[:k], data_c[:k]].reshape(len(parameters), spec.total, 8)
+    flat = _codeword_modules(lay.version, ec)
+    levels = np.stack(parameters).reshape(len(parameters), -1)  # (parameters, n * n)
+    cw_levels = levels[:, flat].reshape(len(parameters), spec.total, 8)
     cw_levels = cw_levels.min(axis=2)
-    cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
+    cw_excluded = excluded.ravel()[flat].reshape(spec.total, 8).any(axis=1)
     bad = (cw_levels[:, None, :] < _LEVELS[None, :, None]) & ~cw_excluded[None, None, :]
     members = _block_members(lay.version, ec)
     errors = bad.astype(np.int32).reshape(-1, spec.total) @ members  # (parameters x levels, blocks)
@@ -733,50 +767,78 @@ def _count_score(errors: int, _count: int) -> float:
     return count_score(errors)
 
 
+@cache
+def _segment_parts(version: int, with_format: bool):
+    """The segments `_fixed_patterns` scores for a version, one after the other: (names,
+    scorers, sizes, start of each, flat indices of all their modules, flat indices of the
+    format and version information's modules); finders and timing patterns first, then the
+    format information's copies (when its word was read) and the version information's."""
+    lay = layout(version)
+    n = lay.n
+    names: list[str] = []
+    scorers: list[Callable[[int, int], float]] = []
+    cells: list[np.ndarray] = []
+    for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
+        r, c = lay.segments[name]
+        names.append(name)
+        scorers.append(_count_score if name.startswith("finder") else _timing_score)
+        cells.append(r * n + c)
+    info: list[np.ndarray] = []
+    copies = (lay.format_copies if with_format else ()), lay.version_copies
+    for label, label_copies in zip(("format", "version_info"), copies, strict=True):
+        for rows, cols in label_copies:
+            names.append(label)
+            scorers.append(_count_score)
+            cells.append(rows * n + cols)
+            info.append(rows * n + cols)
+    sizes = [len(cell) for cell in cells]
+    starts = np.cumsum([0, *sizes[:-1]])
+    flat = np.concatenate(cells)
+    info_flat = np.concatenate(info) if info else np.zeros(0, flat.dtype)
+    for array in (starts, flat, info_flat):
+        array.flags.writeable = False
+    return tuple(names), tuple(scorers), tuple(sizes), starts, flat, info_flat
+
+
+@cache
+def _info_expected(version: int, format_word: int | None) -> np.ndarray:
+    """The expected bits of the format information's copies (when its word was read) and of
+    the version information's, in `_segment_parts`'s order."""
+    lay = layout(version)
+    bits: list[np.ndarray] = []
+    for copies, word in (
+        (lay.format_copies if format_word is not None else (), format_word),
+        (lay.version_copies, version_bits(version) if version >= 7 else None),
+    ):
+        for rows, _ in copies:
+            bits.append(np.array([(word >> i) & 1 for i in range(len(rows))], bool))
+    expected = np.concatenate(bits) if bits else np.zeros(0, bool)
+    expected.flags.writeable = False
+    return expected
+
+
 def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.ndarray) -> dict:
     """Scores of the finders, timing patterns, format and version information: every segment's
     modules in error at each grade level counted in one pass (`_segment_score` per segment)."""
     lay = s.lay
     scores: dict[str, float] = {}
-    # (name, scorer, rows, cols, modules in error) of every segment, one after the other
-    parts: list[tuple[str, Callable[[int, int], float], np.ndarray, np.ndarray, np.ndarray]] = []
-    for name in ("finder_tl", "finder_tr", "finder_bl"):
-        r, c = lay.segments[name]
-        parts.append((name, _count_score, r, c, wrong[r, c]))
-    for name in ("timing_h", "timing_v"):
-        r, c = lay.segments[name]
-        parts.append((name, _timing_score, r, c, wrong[r, c]))
-    for label, copies, word in (
-        ("format", lay.format_copies, s.format_word),
-        (
-            "version_info",
-            lay.version_copies,
-            version_bits(lay.version) if lay.version >= 7 else None,
-        ),
-    ):
-        if not copies:
-            continue
-        if word is None:
-            scores[label] = 0.0
-            continue
-        for rows, cols in copies:
-            expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
-            wrong_bits = (dark[rows, cols] != expected) | ~np.isfinite(s.r[rows, cols])
-            parts.append((label, _count_score, rows, cols, wrong_bits))
-    rows = np.concatenate([part[2] for part in parts])
-    cols = np.concatenate([part[3] for part in parts])
-    bad = np.concatenate([part[4] for part in parts])[None, :] | (
-        levels[rows, cols][None, :] < _LEVELS[:, None]
+    if lay.format_copies and s.format_word is None:
+        scores["format"] = 0.0
+    with_format = s.format_word is not None
+    names, scorers, sizes, starts, flat, info_flat = _segment_parts(lay.version, with_format)
+    # modules in error: the finders' and timing patterns' wrong modules, then the information
+    # bits read wrong or not seen
+    info_wrong = (dark.ravel()[info_flat] != _info_expected(lay.version, s.format_word)) | ~(
+        np.isfinite(s.r.ravel()[info_flat])
     )
-    bad &= ~s.glare[rows, cols][None, :]
-    sizes = [len(part[2]) for part in parts]
-    starts = np.cumsum([0, *sizes[:-1]])
-    errors = np.add.reduceat(bad.astype(np.int64), starts, axis=1)  # (levels, segments)
-    for i, (name, scorer, *_) in enumerate(parts):
-        score = max(
-            min(float(level), scorer(int(e), sizes[i]))
-            for level, e in zip(_LEVELS, errors[:, i], strict=True)
-        )
+    bad = np.concatenate([wrong.ravel()[flat[: len(flat) - len(info_flat)]], info_wrong])[
+        None, :
+    ] | (levels.ravel()[flat][None, :] < _LEVELS[:, None])
+    bad &= ~s.glare.ravel()[flat][None, :]
+    errors = np.add.reduceat(bad.astype(np.int64), starts, axis=1).T.tolist()  # per segment
+    levels_f = [float(level) for level in _LEVELS]
+    for name, scorer, size, counts in zip(names, scorers, sizes, errors, strict=True):
+        score = max(min(level, scorer(e, size)) for level, e in zip(levels_f, counts, strict=True))
         scores[name] = max(scores.get(name, 0.0), score)  # the better copy of format/version
     order = ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v", "format")
     return {k: scores[k] for k in (*order, "version_info") if k in scores}
@@ -966,9 +1028,8 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     finite = np.isfinite(s.r)
     r, crosstalk = _uncrosstalk(s)
     # the local ink level and threshold (see _fit_dark)
-    _, _, inside, terms, _ = _grid(n)
     keep = (s.truth & ~s.glare).ravel()
-    ink = _fit_dark(_rows(terms, inside), r.ravel(), keep, s.dark).reshape(n, n)
+    ink = _fit_dark(_inside_terms(n), r.ravel(), keep, s.dark).reshape(n, n)
     ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
     weakest = float(np.clip((white - _percentile(ink[s.truth], 95)) / white, 0, 1))
     metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)
