@@ -717,16 +717,6 @@ _LEVELS = np.array([4, 3, 2, 1])
 
 
 @cache
-def _block_members(version: int, ec: str) -> np.ndarray:
-    """(codewords, blocks) 0/1 matrix: which Reed-Solomon block each codeword belongs to."""
-    spec = blocks(version, ec)
-    members = np.zeros((spec.total, len(spec.ec_counts)), np.int32)
-    members[np.arange(spec.total), spec.block_of] = 1
-    members.flags.writeable = False
-    return members
-
-
-@cache
 def _codeword_modules(version: int, ec: str) -> np.ndarray:
     """Flat (row-major) indices of the codewords' modules, 8 per codeword, in placement order."""
     lay = layout(version)
@@ -750,9 +740,14 @@ def _codeword_grades(
     cw_levels = levels[:, flat].reshape(len(parameters), spec.total, 8)
     cw_levels = cw_levels.min(axis=2)
     cw_excluded = excluded.ravel()[flat].reshape(spec.total, 8).any(axis=1)
-    bad = (cw_levels[:, None, :] < _LEVELS[None, :, None]) & ~cw_excluded[None, None, :]
-    members = _block_members(lay.version, ec)
-    errors = bad.astype(np.int32).reshape(-1, spec.total) @ members  # (parameters x levels, blocks)
+    # the codewords counted per parameter, block and level (0..4); those below each grade
+    # level (4, 3, 2, 1) are the errors at that level: (parameters x levels, blocks)
+    nblocks = len(spec.ec_counts)
+    counted = ~cw_excluded
+    bins = (np.arange(len(parameters))[:, None] * nblocks + spec.block_of[None, :]) * 5 + cw_levels
+    hist = np.bincount(bins[:, counted].ravel(), minlength=len(parameters) * nblocks * 5)
+    below = hist.reshape(len(parameters), nblocks, 5).cumsum(axis=2)[:, :, _LEVELS - 1]
+    errors = below.transpose(0, 2, 1).reshape(-1, nblocks)
     uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
     results = []
     for p in range(len(parameters)):
