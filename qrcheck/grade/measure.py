@@ -178,12 +178,15 @@ def _median(values: np.ndarray) -> float:
     which on the few hundred modules of a symbol costs more than the partition itself."""
     x = np.asarray(values, np.float64).ravel()
     n = x.size
-    if n == 0 or np.isnan(x).any():
+    if n == 0:
         return float("nan")
     k = n // 2
+    # the largest value placed last too: NaN, when there is one (partition sorts NaN last)
+    part = np.partition(x, (k - 1, k, n - 1) if n % 2 == 0 else (k, n - 1))
+    if np.isnan(part[-1]):
+        return float("nan")
     if n % 2:
-        return float(np.partition(x, k)[k])
-    part = np.partition(x, (k - 1, k))
+        return float(part[k])
     return float((part[k - 1] + part[k]) / 2)
 
 
@@ -535,9 +538,9 @@ def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
 def _glare_or_none(raw: np.ndarray, module: float) -> np.ndarray | None:
     """`_glare_mask`, or None when it would be empty (most photos: nothing blown out that wide),
     found before the mask is grown."""
-    saturated = (raw >= 250).astype(np.uint8)
-    if not saturated.any():
+    if not raw.size or raw.max() < 250:
         return None
+    saturated = (raw >= 250).astype(np.uint8)
     width = max(3, round(2.5 * module))
     blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
     if not blobs.any():
@@ -709,8 +712,11 @@ def _reference(
 
 def _module_levels(values: np.ndarray) -> np.ndarray:
     """Grade (0..4) of each module's modulation or margin with the ISO bands."""
-    edges = np.array([b[0] for b in reversed(MOD_BANDS)])  # D, C, B, A
-    return np.searchsorted(edges, values, side="right")
+    return np.searchsorted(_MOD_EDGES, values, side="right")
+
+
+_MOD_EDGES = np.array([b[0] for b in reversed(MOD_BANDS)])  # D, C, B, A
+_MOD_EDGES.flags.writeable = False
 
 
 _LEVELS = np.array([4, 3, 2, 1])
