@@ -549,21 +549,15 @@ def _glare_or_none(raw: np.ndarray, module: float) -> np.ndarray | None:
     return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
 
 
-def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
-    version, corners, _ = _fit_geometry(gray, code)
-    lay = layout(version)
-    n = lay.n
-    sampler = _Sampler(gray, corners, n, QUIET + 0.5)
-    if sampler.lin.size == 0:
-        return None
-    module = code.side / n
-    gr, _, _, terms, centres = _grid(n)
-    in_idx, out_idx, core_idx = _grid_index(n)
-    # every module's centre region at once: each image of the crop (linear light, the photo's
-    # own levels, glare) averaged over about half a module, then read at the module centres.
-    # One channel at a time: OpenCV's box filter is several times slower on a stack of three
-    # channels than on each alone, for the same numbers (each channel is filtered and
-    # interpolated on its own either way); a photo without glare has no glare image to read
+def _sample_modules(
+    sampler: _Sampler, centres: np.ndarray, module: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(linear light, glare, the photo's own levels) at every module centre: each image of the
+    crop averaged over about half a module, then read at the centres.
+
+    One channel at a time: OpenCV's box filter is several times slower on a stack of three
+    channels than on each alone, for the same numbers (each channel is filtered and interpolated
+    on its own either way); a photo with nothing blown out has no glare image to read."""
     k = 2 * int(module // 4) + 1
     xy = sampler.to_photo(centres)
 
@@ -575,6 +569,21 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     values, raw = read(sampler.lin), read(sampler.raw.astype(np.float32))
     glare_image = _glare_or_none(sampler.raw, module)
     glare = np.zeros(len(values), bool) if glare_image is None else read(glare_image) > 0.2
+    return values, glare, raw
+
+
+def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
+    version, corners, _ = _fit_geometry(gray, code)
+    lay = layout(version)
+    n = lay.n
+    sampler = _Sampler(gray, corners, n, QUIET + 0.5)
+    if sampler.lin.size == 0:
+        return None
+    module = code.side / n
+    gr, _, _, terms, centres = _grid(n)
+    in_idx, out_idx, core_idx = _grid_index(n)
+    # every module's centre region: linear light, glare and the photo's own levels
+    values, glare, raw = _sample_modules(sampler, centres, module)
 
     # first guess: dark = the finder cores, light = above the midpoint
     cores = values[in_idx[core_idx]]
