@@ -311,3 +311,44 @@ def test_the_corrected_symbol_is_drawn_as_before() -> None:
                     assert not fixed.matrix.flags.writeable
                     if share == 0.0:
                         assert np.array_equal(fixed.matrix, matrix)
+
+
+def test_points_are_remapped_in_one_row_with_the_values_of_rows_of_1024(monkeypatch) -> None:
+    """A map of one row (OpenCV remaps it on the calling thread) whenever the points fit in one,
+    rows of at most 32,766 points past that; each point's value as with rows of 1,024."""
+    rng = np.random.default_rng(24)
+    gray = rng.integers(0, 256, (300, 320)).astype(np.uint8)
+    corners = np.array([(30.0, 40.0), (280.0, 50.0), (270.0, 260.0), (40.0, 250.0)])
+    sampler = _Sampler(gray, corners, 25, 4.5)
+    shapes = []
+    remap = cv2.remap
+
+    def recording(src, mx, my, *args, **kwargs):
+        shapes.append(mx.shape)
+        return remap(src, mx, my, *args, **kwargs)
+
+    monkeypatch.setattr(cv2, "remap", recording)
+    stack = cv2.merge([sampler.lin, sampler.lin * 0.5, sampler.lin * 2])
+    for k in (1, 7, 1023, 1025, 5000, 32766, 32767, 40000):
+        xy = np.c_[rng.uniform(-5, 330, k), rng.uniform(-5, 310, k)]
+        for src in (sampler.lin, stack):
+            shapes.clear()
+            values = sampler.at(xy, src)
+            rows = -(-k // 32766)
+            assert shapes == [(rows, k if rows == 1 else 32766)]
+            mx = np.full(-(-k // 1024) * 1024, -1e6, np.float32)
+            my = mx.copy()
+            mx[:k] = xy[:, 0] - 0.5 - sampler.x0
+            my[:k] = xy[:, 1] - 0.5 - sampler.y0
+            old = remap(
+                src,
+                mx.reshape(-1, 1024),
+                my.reshape(-1, 1024),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(-1.0, -1.0, -1.0, -1.0),
+            )
+            old = old.reshape(-1, src.shape[2])[:k] if src.ndim == 3 else old.ravel()[:k]
+            old = np.where(old < 0, np.nan, old).astype(np.float64)
+            assert np.array_equal(values, old, equal_nan=True)
+            assert (np.isnan(values).any() and np.isfinite(values).any()) or k < 50

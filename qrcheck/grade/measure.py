@@ -277,7 +277,10 @@ class _Sampler:
         """Values of `src` (the crop, or a stack of crops) at photo points `xy` (k, 2)."""
         channels = 1 if src.ndim == 2 else src.shape[2]
         # OpenCV's remap takes maps of fewer than 32,767 rows and columns: the points are laid
-        # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules)
+        # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules).
+        # One row whenever they fit: OpenCV splits a map's rows over its threads, whose waking
+        # and waiting cost more CPU time than remapping a few thousand points on this one (each
+        # point's value is the same whatever the map's shape)
         k = len(xy)
         rows = max(1, -(-k // _MAP_WIDTH))
         width = min(k, _MAP_WIDTH) if k else 1
@@ -298,7 +301,7 @@ class _Sampler:
 
 
 #: points per row of a remap map (OpenCV refuses maps of 32,767 rows or columns and more)
-_MAP_WIDTH = 1024
+_MAP_WIDTH = 32766
 
 
 @cache
@@ -462,17 +465,21 @@ def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.nd
     """Coefficients of a quadratic surface through the light samples (robust to stains)."""
     usable = keep & np.isfinite(values)
     ok = usable
-    coef = np.zeros(terms.shape[1])
-    coef[0] = _median(values[ok]) if ok.any() else 1.0
+    picked = np.flatnonzero(ok)
+    if picked.size < 12:  # too few for a surface: a level (the median of the samples)
+        coef = np.zeros(terms.shape[1])
+        coef[0] = _median(values[picked]) if picked.size else 1.0
+        return coef
     for _ in range(3):
-        if np.count_nonzero(ok) < 12:
-            break
-        coef = _lstsq(_rows(terms, ok), values[ok])
+        coef = _lstsq(np.take(terms, picked, axis=0), values[picked])
         ratio = values / np.maximum(terms @ coef, 1e-6)
         again = usable & (ratio > 0.85) & (ratio < 1.2)
-        if np.array_equal(again, ok):
+        if (again == ok).all():
             break
         ok = again
+        picked = np.flatnonzero(ok)
+        if picked.size < 12:
+            break
     return coef
 
 
@@ -487,14 +494,15 @@ def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: fl
     usable = keep & np.isfinite(values)
     ok = usable
     for _ in range(4):
-        if np.count_nonzero(ok) < 30:
+        picked = np.flatnonzero(ok)
+        if picked.size < 30:
             return np.full(len(values), level)
-        coef = _lstsq(_rows(terms, ok), values[ok])
+        coef = _lstsq(np.take(terms, picked, axis=0), values[picked])
         fit = terms @ coef
         residual = np.abs(values - fit)
-        spread = 1.4826 * _median(residual[ok])
+        spread = 1.4826 * _median(residual[picked])
         again = usable & (residual <= max(3 * spread, 0.04))
-        if np.array_equal(again, ok):
+        if (again == ok).all():
             break
         ok = again
     return fit
