@@ -563,9 +563,9 @@ def _sample_modules(
     """(linear light, glare, the photo's own levels) at every module centre: each image of the
     crop averaged over about half a module, then read at the centres.
 
-    One channel at a time: OpenCV's box filter is several times slower on a stack of three
-    channels than on each alone, for the same numbers (each channel is filtered and interpolated
-    on its own either way); a photo with nothing blown out has no glare image to read."""
+    One image at a time, for the same numbers as a stack of the three (each channel is filtered
+    and interpolated on its own either way): no stack to build, and a photo with nothing blown
+    out (most) has no glare image to filter and read."""
     k = 2 * int(module // 4) + 1
     xy = sampler.to_photo(centres)
 
