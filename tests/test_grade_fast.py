@@ -11,19 +11,35 @@ import numpy as np
 
 from qrcheck.grade.measure import (
     _LEVELS,
+    GRADES,
     TIMING_BANDS,
+    UEC_BANDS,
+    _codeword_grades,
     _fixed_patterns,
     _glare_mask,
+    _grid,
     _measure,
     _median,
     _percentile,
+    _sample_modules,
+    _Sampler,
     _spread,
+    band_score,
     below_score,
     count_score,
 )
 from qrcheck.vision.locate import locate_codes
 from qrcheck.vision.photos import load_photo
-from qrcheck.vision.qr_layout import version_bits
+from qrcheck.vision.qr_layout import (
+    blocks,
+    correct,
+    format_words,
+    layout,
+    mask_matrix,
+    reference_matrix,
+    size_of,
+    version_bits,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -165,3 +181,174 @@ def test_the_glare_mask_is_the_same_when_its_growing_is_skipped() -> None:
         assert mask.dtype == np.float32
         empty += int(not mask.any())
     assert 0 < empty < 60
+
+
+def old_sample_modules(sampler: _Sampler, centres: np.ndarray, module: float):
+    """The module samples as first read: the three images stacked, box-filtered and read at once."""
+    stack = cv2.merge(
+        [sampler.lin, _glare_mask(sampler.raw, module), sampler.raw.astype(np.float32)]
+    )
+    k = 2 * int(module // 4) + 1
+    if k > 1:
+        stack = cv2.blur(stack, (k, k), borderType=cv2.BORDER_REPLICATE)
+    sampled = sampler.points(centres, stack)
+    return sampled[:, 0], sampled[:, 1] > 0.2, sampled[:, 2]
+
+
+def test_the_modules_read_one_image_at_a_time_are_those_of_the_stack() -> None:
+    """Every code of the sample photos, at its own module size and at others (box filters of 1
+    to 7 pixels), as photographed and with a blown-out patch over it (glare), partly outside
+    the photo too (NaN samples)."""
+    rng = np.random.default_rng(21)
+    glared = 0
+    for path in sorted((REPO / "samples" / "photos").rglob("*")):
+        if path.suffix.lower() not in (".jpg", ".png"):
+            continue
+        gray = load_photo(path).gray
+        for code in locate_codes(gray):
+            n = size_of(code.version or 1)
+            centres = _grid(n)[4]
+            for shift in (0.0, 0.6):
+                corners = np.array(code.corners, np.float64) - shift * code.side
+                for photo in (gray, gray.copy()):
+                    if photo is not gray:
+                        y, x = np.array(code.corners[0], int)[::-1].clip(0)
+                        side = int(code.side / 2)
+                        photo[y : y + side, x : x + side] = 255
+                    sampler = _Sampler(photo, corners, n, 4.5)
+                    if sampler.lin.size == 0:
+                        continue
+                    for module in (code.side / n, float(rng.uniform(1, 8)), 12.0, 30.0):
+                        new = _sample_modules(sampler, centres, module)
+                        old = old_sample_modules(sampler, centres, module)
+                        for a, b in zip(new, old, strict=True):
+                            assert a.dtype == b.dtype
+                            assert np.array_equal(a, b, equal_nan=a.dtype != bool)
+                        glared += int(new[1].any())
+    assert glared
+
+
+def old_codeword_grades(parameters, excluded, lay, ec):
+    """Codeword grading as first written: the errors per block from a 0/1 membership product."""
+    spec = blocks(lay.version, ec)
+    data_r, data_c = lay.data_order
+    k = spec.total * 8
+    levels = np.stack(parameters)
+    cw_levels = levels[:, data_r[:k], data_c[:k]].reshape(len(parameters), spec.total, 8)
+    cw_levels = cw_levels.min(axis=2)
+    cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
+    bad = (cw_levels[:, None, :] < _LEVELS[None, :, None]) & ~cw_excluded[None, None, :]
+    members = np.zeros((spec.total, len(spec.ec_counts)), np.int32)
+    members[np.arange(spec.total), spec.block_of] = 1
+    errors = bad.astype(np.int32).reshape(-1, spec.total) @ members
+    uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
+    results = []
+    for p in range(len(parameters)):
+        best, notional = 0.0, {}
+        for level, uec in zip(_LEVELS, uecs[p * 4 : p * 4 + 4], strict=True):
+            notional[GRADES[level]] = round(float(uec), 3)
+            best = max(best, min(float(level), band_score(float(uec), UEC_BANDS)))
+        results.append((best, notional))
+    return results
+
+
+def test_the_codewords_are_graded_as_with_the_membership_product() -> None:
+    rng = np.random.default_rng(22)
+    for version in (1, 2, 5, 7, 10, 22, 40):
+        lay = layout(version)
+        n = lay.n
+        for ec in "LMQH":
+            for share in (0.0, 0.01, 0.05, 0.3, 1.0):
+                parameters = [
+                    np.where(rng.random((n, n)) < share, rng.integers(0, 5, (n, n)), 4)
+                    for _ in range(2)
+                ]
+                excluded = rng.random((n, n)) < share / 3
+                new = _codeword_grades(parameters, excluded, lay, ec)
+                assert new == old_codeword_grades(parameters, excluded, lay, ec)
+
+
+def old_correct_matrix(measured, version, ec, mask, word, fixed_words):
+    """The corrected symbol as first drawn: the fixed patterns, the codewords, then the format
+    and version information written over the sampled symbol in turn."""
+    lay = layout(version)
+    data_r, data_c = lay.data_order
+    k = blocks(version, ec).total * 8
+    flip = mask_matrix(lay.n, mask)
+    out = np.where(lay.fixed, lay.expected, measured)
+    new_bits = np.unpackbits(fixed_words[:, None], axis=1, bitorder="big").ravel().astype(bool)
+    out[data_r[:k], data_c[:k]] = new_bits ^ flip[data_r[:k], data_c[:k]]
+    for rows, cols in lay.format_copies:
+        out[rows, cols] = [(word >> i) & 1 == 1 for i in range(15)]
+    if version >= 7:
+        vbits = version_bits(version)
+        for rows, cols in lay.version_copies:
+            out[rows, cols] = [(vbits >> i) & 1 == 1 for i in range(18)]
+    return out
+
+
+def test_the_corrected_symbol_is_drawn_as_before() -> None:
+    """Symbols with errors within and past correction, every mask, versions 1 to 40."""
+    rng = np.random.default_rng(23)
+    for version in (1, 3, 6, 7, 12, 27, 40):
+        for ec in "LMQH":
+            for mask in range(8):
+                word = next(w for w, e, m in format_words() if e == ec and m == mask)
+                matrix = reference_matrix("dvc.vn", version, ec, mask, True)
+                for share in (0.0, 0.02, 0.3):
+                    measured = matrix ^ (rng.random(matrix.shape) < share)
+                    fixed = correct(measured, version, ec, mask, word)
+                    lay = layout(version)
+                    data_r, data_c = lay.data_order
+                    k = blocks(version, ec).total * 8
+                    bits = (
+                        fixed.matrix[data_r[:k], data_c[:k]]
+                        ^ mask_matrix(lay.n, mask)[data_r[:k], data_c[:k]]
+                    )
+                    words = np.packbits(bits.astype(np.uint8).reshape(-1, 8), axis=1).ravel()
+                    old = old_correct_matrix(measured, version, ec, mask, word, words)
+                    assert np.array_equal(fixed.matrix, old)
+                    assert not fixed.matrix.flags.writeable
+                    if share == 0.0:
+                        assert np.array_equal(fixed.matrix, matrix)
+
+
+def test_points_are_remapped_in_one_row_with_the_values_of_rows_of_1024(monkeypatch) -> None:
+    """A map of one row (OpenCV remaps it on the calling thread) whenever the points fit in one,
+    rows of at most 32,766 points past that; each point's value as with rows of 1,024."""
+    rng = np.random.default_rng(24)
+    gray = rng.integers(0, 256, (300, 320)).astype(np.uint8)
+    corners = np.array([(30.0, 40.0), (280.0, 50.0), (270.0, 260.0), (40.0, 250.0)])
+    sampler = _Sampler(gray, corners, 25, 4.5)
+    shapes = []
+    remap = cv2.remap
+
+    def recording(src, mx, my, *args, **kwargs):
+        shapes.append(mx.shape)
+        return remap(src, mx, my, *args, **kwargs)
+
+    monkeypatch.setattr(cv2, "remap", recording)
+    stack = cv2.merge([sampler.lin, sampler.lin * 0.5, sampler.lin * 2])
+    for k in (1, 7, 1023, 1025, 5000, 32766, 32767, 40000):
+        xy = np.c_[rng.uniform(-5, 330, k), rng.uniform(-5, 310, k)]
+        for src in (sampler.lin, stack):
+            shapes.clear()
+            values = sampler.at(xy, src)
+            rows = -(-k // 32766)
+            assert shapes == [(rows, k if rows == 1 else 32766)]
+            mx = np.full(-(-k // 1024) * 1024, -1e6, np.float32)
+            my = mx.copy()
+            mx[:k] = xy[:, 0] - 0.5 - sampler.x0
+            my[:k] = xy[:, 1] - 0.5 - sampler.y0
+            old = remap(
+                src,
+                mx.reshape(-1, 1024),
+                my.reshape(-1, 1024),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(-1.0, -1.0, -1.0, -1.0),
+            )
+            old = old.reshape(-1, src.shape[2])[:k] if src.ndim == 3 else old.ravel()[:k]
+            old = np.where(old < 0, np.nan, old).astype(np.float64)
+            assert np.array_equal(values, old, equal_nan=True)
+            assert (np.isnan(values).any() and np.isfinite(values).any()) or k < 50

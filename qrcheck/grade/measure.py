@@ -178,12 +178,15 @@ def _median(values: np.ndarray) -> float:
     which on the few hundred modules of a symbol costs more than the partition itself."""
     x = np.asarray(values, np.float64).ravel()
     n = x.size
-    if n == 0 or np.isnan(x).any():
+    if n == 0:
         return float("nan")
     k = n // 2
+    # the largest value placed last too: NaN, when there is one (partition sorts NaN last)
+    part = np.partition(x, (k - 1, k, n - 1) if n % 2 == 0 else (k, n - 1))
+    if np.isnan(part[-1]):
+        return float("nan")
     if n % 2:
-        return float(np.partition(x, k)[k])
-    part = np.partition(x, (k - 1, k))
+        return float(part[k])
     return float((part[k - 1] + part[k]) / 2)
 
 
@@ -274,7 +277,10 @@ class _Sampler:
         """Values of `src` (the crop, or a stack of crops) at photo points `xy` (k, 2)."""
         channels = 1 if src.ndim == 2 else src.shape[2]
         # OpenCV's remap takes maps of fewer than 32,767 rows and columns: the points are laid
-        # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules)
+        # out as rows of _MAP_WIDTH (a version-40 symbol with its quiet zone has 34,225 modules).
+        # One row whenever they fit: OpenCV splits a map's rows over its threads, whose waking
+        # and waiting cost more CPU time than remapping a few thousand points on this one (each
+        # point's value is the same whatever the map's shape)
         k = len(xy)
         rows = max(1, -(-k // _MAP_WIDTH))
         width = min(k, _MAP_WIDTH) if k else 1
@@ -295,7 +301,7 @@ class _Sampler:
 
 
 #: points per row of a remap map (OpenCV refuses maps of 32,767 rows or columns and more)
-_MAP_WIDTH = 1024
+_MAP_WIDTH = 32766
 
 
 @cache
@@ -311,6 +317,30 @@ def _grid(n: int):
     for array in (gr, gc, inside, terms, centres):
         array.flags.writeable = False
     return gr, gc, inside, terms, centres
+
+
+@cache
+def _grid_index(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat indices into `_grid(n)`'s arrays of the modules inside the symbol (row by row, as
+    `inside` picks them) and of the quiet zone's, and the symbol's indices (row-major, n x n)
+    of the finder cores' 3 x 3 modules (as a boolean mask over the symbol picks them)."""
+    _, _, inside, _, _ = _grid(n)
+    core = np.zeros((n, n), bool)
+    for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
+        core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
+    arrays = (np.flatnonzero(inside), np.flatnonzero(~inside), np.flatnonzero(core))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+@cache
+def _inside_terms(n: int) -> np.ndarray:
+    """`_grid(n)`'s illumination terms of the modules inside the symbol (`_rows(terms, inside)`)."""
+    _, _, inside, terms, _ = _grid(n)
+    rows = _rows(terms, inside)
+    rows.flags.writeable = False
+    return rows
 
 
 def _orientations(corners: np.ndarray) -> list[np.ndarray]:
@@ -433,18 +463,23 @@ def _lstsq(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _fit_light(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Coefficients of a quadratic surface through the light samples (robust to stains)."""
-    ok = keep & np.isfinite(values)
-    coef = np.zeros(terms.shape[1])
-    coef[0] = _median(values[ok]) if ok.any() else 1.0
+    usable = keep & np.isfinite(values)
+    ok = usable
+    picked = np.flatnonzero(ok)
+    if picked.size < 12:  # too few for a surface: a level (the median of the samples)
+        coef = np.zeros(terms.shape[1])
+        coef[0] = _median(values[picked]) if picked.size else 1.0
+        return coef
     for _ in range(3):
-        if ok.sum() < 12:
-            break
-        coef = _lstsq(_rows(terms, ok), values[ok])
+        coef = _lstsq(np.take(terms, picked, axis=0), values[picked])
         ratio = values / np.maximum(terms @ coef, 1e-6)
-        again = keep & np.isfinite(values) & (ratio > 0.85) & (ratio < 1.2)
-        if np.array_equal(again, ok):
+        again = usable & (ratio > 0.85) & (ratio < 1.2)
+        if (again == ok).all():
             break
         ok = again
+        picked = np.flatnonzero(ok)
+        if picked.size < 12:
+            break
     return coef
 
 
@@ -456,17 +491,18 @@ def _fit_dark(terms: np.ndarray, values: np.ndarray, keep: np.ndarray, level: fl
     threshold locally and follow such a gradient, so modulation, reflectance margin and fixed
     pattern damage are measured against the local ink level; how faded the symbol is shows in
     the symbol contrast, which reports its weakest region too."""
-    ok = keep & np.isfinite(values)
-    fit = np.full(len(values), level)
+    usable = keep & np.isfinite(values)
+    ok = usable
     for _ in range(4):
-        if ok.sum() < 30:
+        picked = np.flatnonzero(ok)
+        if picked.size < 30:
             return np.full(len(values), level)
-        coef = _lstsq(_rows(terms, ok), values[ok])
+        coef = _lstsq(np.take(terms, picked, axis=0), values[picked])
         fit = terms @ coef
-        residual = values - fit
-        spread = 1.4826 * _median(np.abs(residual[ok]))
-        again = keep & np.isfinite(values) & (np.abs(residual) <= max(3 * spread, 0.04))
-        if np.array_equal(again, ok):
+        residual = np.abs(values - fit)
+        spread = 1.4826 * _median(residual[picked])
+        again = usable & (residual <= max(3 * spread, 0.04))
+        if (again == ok).all():
             break
         ok = again
     return fit
@@ -510,15 +546,38 @@ def _glare_mask(raw: np.ndarray, module: float) -> np.ndarray:
 def _glare_or_none(raw: np.ndarray, module: float) -> np.ndarray | None:
     """`_glare_mask`, or None when it would be empty (most photos: nothing blown out that wide),
     found before the mask is grown."""
-    saturated = (raw >= 250).astype(np.uint8)
-    if not saturated.any():
+    if not raw.size or raw.max() < 250:
         return None
+    saturated = (raw >= 250).astype(np.uint8)
     width = max(3, round(2.5 * module))
     blobs = cv2.morphologyEx(saturated, cv2.MORPH_OPEN, np.ones((width, width), np.uint8))
     if not blobs.any():
         return None
     grow = max(3, round(4 * module)) | 1
     return cv2.dilate(blobs, np.ones((grow, grow), np.uint8)).astype(np.float32)
+
+
+def _sample_modules(
+    sampler: _Sampler, centres: np.ndarray, module: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(linear light, glare, the photo's own levels) at every module centre: each image of the
+    crop averaged over about half a module, then read at the centres.
+
+    One image at a time, for the same numbers as a stack of the three (each channel is filtered
+    and interpolated on its own either way): no stack to build, and a photo with nothing blown
+    out (most) has no glare image to filter and read."""
+    k = 2 * int(module // 4) + 1
+    xy = sampler.to_photo(centres)
+
+    def read(image: np.ndarray) -> np.ndarray:
+        if k > 1:
+            image = cv2.blur(image, (k, k), borderType=cv2.BORDER_REPLICATE)
+        return sampler.at(xy, image)
+
+    values, raw = read(sampler.lin), read(sampler.raw.astype(np.float32))
+    glare_image = _glare_or_none(sampler.raw, module)
+    glare = np.zeros(len(values), bool) if glare_image is None else read(glare_image) > 0.2
+    return values, glare, raw
 
 
 def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
@@ -529,25 +588,14 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     if sampler.lin.size == 0:
         return None
     module = code.side / n
-    gr, _, inside, terms, centres = _grid(n)
-    # every module's centre region at once: the crop (linear light, glare, the photo's own
-    # levels) averaged over about half a module, then one remap at the module centres (three
-    # channels: OpenCV's remap interpolates two-channel images differently)
-    stack = cv2.merge(
-        [sampler.lin, _glare_mask(sampler.raw, module), sampler.raw.astype(np.float32)]
-    )
-    k = 2 * int(module // 4) + 1
-    if k > 1:
-        stack = cv2.blur(stack, (k, k), borderType=cv2.BORDER_REPLICATE)
-    sampled = sampler.points(centres, stack)
-    values, glare, raw = sampled[:, 0], sampled[:, 1] > 0.2, sampled[:, 2]
+    gr, _, _, terms, centres = _grid(n)
+    in_idx, out_idx, core_idx = _grid_index(n)
+    # every module's centre region: linear light, glare and the photo's own levels
+    values, glare, raw = _sample_modules(sampler, centres, module)
 
     # first guess: dark = the finder cores, light = above the midpoint
-    core = np.zeros((n, n), bool)
-    for r0, c0 in ((3, 3), (3, n - 4), (n - 4, 3)):
-        core[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2] = True
-    sym = values[inside].reshape(n, n)
-    cores, finite = sym[core][np.isfinite(sym[core])], values[np.isfinite(values)]
+    cores = values[in_idx[core_idx]]
+    cores, finite = cores[np.isfinite(cores)], values[np.isfinite(values)]
     if finite.size < 20:
         return None
     core_dark = _median(cores) if cores.size else float(finite.min())
@@ -555,8 +603,9 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     keep = (values > (core_dark + light0) / 2) & ~glare
     coef = _fit_light(terms, values, keep)
     rel = values / np.maximum(terms @ coef, 1e-4)
-    sym_r = rel[inside].reshape(n, n)
-    cores = sym_r[core][np.isfinite(sym_r[core])]
+    sym_r = rel[in_idx].reshape(n, n)
+    cores = sym_r.ravel()[core_idx]
+    cores = cores[np.isfinite(cores)]
     dark0 = _median(cores) if cores.size else 0.0
     threshold = (1 + dark0) / 2
     measured = sym_r < threshold
@@ -567,15 +616,15 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
     # refit the light on the quiet zone and the modules that should be light (unless the first
     # fit rested on much the same samples: then it stands)
     light = np.ones(len(gr), bool)
-    light[inside] = ~truth.ravel()
+    light[in_idx] = ~truth.ravel()
     refit = light & ~glare & (rel > threshold)
     if np.count_nonzero(refit != keep) > 0.01 * len(gr):
         coef = _fit_light(terms, values, refit)
     illum = np.maximum(terms @ coef, 1e-4)
     rel = values / illum
-    sym_r = rel[inside].reshape(n, n)
-    sym_glare = glare[inside].reshape(n, n)
-    ring, ring_glare, ring_raw = rel[~inside], glare[~inside], raw[~inside]
+    sym_r = rel[in_idx].reshape(n, n)
+    sym_glare = glare[in_idx].reshape(n, n)
+    ring, ring_glare, ring_raw = rel[out_idx], glare[out_idx], raw[out_idx]
 
     solid = _solid_dark(truth) & ~sym_glare & np.isfinite(sym_r)
     if solid.sum() < 5:
@@ -590,7 +639,7 @@ def _measure(gray: np.ndarray, code: Located) -> _Symbol | None:
         white = _median(lights) if lights.size else 1.0
     # the camera's noise on a module's reading: the spread of the quiet zone's paper
     noise = 1.4826 * _median(np.abs(light_ring - white)) if light_ring.size >= 8 else 0.0
-    paper = _median(illum[inside])
+    paper = _median(illum[in_idx])
     ink = paper * dark if np.isfinite(dark) else float("nan")
     return _Symbol(
         lay, sym_r, ring, ring_glare, ring_raw, truth, reference, corrections, sym_glare, ec, mask,
@@ -680,21 +729,25 @@ def _reference(
 
 def _module_levels(values: np.ndarray) -> np.ndarray:
     """Grade (0..4) of each module's modulation or margin with the ISO bands."""
-    edges = np.array([b[0] for b in reversed(MOD_BANDS)])  # D, C, B, A
-    return np.searchsorted(edges, values, side="right")
+    return np.searchsorted(_MOD_EDGES, values, side="right")
+
+
+_MOD_EDGES = np.array([b[0] for b in reversed(MOD_BANDS)])  # D, C, B, A
+_MOD_EDGES.flags.writeable = False
 
 
 _LEVELS = np.array([4, 3, 2, 1])
 
 
 @cache
-def _block_members(version: int, ec: str) -> np.ndarray:
-    """(codewords, blocks) 0/1 matrix: which Reed-Solomon block each codeword belongs to."""
-    spec = blocks(version, ec)
-    members = np.zeros((spec.total, len(spec.ec_counts)), np.int32)
-    members[np.arange(spec.total), spec.block_of] = 1
-    members.flags.writeable = False
-    return members
+def _codeword_modules(version: int, ec: str) -> np.ndarray:
+    """Flat (row-major) indices of the codewords' modules, 8 per codeword, in placement order."""
+    lay = layout(version)
+    data_r, data_c = lay.data_order
+    k = blocks(version, ec).total * 8
+    flat = data_r[:k] * lay.n + data_c[:k]
+    flat.flags.writeable = False
+    return flat
 
 
 def _codeword_grades(
@@ -705,15 +758,19 @@ def _codeword_grades(
     it count as errors in a notional unused error correction, and the parameter's grade is the
     best min(level, notional UEC grade) over the levels. (grade, notional UEC) per parameter."""
     spec = blocks(lay.version, ec)
-    data_r, data_c = lay.data_order
-    k = spec.total * 8
-    levels = np.stack(parameters)  # (parameters, n, n)
-    cw_levels = levels[:, data_r[:k], data_c[:k]].reshape(len(parameters), spec.total, 8)
+    flat = _codeword_modules(lay.version, ec)
+    levels = np.stack(parameters).reshape(len(parameters), -1)  # (parameters, n * n)
+    cw_levels = levels[:, flat].reshape(len(parameters), spec.total, 8)
     cw_levels = cw_levels.min(axis=2)
-    cw_excluded = excluded[data_r[:k], data_c[:k]].reshape(spec.total, 8).any(axis=1)
-    bad = (cw_levels[:, None, :] < _LEVELS[None, :, None]) & ~cw_excluded[None, None, :]
-    members = _block_members(lay.version, ec)
-    errors = bad.astype(np.int32).reshape(-1, spec.total) @ members  # (parameters x levels, blocks)
+    cw_excluded = excluded.ravel()[flat].reshape(spec.total, 8).any(axis=1)
+    # the codewords counted per parameter, block and level (0..4); those below each grade
+    # level (4, 3, 2, 1) are the errors at that level: (parameters x levels, blocks)
+    nblocks = len(spec.ec_counts)
+    counted = ~cw_excluded
+    bins = (np.arange(len(parameters))[:, None] * nblocks + spec.block_of[None, :]) * 5 + cw_levels
+    hist = np.bincount(bins[:, counted].ravel(), minlength=len(parameters) * nblocks * 5)
+    below = hist.reshape(len(parameters), nblocks, 5).cumsum(axis=2)[:, :, _LEVELS - 1]
+    errors = below.transpose(0, 2, 1).reshape(-1, nblocks)
     uecs = np.clip(1 - 2 * errors / spec.ec_counts[None, :], 0, 1).min(axis=1)
     results = []
     for p in range(len(parameters)):
@@ -733,50 +790,78 @@ def _count_score(errors: int, _count: int) -> float:
     return count_score(errors)
 
 
+@cache
+def _segment_parts(version: int, with_format: bool):
+    """The segments `_fixed_patterns` scores for a version, one after the other: (names,
+    scorers, sizes, start of each, flat indices of all their modules, flat indices of the
+    format and version information's modules); finders and timing patterns first, then the
+    format information's copies (when its word was read) and the version information's."""
+    lay = layout(version)
+    n = lay.n
+    names: list[str] = []
+    scorers: list[Callable[[int, int], float]] = []
+    cells: list[np.ndarray] = []
+    for name in ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v"):
+        r, c = lay.segments[name]
+        names.append(name)
+        scorers.append(_count_score if name.startswith("finder") else _timing_score)
+        cells.append(r * n + c)
+    info: list[np.ndarray] = []
+    copies = (lay.format_copies if with_format else ()), lay.version_copies
+    for label, label_copies in zip(("format", "version_info"), copies, strict=True):
+        for rows, cols in label_copies:
+            names.append(label)
+            scorers.append(_count_score)
+            cells.append(rows * n + cols)
+            info.append(rows * n + cols)
+    sizes = [len(cell) for cell in cells]
+    starts = np.cumsum([0, *sizes[:-1]])
+    flat = np.concatenate(cells)
+    info_flat = np.concatenate(info) if info else np.zeros(0, flat.dtype)
+    for array in (starts, flat, info_flat):
+        array.flags.writeable = False
+    return tuple(names), tuple(scorers), tuple(sizes), starts, flat, info_flat
+
+
+@cache
+def _info_expected(version: int, format_word: int | None) -> np.ndarray:
+    """The expected bits of the format information's copies (when its word was read) and of
+    the version information's, in `_segment_parts`'s order."""
+    lay = layout(version)
+    bits: list[np.ndarray] = []
+    for copies, word in (
+        (lay.format_copies if format_word is not None else (), format_word),
+        (lay.version_copies, version_bits(version) if version >= 7 else None),
+    ):
+        for rows, _ in copies:
+            bits.append(np.array([(word >> i) & 1 for i in range(len(rows))], bool))
+    expected = np.concatenate(bits) if bits else np.zeros(0, bool)
+    expected.flags.writeable = False
+    return expected
+
+
 def _fixed_patterns(s: _Symbol, wrong: np.ndarray, levels: np.ndarray, dark: np.ndarray) -> dict:
     """Scores of the finders, timing patterns, format and version information: every segment's
     modules in error at each grade level counted in one pass (`_segment_score` per segment)."""
     lay = s.lay
     scores: dict[str, float] = {}
-    # (name, scorer, rows, cols, modules in error) of every segment, one after the other
-    parts: list[tuple[str, Callable[[int, int], float], np.ndarray, np.ndarray, np.ndarray]] = []
-    for name in ("finder_tl", "finder_tr", "finder_bl"):
-        r, c = lay.segments[name]
-        parts.append((name, _count_score, r, c, wrong[r, c]))
-    for name in ("timing_h", "timing_v"):
-        r, c = lay.segments[name]
-        parts.append((name, _timing_score, r, c, wrong[r, c]))
-    for label, copies, word in (
-        ("format", lay.format_copies, s.format_word),
-        (
-            "version_info",
-            lay.version_copies,
-            version_bits(lay.version) if lay.version >= 7 else None,
-        ),
-    ):
-        if not copies:
-            continue
-        if word is None:
-            scores[label] = 0.0
-            continue
-        for rows, cols in copies:
-            expected = np.array([(word >> i) & 1 for i in range(len(rows))], bool)
-            wrong_bits = (dark[rows, cols] != expected) | ~np.isfinite(s.r[rows, cols])
-            parts.append((label, _count_score, rows, cols, wrong_bits))
-    rows = np.concatenate([part[2] for part in parts])
-    cols = np.concatenate([part[3] for part in parts])
-    bad = np.concatenate([part[4] for part in parts])[None, :] | (
-        levels[rows, cols][None, :] < _LEVELS[:, None]
+    if lay.format_copies and s.format_word is None:
+        scores["format"] = 0.0
+    with_format = s.format_word is not None
+    names, scorers, sizes, starts, flat, info_flat = _segment_parts(lay.version, with_format)
+    # modules in error: the finders' and timing patterns' wrong modules, then the information
+    # bits read wrong or not seen
+    info_wrong = (dark.ravel()[info_flat] != _info_expected(lay.version, s.format_word)) | ~(
+        np.isfinite(s.r.ravel()[info_flat])
     )
-    bad &= ~s.glare[rows, cols][None, :]
-    sizes = [len(part[2]) for part in parts]
-    starts = np.cumsum([0, *sizes[:-1]])
-    errors = np.add.reduceat(bad.astype(np.int64), starts, axis=1)  # (levels, segments)
-    for i, (name, scorer, *_) in enumerate(parts):
-        score = max(
-            min(float(level), scorer(int(e), sizes[i]))
-            for level, e in zip(_LEVELS, errors[:, i], strict=True)
-        )
+    bad = np.concatenate([wrong.ravel()[flat[: len(flat) - len(info_flat)]], info_wrong])[
+        None, :
+    ] | (levels.ravel()[flat][None, :] < _LEVELS[:, None])
+    bad &= ~s.glare.ravel()[flat][None, :]
+    errors = np.add.reduceat(bad.astype(np.int64), starts, axis=1).T.tolist()  # per segment
+    levels_f = [float(level) for level in _LEVELS]
+    for name, scorer, size, counts in zip(names, scorers, sizes, errors, strict=True):
+        score = max(min(level, scorer(e, size)) for level, e in zip(levels_f, counts, strict=True))
         scores[name] = max(scores.get(name, 0.0), score)  # the better copy of format/version
     order = ("finder_tl", "finder_tr", "finder_bl", "timing_h", "timing_v", "format")
     return {k: scores[k] for k in (*order, "version_info") if k in scores}
@@ -966,9 +1051,8 @@ def grade_code(code: Located, gray: np.ndarray | None = None) -> Grade:
     finite = np.isfinite(s.r)
     r, crosstalk = _uncrosstalk(s)
     # the local ink level and threshold (see _fit_dark)
-    _, _, inside, terms, _ = _grid(n)
     keep = (s.truth & ~s.glare).ravel()
-    ink = _fit_dark(_rows(terms, inside), r.ravel(), keep, s.dark).reshape(n, n)
+    ink = _fit_dark(_inside_terms(n), r.ravel(), keep, s.dark).reshape(n, n)
     ink = np.clip(ink, min(s.dark, 0.0), white - 0.01)
     weakest = float(np.clip((white - _percentile(ink[s.truth], 95)) / white, 0, 1))
     metrics["symbol_contrast"]["weakest_region"] = round(min(weakest, contrast), 3)

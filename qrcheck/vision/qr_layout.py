@@ -424,6 +424,45 @@ def _valid_blocks(words: np.ndarray, version: int, ec_letter: str) -> np.ndarray
 BlockDecoder = Callable[[np.ndarray, int], "np.ndarray | None"]
 
 
+@cache
+def _codeword_cells(version: int, ec_letter: str) -> np.ndarray:
+    """Flat (row-major) indices of the codewords' modules in placement order, 8 per codeword."""
+    lay = layout(version)
+    data_r, data_c = lay.data_order
+    k = blocks(version, ec_letter).total * 8
+    cells = data_r[:k] * lay.n + data_c[:k]
+    cells.flags.writeable = False
+    return cells
+
+
+@cache
+def _codeword_flip(version: int, ec_letter: str, mask: int) -> np.ndarray:
+    """The mask's bits at `_codeword_cells`."""
+    flip = mask_matrix(size_of(version), mask).ravel()[_codeword_cells(version, ec_letter)]
+    flip.flags.writeable = False
+    return flip
+
+
+@cache
+def _drawn(version: int, word: int) -> np.ndarray:
+    """The fixed patterns as the standard draws them and the format (and version) information
+    as `word` (and the version's word) give it, and where they are drawn: (2, n, n) bool."""
+    lay = layout(version)
+    drawn = lay.expected.copy()
+    where = lay.fixed.copy()
+    for rows, cols in lay.format_copies:
+        drawn[rows, cols] = [(word >> i) & 1 == 1 for i in range(15)]
+        where[rows, cols] = True
+    if version >= 7:
+        vbits = version_bits(version)
+        for rows, cols in lay.version_copies:
+            drawn[rows, cols] = [(vbits >> i) & 1 == 1 for i in range(18)]
+            where[rows, cols] = True
+    both = np.stack([drawn, where])
+    both.flags.writeable = False
+    return both
+
+
 def correct(
     measured: np.ndarray,
     version: int,
@@ -435,12 +474,10 @@ def correct(
     """Read the codewords of a sampled symbol (`measured`, True dark) through its mask, correct
     each Reed-Solomon block, and place the corrected codewords back: the ideal symbol whatever
     encoder made it (segment choices, padding and mask are read from the symbol, not redone)."""
-    lay = layout(version)
     spec = blocks(version, ec_letter)
-    data_r, data_c = lay.data_order
-    k = spec.total * 8
-    flip = mask_matrix(lay.n, mask)
-    bits = (measured[data_r[:k], data_c[:k]] ^ flip[data_r[:k], data_c[:k]]).astype(np.uint8)
+    cells = _codeword_cells(version, ec_letter)
+    flip = _codeword_flip(version, ec_letter, mask)
+    bits = (measured.ravel()[cells] ^ flip).astype(np.uint8)
     words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
     fixed = words.copy()
     errors: list[int] = []
@@ -456,14 +493,10 @@ def correct(
             continue
         errors.append(int(np.count_nonzero(fixed_block != words[where])))
         fixed[where] = fixed_block
-    out = np.where(lay.fixed, lay.expected, measured)
+    # the fixed patterns and the information as drawn, the rest as measured, then the codewords
+    drawn, drawn_where = _drawn(version, word)
+    out = np.where(drawn_where, drawn, measured)
     new_bits = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
-    out[data_r[:k], data_c[:k]] = new_bits ^ flip[data_r[:k], data_c[:k]]
-    for rows, cols in lay.format_copies:
-        out[rows, cols] = [(word >> i) & 1 == 1 for i in range(15)]
-    if version >= 7:
-        vbits = version_bits(version)
-        for rows, cols in lay.version_copies:
-            out[rows, cols] = [(vbits >> i) & 1 == 1 for i in range(18)]
+    out.ravel()[cells] = new_bits ^ flip
     out.flags.writeable = False
     return Corrected(out, tuple(errors), tuple(int(e) for e in spec.ec_counts))
