@@ -55,6 +55,7 @@ from qrcheck.vision.qr_layout import (
     Corrected,
     Layout,
     blocks,
+    codeword_cells,
     correct,
     format_words,
     layout,
@@ -739,17 +740,6 @@ _MOD_EDGES.flags.writeable = False
 _LEVELS = np.array([4, 3, 2, 1])
 
 
-@cache
-def _codeword_modules(version: int, ec: str) -> np.ndarray:
-    """Flat (row-major) indices of the codewords' modules, 8 per codeword, in placement order."""
-    lay = layout(version)
-    data_r, data_c = lay.data_order
-    k = blocks(version, ec).total * 8
-    flat = data_r[:k] * lay.n + data_c[:k]
-    flat.flags.writeable = False
-    return flat
-
-
 def _codeword_grades(
     parameters: list[np.ndarray], excluded: np.ndarray, lay: Layout, ec: str
 ) -> list[tuple[float, dict[str, float]]]:
@@ -758,7 +748,7 @@ def _codeword_grades(
     it count as errors in a notional unused error correction, and the parameter's grade is the
     best min(level, notional UEC grade) over the levels. (grade, notional UEC) per parameter."""
     spec = blocks(lay.version, ec)
-    flat = _codeword_modules(lay.version, ec)
+    flat = codeword_cells(lay.version, ec)
     levels = np.stack(parameters).reshape(len(parameters), -1)  # (parameters, n * n)
     cw_levels = levels[:, flat].reshape(len(parameters), spec.total, 8)
     cw_levels = cw_levels.min(axis=2)

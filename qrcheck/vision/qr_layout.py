@@ -425,7 +425,7 @@ BlockDecoder = Callable[[np.ndarray, int], "np.ndarray | None"]
 
 
 @cache
-def _codeword_cells(version: int, ec_letter: str) -> np.ndarray:
+def codeword_cells(version: int, ec_letter: str) -> np.ndarray:
     """Flat (row-major) indices of the codewords' modules in placement order, 8 per codeword."""
     lay = layout(version)
     data_r, data_c = lay.data_order
@@ -437,8 +437,8 @@ def _codeword_cells(version: int, ec_letter: str) -> np.ndarray:
 
 @cache
 def _codeword_flip(version: int, ec_letter: str, mask: int) -> np.ndarray:
-    """The mask's bits at `_codeword_cells`."""
-    flip = mask_matrix(size_of(version), mask).ravel()[_codeword_cells(version, ec_letter)]
+    """The mask's bits at `codeword_cells`."""
+    flip = mask_matrix(size_of(version), mask).ravel()[codeword_cells(version, ec_letter)]
     flip.flags.writeable = False
     return flip
 
@@ -475,7 +475,7 @@ def correct(
     each Reed-Solomon block, and place the corrected codewords back: the ideal symbol whatever
     encoder made it (segment choices, padding and mask are read from the symbol, not redone)."""
     spec = blocks(version, ec_letter)
-    cells = _codeword_cells(version, ec_letter)
+    cells = codeword_cells(version, ec_letter)
     flip = _codeword_flip(version, ec_letter, mask)
     bits = (measured.ravel()[cells] ^ flip).astype(np.uint8)
     words = np.packbits(bits.reshape(spec.total, 8), axis=1, bitorder="big").ravel()
