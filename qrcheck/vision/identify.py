@@ -15,7 +15,7 @@ What was read is matched against the catalog (`match_text`), in this order of tr
    confusions (O/0, l/I/1, S/5, B/8, Z/2, a dropped, doubled or misread dot, spaces), accepted
    only when it is exactly a catalog code after normalisation and the only one read;
 2. the procedure name, fuzzy (rapidfuzz) on the NFC text and on the text without diacritics,
-   with a clear margin over the runner-up;
+   with a clear margin over the runner-up (or, read only in part, a wide one: `WIDE_SCORE`);
 3. a printed link: its `ma_thu_tuc=` (or `keyword=`), or twelve or more hex digits in a row of
    the id a catalog link ends with (`link_ids_read`), what is left of a link whose start faded;
 4. a printed number one digit off a catalog code ("1.010324") together with a name read in
@@ -67,6 +67,14 @@ RIVAL_RANGE = 20.0
 #: is a conflict: OCR misreads a digit of a code into another catalog code ("1.013962" for
 #: 1.013952, twice in a row), so a clear name outweighs the number
 NAME_CONFLICT = NAME_SCORE
+#: a name read in part also matches when no other name comes near: a score of WIDE_SCORE,
+#: WIDE_MARGIN over every other name the text does not rule out (names within it included),
+#: and at least WIDE_WORDS of its own words read as such. A long name half faded reads at
+#: 75-84, its nearest rival 20-30 below; in bench_identify's 588 postings (seeds 14-20) no
+#: reading of a wrong name led by more than 4 (a sibling's: most lead by 0, see `name_read`)
+WIDE_SCORE = 75.0
+WIDE_MARGIN = 20.0
+WIDE_WORDS = 5
 #: Tesseract languages and options (LSTM engine, automatic page segmentation)
 TESS_LANG = "vie+eng"
 TESS_CONFIG = "--oem 1 --psm 3"
@@ -299,6 +307,22 @@ class _NameRead:
     score: float
     margin: float
     raw: str
+    words: int = 0  # words of the name (none of a posting's own wording) read as such
+    lead: float = 0.0  # the margin, kept over the names within this one too
+
+    @property
+    def clear(self) -> bool:
+        """Clear enough to name a posting (and so to contradict a code read beside it): read
+        well with a margin, or read in part (enough words of it) with a wide margin."""
+        if self.score >= NAME_SCORE and self.margin >= NAME_MARGIN:
+            return True
+        return self.wide
+
+    @property
+    def wide(self) -> bool:
+        """Read in part, but with no other name near, not even one within it (see
+        `WIDE_SCORE`)."""
+        return self.score >= WIDE_SCORE and self.lead >= WIDE_MARGIN and self.words >= WIDE_WORDS
 
 
 def _name_index(procedures: Mapping[str, Procedure]) -> list[tuple[str, str, str]]:
@@ -366,7 +390,16 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
         (s[0] for s in rivals if not _outread(best_words, s[4], read_nfc, read_plain)),
         default=0.0,
     )
-    return _NameRead(best[1], best[0], best[0] - runner, best[3])
+    seen = sum(
+        1
+        for w in best_words - _POSTING_SET
+        if len(w) >= 2 and (w in read_nfc or (len(w) >= 4 and _strip(w) in read_plain))
+    )
+    # read in part, the name must stand clear of the names within it as well: the posting may
+    # bear the shorter one, the longer one's extra words guessed from other lines
+    within = max((s[0] for s in scored if s[2] in best[2] and s[2] != best[2]), default=0.0)
+    margin = best[0] - runner
+    return _NameRead(best[1], best[0], margin, best[3], seen, min(margin, best[0] - within))
 
 
 def _outread(best_words: set[str], rival: str, read_nfc: set[str], read_plain: set[str]) -> bool:
@@ -399,7 +432,7 @@ def match_text(
     by_id = link_ids_read(text, procedures)
     linked = {r.code for r in reads if r.in_link} | {code for _, code in by_id}
     name = name_read(text, procedures)
-    strong_name = name is not None and name.score >= NAME_SCORE and name.margin >= NAME_MARGIN
+    strong_name = name is not None and name.clear
     if len(printed) > 1:
         _log.info("identify: several procedure codes read %s: unknown", sorted(printed))
         return UNKNOWN
@@ -409,12 +442,7 @@ def match_text(
     if printed:
         (code,) = printed
         raw = next(r.raw for r in reads if r.code == code and not r.in_link)
-        if (
-            name is not None
-            and name.code != code
-            and name.score >= NAME_CONFLICT
-            and name.margin >= NAME_MARGIN
-        ):
+        if name is not None and name.code != code and name.clear:
             _log.info("identify: code %s read but the name reads as %s: unknown", code, name.code)
             return UNKNOWN
         if linked - {code}:
@@ -427,6 +455,8 @@ def match_text(
             _log.info("identify: name reads %s but a link holds %s: unknown", name.code, linked)
             return UNKNOWN
         confidence = min(0.95, name.score / 100 * min(1.0, 0.6 + name.margin / 25))
+        if name.wide:  # read in part, no other name near: just sure enough, more as more reads
+            confidence = max(confidence, MIN_CONFIDENCE + (name.score - WIDE_SCORE) / 200)
         if name.code in linked:
             confidence = 0.97
         if confidence >= MIN_CONFIDENCE:
@@ -937,12 +967,7 @@ def _consistent(found: Identification, texts: Sequence[str], procedures) -> bool
             return False
         if any(code != found.code for _, code in link_ids_read(text, procedures)):
             return False  # what is left of a printed link is another procedure's
-        if (
-            name is not None
-            and name.code != found.code
-            and name.score >= NAME_CONFLICT
-            and name.margin >= NAME_MARGIN
-        ):
+        if name is not None and name.code != found.code and name.clear:
             return False
     return True
 
