@@ -762,3 +762,53 @@ def test_a_name_read_in_part_must_stand_clear_of_the_names_within_it(procedures)
     assert match_text(text, procedures) == Identification(
         "2.002622", 0.93, "printed_code", "2.002622"
     )
+
+
+#: Tesseract's reading (bench_identify seed 16, "below" layout, name only) of 2.000992's
+#: posting; 2.001008's name is the same with "không phải" inside it
+READ_WHOLE_2000992 = (
+    "Chứng thực chữ ký người dịch mà người\ndịch là cộng tác viên dịch thuật của Ủy\n"
+    "ban nhân dân cấp xã, tổ chức hành nghề\ncông chứng\n"
+)
+
+
+def test_a_name_read_word_for_word_rules_out_one_with_words_inside_it(procedures):
+    # the sibling would put "không phải" between "dịch" and "là", which the text reads side
+    # by side: the name read is 2.000992's, with the full margin
+    found = match_text(READ_WHOLE_2000992, procedures)
+    assert (found.code, found.basis) == ("2.000992", "name")
+    # the sibling's own posting, read as well, is the sibling's
+    sibling = READ_WHOLE_2000992.replace("mà người\ndịch là", "mà người\ndịch không phải là")
+    assert match_text(sibling, procedures).code == "2.001008"
+
+
+def test_a_name_read_in_part_does_not_rule_out_the_sibling(procedures):
+    # the words shared by both names, read up to the place where they part: either one
+    assert match_text("Chứng thực chữ ký người dịch mà người\ndịch\n", procedures).code is None
+    # the name read but for a word lost from its middle: not word for word, either one
+    torn = READ_WHOLE_2000992.replace("dịch là cộng", "dịch cộng")
+    assert match_text(torn, procedures).code is None
+    # one of the sibling's own words read anywhere: it stays a rival
+    hint = READ_WHOLE_2000992 + "phải\n"
+    assert match_text(hint, procedures).code is None
+
+
+def test_another_makers_card_printing_only_a_name_with_a_sibling_is_named(procedures):
+    """Another maker's card that prints only the name (below its segno code), faded: read by
+    Tesseract word for word, 2.000992's name rules out 2.001008's (the same with "không phải"
+    inside it)."""
+    proc = procedures["2.000992"]
+    card, box = plain_posting((proc.name,), proc.payload, layout="below", text_mm=4.0)
+    photo, placed = photograph(
+        [(card, box, Condition(fade=0.8), proc.code, proc.payload)], (1800, 2200), 5,
+        perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
+    )  # fmt: skip
+    found = identify_posting(photo, placed[0].corners, procedures)
+    assert (found.code, found.basis) == ("2.000992", "name")
+    sibling = procedures["2.001008"]
+    card, box = plain_posting((sibling.name,), sibling.payload, layout="below", text_mm=4.0)
+    photo, placed = photograph(
+        [(card, box, Condition(fade=0.8), sibling.code, sibling.payload)], (1800, 2200), 5,
+        perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
+    )  # fmt: skip
+    assert identify_posting(photo, placed[0].corners, procedures).code == "2.001008"

@@ -371,10 +371,15 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
         # the name is part of a longer one ("… khai sinh" of "… khai sinh lưu động"): the rest
         # of the longer name may have faded away, so the name alone cannot tell them apart
         return _NameRead(best[1], best[0], 0.0, best[3])
-    # names within the best one (read whole) are no rivals
-    rivals = [s for s in scored if s[2] not in best[2]]
+    # names within the best one (read whole) are no rivals, nor are names that put words of
+    # their own inside the best one where the text reads it word for word (see `_in_between`)
     read_nfc = set(_WORD.findall(nfc_text))
     read_plain = set(_WORD.findall(plain_text))
+    rivals = [
+        s
+        for s in scored
+        if s[2] not in best[2] and not _in_between(best[2], s[2], plain_text, read_plain)
+    ]
     for rival in rivals:
         if rival[0] < best[0] - RIVAL_RANGE:
             break
@@ -400,6 +405,36 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
     within = max((s[0] for s in scored if s[2] in best[2] and s[2] != best[2]), default=0.0)
     margin = best[0] - runner
     return _NameRead(best[1], best[0], margin, best[3], seen, min(margin, best[0] - within))
+
+
+#: the fewest words a name read word for word must have to rule out the names that would put
+#: words of their own inside it (`_in_between`)
+IN_ORDER_WORDS = 5
+
+
+def _in_between(best: str, rival: str, plain_text: str, read_plain: set[str]) -> bool:
+    """The text reads the `best` name (diacritics-free) whole, word for word and in order,
+    where the `rival` would have words of its own inside it, and none of those words is read
+    anywhere: the rival is ruled out. "… người dịch là cộng tác viên …" read as such is not
+    "… người dịch không phải là cộng tác viên …": OCR does not drop two words from the middle
+    of a line it reads exactly. (A rival that only adds words at an end contains the best name
+    and stays a rival: the words may have faded on a line of their own.)"""
+    words, rival_words = _WORD.findall(best), _WORD.findall(rival)
+    if len(words) < IN_ORDER_WORDS or best in rival:
+        return False
+    own = [w for w in rival_words if w not in set(words)]
+    if not own or any(w in read_plain for w in own):
+        return False
+    # the rival keeps every word of the best name, in order, with its own between two of them
+    it = iter(rival_words)
+    if not all(w in it for w in words):
+        return False
+    first, last = rival_words.index(words[0]), len(rival_words) - rival_words[::-1].index(words[-1])
+    if not any(w not in set(words) for w in rival_words[first:last]):
+        return False
+    text = _WORD.findall(plain_text)
+    n = len(words)
+    return any(text[i : i + n] == words for i in range(len(text) - n + 1))
 
 
 def _outread(best_words: set[str], rival: str, read_nfc: set[str], read_plain: set[str]) -> bool:
