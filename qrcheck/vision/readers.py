@@ -421,7 +421,7 @@ def _erasure_read_at(
     gmd: bool,
 ) -> tuple[str, float] | None:
     """`erasure_read` on one grid's module samples and their neighbourhoods' means."""
-    from qrcheck.vision.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
+    from qrcheck.vision.qr_layout import blocks, layout, mask_matrix
 
     n = 17 + 4 * version
     dark = values < mean
@@ -454,12 +454,30 @@ def _erasure_read_at(
             return None
         fixed[where], cost = block
         unused = min(unused, 1 - cost / float(ec_count))
-    out = np.where(lay.fixed, lay.expected, dark)
+    out = dark.copy()
     new = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
     out[rows[:k], cols[:k]] = new ^ flip
-    word = format_bits(ec_level, mask)
-    for r, c in lay.format_copies:
-        out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
+    text = _drawn_read(out, version, (ec_level, mask))
+    return (text, round(unused, 3)) if text is not None else None
+
+
+def _drawn_read(
+    modules: np.ndarray, version: int, format_: tuple[str, int] | None = None
+) -> str | None:
+    """The text zxing-cpp reads from a symbol's modules (True dark, upright) drawn clean:
+    finders, separators, timing and alignment patterns as the standard draws them, the format
+    information from `format_` (EC level, mask) where known, else as sampled (zxing-cpp
+    corrects it), the version information from `version`, the data as given, on a quiet zone,
+    4 px a module. Only a read whose Reed-Solomon blocks check counts (`barcode.valid`): the
+    drawing cleans the picture, never the codewords."""
+    from qrcheck.vision.qr_layout import format_bits, layout, version_bits
+
+    lay = layout(version)
+    out = np.where(lay.fixed, lay.expected, modules)
+    if format_ is not None:
+        word = format_bits(*format_)
+        for r, c in lay.format_copies:
+            out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
     if version >= 7:
         vbits = version_bits(version)
         for r, c in lay.version_copies:
@@ -467,7 +485,7 @@ def _erasure_read_at(
     clean = np.pad(np.where(out, 0, 255).astype(np.uint8), 4, constant_values=255)
     clean = cv2.resize(clean, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
     texts = [b.text for b in _zxing(clean) if b.valid]
-    return (texts[0], round(unused, 3)) if texts else None
+    return texts[0] if texts else None
 
 
 #: share of a symbol's fixed modules (finders, separators, timing) a rectified crop must show
