@@ -297,7 +297,67 @@ def _retry(
             )
             if found is not None:
                 return found, others
+    # crumpled or curved paper (a posting creased on the board, a code on cloth): the modules
+    # drift from the corners' grid by parts of a module, so they are sampled where the mesh of
+    # their edges puts them (the format where known, the versions it may be otherwise)
+    if symbol:
+        tries = [(upright, symbol[0], (symbol[1], symbol[2]))]
+    elif candidate.modules is not None:
+        guess = round((candidate.modules - 17) / 4)
+        tries = [(crop, v, None) for v in (guess, guess - 1, guess + 1) if 1 <= v <= 40]
+    else:
+        tries = []
+    for image, version, format_ in tries:
+        text = mesh_read(image, version, format_)
+        if text is None:
+            continue
+        found = keep(
+            Located(
+                _as_quad(candidate.corners),
+                text,
+                (f"{ZXING}+mesh",),
+                (candidate.source,),
+                version=version,
+                ec_level=format_[0] if format_ else None,
+                finder_patterns=candidate.finders,
+            )
+        )
+        if found is not None:
+            return found, others
     return None, others
+
+
+#: share of a symbol's fixed modules (finders, separators, timing) the mesh's samples must
+#: show right before its modules are drawn and read: below it the mesh (or the version) is
+#: wrong and reading costs time for nothing
+MESH_AGREEMENT = 0.8
+
+
+def mesh_read(crop: np.ndarray, version: int, format_: tuple[str, int] | None = None) -> str | None:
+    """The text of a symbol on crumpled or curved paper (a rectified crop: symbol in the
+    middle, CROP_MARGIN round it), its modules sampled at the centres of a local mesh (see
+    `qrcheck.vision.mesh`), each fit of MESH_FITS in turn, drawn clean and read by zxing-cpp
+    (`_drawn_read`: only a read whose Reed-Solomon blocks check counts). `format_`: (EC level,
+    mask) where zxing-cpp read them, the crop then upright; without it, the quarter turn is
+    the one whose fixed patterns the samples match best. None when no fit reads."""
+    from qrcheck.vision.mesh import mesh_fits, mesh_modules
+    from qrcheck.vision.qr_layout import layout
+
+    lay = layout(version)
+    smooth = _smoothed(crop, lay.n)
+    expected = lay.expected[lay.fixed]
+    for centres in mesh_fits(crop, lay.n):
+        dark = mesh_modules(crop, centres, smooth)
+        turns = (0,) if format_ is not None else range(4)
+        agree, turn = max(
+            (float(np.mean(np.rot90(dark, t)[lay.fixed] == expected)), t) for t in turns
+        )
+        if agree < MESH_AGREEMENT:
+            continue
+        text = _drawn_read(np.rot90(dark, turn), version, format_)
+        if text is not None:
+            return text
+    return None
 
 
 def _format_of(barcode: zxingcpp.Barcode) -> tuple[int, str, int] | None:
