@@ -1,6 +1,6 @@
 """The decoders and how a candidate is read: zxing-cpp and ZBar, on the rectified crop and its
 variants (stretched, deblurred, deglared, unrolled from curved paper), with erasures where glare
-hides modules."""
+hides modules, and sampled on a local mesh where crumpled paper moves them."""
 
 from __future__ import annotations
 
