@@ -14,7 +14,8 @@ grayscale pixels (the machines here are shared and noisy: the ratios matter, not
   2 modules), curved paper, bright_spots (several small blown-out reflections), glare (one
   large one), damaged (blots over 8-30% of the modules), high_version (versions 15-40), multiple
   (4 to 9 codes of varied sizes, quiet zones touching or 1-2 modules apart, every third
-  one damaged, under a common tilt), encoders, and blank (boards of
+  one damaged, under a common tilt), encoders, crumpled (codes from segno and zxing-cpp's
+  writer on crumpled paper, `testkit.encoders.crumple`), and blank (boards of
   text, checkerboards, blank paper: any symbol is false).
 
 A code is located when a reported symbol's centre is within max(10 px, 25% of its side) of the
@@ -59,7 +60,7 @@ from qrcheck.grade.measure import grade_code  # noqa: E402
 from qrcheck.vision.locate import locate_codes  # noqa: E402
 from qrcheck.vision.photos import load_photo  # noqa: E402
 from qrcheck.vision.shapes import Located  # noqa: E402
-from testkit.encoders import ENCODERS, PAPER, capture, filling, render  # noqa: E402
+from testkit.encoders import ENCODERS, PAPER, capture, crumple, filling, render  # noqa: E402
 from testkit.simulate import catalog_like_payloads, close_codes_board, code_image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -249,6 +250,31 @@ def other_encoder(encoder: str, seed: int, tilt: float = 35.0):
     return capture(warped, seed), [Truth(filling(version, ec), moved)]
 
 
+def crumpled(seed: int) -> Case:
+    """A code from segno or zxing-cpp's writer on crumpled paper (`crumple`: creases moving
+    the modules by up to 0.4-0.6 of a module), mildly tilted, its own capture model."""
+    rng = np.random.default_rng(seed)
+    encoder = ("segno", "zxing-cpp")[seed % 2]
+    version = int(rng.integers(3, 8))
+    ec = "LMQH"[int(rng.integers(4))]
+    text = filling(version, ec)
+    modules = ENCODERS[encoder](text, version, ec, int(rng.integers(8)))
+    module = MODULE + 1
+    shift = float(rng.uniform(0.4, 0.6)) * module
+    flat = crumple(render(modules, module), seed, shift=shift)
+    n = modules.shape[0]
+    pad = 40 + 4 * module
+    corners = np.array(
+        [(pad, pad), (pad + n * module, pad), (pad + n * module,) * 2, (pad, pad + n * module)],
+        dtype=np.float32,
+    )
+    big = np.pad(flat, 100, constant_values=PAPER)
+    corners += 100
+    warped, (moved,) = _tilted(big, [corners], float(rng.uniform(5, 20)), rng)
+    name = f"{encoder}-v{version}{ec}-s{seed}"
+    return Case("crumpled", name, capture(warped, seed), [Truth(text, moved)])
+
+
 def high_version(seed: int) -> Case:
     rng = np.random.default_rng(seed)
     version = int(rng.integers(15, 41))
@@ -336,6 +362,8 @@ def simulated(per: int) -> Iterator[Case]:
         )
         case.truths[0].decodable = oracle_decodable(case.truths[0].text, damage, i)
         yield case
+    for i in range(per):
+        yield crumpled(i)
     for i in range(per):
         yield high_version(i)
     for i in range(per):

@@ -125,3 +125,25 @@ def encode_auto(encoder: str, text: str, ec: str = "Q") -> np.ndarray:
         code.make(fit=True)
         return np.array(code.get_matrix(), bool)
     raise ValueError(f"unknown encoder {encoder!r}: one of {', '.join(ENCODERS)}")
+
+
+def crumple(
+    image: np.ndarray, seed: int, shift: float = 3.0, folds: int = 5, shade: float = 0.15
+) -> np.ndarray:
+    """Paper crumpled under a code image: every pixel moved by a smooth random displacement,
+    about `shift` pixels at most (a field of `folds` x `folds` random pushes, interpolated
+    smoothly), and the paper shaded along it by up to `shade` of its light (a crease is darker
+    on the side turned from the light). A grid fitted to the corners then misses the modules
+    in the middle by parts of a module; seeded, so a test sees the same creases every run."""
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+
+    def field(size: int) -> np.ndarray:
+        coarse = rng.uniform(-1, 1, (folds, folds)).astype(np.float32)
+        return cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+
+    dx, dy = field(w) * shift, field(h) * shift
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    moved = cv2.remap(image, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=PAPER)
+    light = 1 - shade * np.clip(cv2.Sobel(dx + dy, cv2.CV_32F, 1, 0, ksize=5) / (4 * shift), 0, 1)
+    return np.clip(moved * light, 0, 255).astype(np.uint8)

@@ -71,8 +71,35 @@ def test_four_codes_in_one_photo_each_once() -> None:
     assert sorted(f.text for f in found) == sorted(MULTI)
 
 
-def test_a_code_that_no_reader_decodes_is_still_located() -> None:
-    found = locate_codes(gray(PHOTOS / "qrcode-4_05.png"))
+def unreadable_photo(folder: Path) -> Path:
+    """qrcode-4_05.png (a code on a T-shirt: zxing-cpp locates it and cannot decode it, the
+    mesh reader does) with a quarter of its modules outside the finders inked over, seeded:
+    far past what its error correction restores, so no reader decodes it, while its finders
+    still locate it. Written to `folder` as unreadable.png."""
+    from qrcheck.vision.readers import _position, _zxing
+
+    image = cv2.imread(str(PHOTOS / "qrcode-4_05.png"), cv2.IMREAD_COLOR)
+    (barcode,) = _zxing(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), return_errors=True)
+    n = 17 + 4 * int(barcode.extra["Version"])
+    square = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    to_photo = cv2.getPerspectiveTransform(square, _position(barcode).astype(np.float32))
+    rng = np.random.default_rng(5)
+    for row in range(n):
+        for col in range(n):
+            top, left = row < 8, col < 8
+            in_finder = (top and left) or (top and col >= n - 8) or (left and row >= n - 8)
+            if in_finder or rng.random() >= 0.25:
+                continue
+            cell = np.float32([[col, row], [col + 1, row], [col + 1, row + 1], [col, row + 1]])
+            corners = cv2.perspectiveTransform(cell[None], to_photo)[0]
+            cv2.fillConvexPoly(image, np.round(corners).astype(np.int32), (20, 20, 20))
+    path = folder / "unreadable.png"
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def test_a_code_that_no_reader_decodes_is_still_located(tmp_path: Path) -> None:
+    found = locate_codes(gray(unreadable_photo(tmp_path)))
     assert len(found) == 1
     assert found[0].text is None
     assert found[0].finder_patterns >= 2
@@ -154,7 +181,7 @@ def test_json_report_follows_the_contract(tmp_path: Path, view, catalog, capsys)
     folder.mkdir()
     fake = "https://dichvucong-gov.vn.thanhtoan-phi.com/p/1.001193"
     save(board([view.procedures["1.001193"].payload, fake]), folder / "board.png")
-    shutil.copy(PHOTOS / "qrcode-4_05.png", folder / "faded.png")
+    shutil.move(unreadable_photo(tmp_path), folder / "faded.png")
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     args = [
         "check",

@@ -1,6 +1,6 @@
 """The decoders and how a candidate is read: zxing-cpp and ZBar, on the rectified crop and its
 variants (stretched, deblurred, deglared, unrolled from curved paper), with erasures where glare
-hides modules."""
+hides modules, and sampled on a local mesh where crumpled paper moves them."""
 
 from __future__ import annotations
 
@@ -297,7 +297,67 @@ def _retry(
             )
             if found is not None:
                 return found, others
+    # crumpled or curved paper (a posting creased on the board, a code on cloth): the modules
+    # drift from the corners' grid by parts of a module, so they are sampled where the mesh of
+    # their edges puts them (the format where known, the versions it may be otherwise)
+    if symbol:
+        tries = [(upright, symbol[0], (symbol[1], symbol[2]))]
+    elif candidate.modules is not None:
+        guess = round((candidate.modules - 17) / 4)
+        tries = [(crop, v, None) for v in (guess, guess - 1, guess + 1) if 1 <= v <= 40]
+    else:
+        tries = []
+    for image, version, format_ in tries:
+        text = mesh_read(image, version, format_)
+        if text is None:
+            continue
+        found = keep(
+            Located(
+                _as_quad(candidate.corners),
+                text,
+                (f"{ZXING}+mesh",),
+                (candidate.source,),
+                version=version,
+                ec_level=format_[0] if format_ else None,
+                finder_patterns=candidate.finders,
+            )
+        )
+        if found is not None:
+            return found, others
     return None, others
+
+
+#: share of a symbol's fixed modules (finders, separators, timing) the mesh's samples must
+#: show right before its modules are drawn and read: below it the mesh (or the version) is
+#: wrong and reading costs time for nothing
+MESH_AGREEMENT = 0.8
+
+
+def mesh_read(crop: np.ndarray, version: int, format_: tuple[str, int] | None = None) -> str | None:
+    """The text of a symbol on crumpled or curved paper (a rectified crop: symbol in the
+    middle, CROP_MARGIN round it), its modules sampled at the centres of a local mesh (see
+    `qrcheck.vision.mesh`), each fit of MESH_FITS in turn, drawn clean and read by zxing-cpp
+    (`_drawn_read`: only a read whose Reed-Solomon blocks check counts). `format_`: (EC level,
+    mask) where zxing-cpp read them, the crop then upright; without it, the quarter turn is
+    the one whose fixed patterns the samples match best. None when no fit reads."""
+    from qrcheck.vision.mesh import mesh_fits, mesh_modules
+    from qrcheck.vision.qr_layout import layout
+
+    lay = layout(version)
+    smooth = _smoothed(crop, lay.n)
+    expected = lay.expected[lay.fixed]
+    for centres in mesh_fits(crop, lay.n):
+        dark = mesh_modules(crop, centres, smooth)
+        turns = (0,) if format_ is not None else range(4)
+        agree, turn = max(
+            (float(np.mean(np.rot90(dark, t)[lay.fixed] == expected)), t) for t in turns
+        )
+        if agree < MESH_AGREEMENT:
+            continue
+        text = _drawn_read(np.rot90(dark, turn), version, format_)
+        if text is not None:
+            return text
+    return None
 
 
 def _format_of(barcode: zxingcpp.Barcode) -> tuple[int, str, int] | None:
@@ -421,7 +481,7 @@ def _erasure_read_at(
     gmd: bool,
 ) -> tuple[str, float] | None:
     """`erasure_read` on one grid's module samples and their neighbourhoods' means."""
-    from qrcheck.vision.qr_layout import blocks, format_bits, layout, mask_matrix, version_bits
+    from qrcheck.vision.qr_layout import blocks, layout, mask_matrix
 
     n = 17 + 4 * version
     dark = values < mean
@@ -454,12 +514,30 @@ def _erasure_read_at(
             return None
         fixed[where], cost = block
         unused = min(unused, 1 - cost / float(ec_count))
-    out = np.where(lay.fixed, lay.expected, dark)
+    out = dark.copy()
     new = np.unpackbits(fixed[:, None], axis=1, bitorder="big").ravel().astype(bool)
     out[rows[:k], cols[:k]] = new ^ flip
-    word = format_bits(ec_level, mask)
-    for r, c in lay.format_copies:
-        out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
+    text = _drawn_read(out, version, (ec_level, mask))
+    return (text, round(unused, 3)) if text is not None else None
+
+
+def _drawn_read(
+    modules: np.ndarray, version: int, format_: tuple[str, int] | None = None
+) -> str | None:
+    """The text zxing-cpp reads from a symbol's modules (True dark, upright) drawn clean:
+    finders, separators, timing and alignment patterns as the standard draws them, the format
+    information from `format_` (EC level, mask) where known, else as sampled (zxing-cpp
+    corrects it), the version information from `version`, the data as given, on a quiet zone,
+    4 px a module. Only a read whose Reed-Solomon blocks check counts (`barcode.valid`): the
+    drawing cleans the picture, never the codewords."""
+    from qrcheck.vision.qr_layout import format_bits, layout, version_bits
+
+    lay = layout(version)
+    out = np.where(lay.fixed, lay.expected, modules)
+    if format_ is not None:
+        word = format_bits(*format_)
+        for r, c in lay.format_copies:
+            out[r, c] = [(word >> i) & 1 == 1 for i in range(15)]
     if version >= 7:
         vbits = version_bits(version)
         for r, c in lay.version_copies:
@@ -467,7 +545,7 @@ def _erasure_read_at(
     clean = np.pad(np.where(out, 0, 255).astype(np.uint8), 4, constant_values=255)
     clean = cv2.resize(clean, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
     texts = [b.text for b in _zxing(clean) if b.valid]
-    return (texts[0], round(unused, 3)) if texts else None
+    return texts[0] if texts else None
 
 
 #: share of a symbol's fixed modules (finders, separators, timing) a rectified crop must show
