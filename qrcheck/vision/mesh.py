@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 import cv2
 import numpy as np
 
-from qrcheck.vision.readers import CROP_MARGIN
+from qrcheck.vision.shapes import CROP_MARGIN
 
 #: the fits tried in turn: each a sequence of Gaussian windows (sigma, in modules), wide to
 #: narrow, each refining the displacement the previous ones left; the second fit starts

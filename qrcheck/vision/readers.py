@@ -15,6 +15,7 @@ from pyzbar import pyzbar
 
 from qrcheck.vision.qr_layout import gf_tables
 from qrcheck.vision.shapes import (
+    CROP_MARGIN,
     ZBAR,
     ZXING,
     Located,
@@ -78,10 +79,6 @@ def _zbar(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
                 (text, _order_quad(cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32)))))
             )
     return found
-
-
-#: room around a rectified symbol for its quiet zone, as a share of its side
-CROP_MARGIN = 0.3
 
 
 def _rectify(

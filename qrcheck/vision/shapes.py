@@ -9,6 +9,10 @@ import numpy as np
 
 Quad = tuple[tuple[float, float], ...]
 
+#: room around a rectified symbol for its quiet zone, as a share of its side (the readers'
+#: crops, and the mesh that samples them)
+CROP_MARGIN = 0.3
+
 
 ZXING = "zxing-cpp"
 
