@@ -812,3 +812,15 @@ def test_another_makers_card_printing_only_a_name_with_a_sibling_is_named(proced
         perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
     )  # fmt: skip
     assert identify_posting(photo, placed[0].corners, procedures).code == "2.001008"
+
+
+def test_a_text_shorter_than_a_name_is_not_that_name_read_whole(procedures):
+    """ "Thành lập hội" read alone is the whole of 1.013703's name and a third of 1.013702's
+    ("Công nhận ban vận động thành lập hội"), which scores it as well: not 1.013702, however
+    few other names the catalog has to come near."""
+    few = {code: procedures[code] for code in ("1.013702", "1.013703", "1.000419")}
+    assert match_text("Thành lập hội\n", few).code is None
+    assert match_text("Thành lập hội\n", procedures).code is None
+    # the longer name read whole is read
+    whole = match_text("Công nhận ban vận động\nthành lập hội\n", few)
+    assert (whole.code, whole.basis) == ("1.013702", "name")

@@ -404,7 +404,13 @@ def name_read(text: str, procedures: Mapping[str, Procedure]) -> _NameRead | Non
     # bear the shorter one, the longer one's extra words guessed from other lines
     within = max((s[0] for s in scored if s[2] in best[2] and s[2] != best[2]), default=0.0)
     margin = best[0] - runner
-    return _NameRead(best[1], best[0], margin, best[3], seen, min(margin, best[0] - within))
+    lead = min(margin, best[0] - within)
+    if len(plain_text) < len(best[2]):
+        # a text shorter than the name is a part of it at most, and may be the whole of a name
+        # within it: "thành lập hội" read alone scores 100 on 1.013702's "công nhận ban vận
+        # động thành lập hội" and is all of 1.013703's name; the margin is the lead
+        margin = lead
+    return _NameRead(best[1], best[0], margin, best[3], seen, lead)
 
 
 #: the fewest words a name read word for word must have to rule out the names that would put
