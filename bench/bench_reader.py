@@ -250,6 +250,19 @@ def other_encoder(encoder: str, seed: int, tilt: float = 35.0):
     return capture(warped, seed), [Truth(filling(version, ec), moved)]
 
 
+def _tilted_flat(flat: np.ndarray, n: int, module: float, tilt: float, rng):
+    """A code image `render` made (`n` modules of `module` px, its quiet zone) on 100 px more
+    paper, tilted: the photo and the symbol's corners in it."""
+    pad = 40 + 4 * module
+    corners = np.array(
+        [(pad, pad), (pad + n * module, pad), (pad + n * module,) * 2, (pad, pad + n * module)],
+        dtype=np.float32,
+    )
+    big = np.pad(flat, 100, constant_values=PAPER)
+    warped, (moved,) = _tilted(big, [corners + 100], tilt, rng)
+    return warped, moved
+
+
 def crumpled(seed: int) -> Case:
     """A code from segno or zxing-cpp's writer on crumpled paper (`crumple`: creases moving
     the modules by up to 0.4-0.6 of a module), mildly tilted, its own capture model."""
@@ -262,15 +275,7 @@ def crumpled(seed: int) -> Case:
     module = MODULE + 1
     shift = float(rng.uniform(0.4, 0.6)) * module
     flat = crumple(render(modules, module), seed, shift=shift)
-    n = modules.shape[0]
-    pad = 40 + 4 * module
-    corners = np.array(
-        [(pad, pad), (pad + n * module, pad), (pad + n * module,) * 2, (pad, pad + n * module)],
-        dtype=np.float32,
-    )
-    big = np.pad(flat, 100, constant_values=PAPER)
-    corners += 100
-    warped, (moved,) = _tilted(big, [corners], float(rng.uniform(5, 20)), rng)
+    warped, moved = _tilted_flat(flat, modules.shape[0], module, float(rng.uniform(5, 20)), rng)
     name = f"{encoder}-v{version}{ec}-s{seed}"
     return Case("crumpled", name, capture(warped, seed), [Truth(text, moved)])
 
@@ -282,15 +287,7 @@ def high_version(seed: int) -> Case:
     modules = ENCODERS["segno"](text, version, "M", int(rng.integers(8)))
     module = float(rng.uniform(3.0, 4.5))
     flat = render(modules, module)
-    n = modules.shape[0]
-    pad = 40 + 4 * module
-    corners = np.array(
-        [(pad, pad), (pad + n * module, pad), (pad + n * module,) * 2, (pad, pad + n * module)],
-        dtype=np.float32,
-    )
-    big = np.pad(flat, 100, constant_values=PAPER)
-    corners += 100
-    warped, (moved,) = _tilted(big, [corners], float(rng.uniform(5, 25)), rng)
+    warped, moved = _tilted_flat(flat, modules.shape[0], module, float(rng.uniform(5, 25)), rng)
     return Case("high_version", f"v{version}-s{seed}", capture(warped, seed), [Truth(text, moved)])
 
 

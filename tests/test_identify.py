@@ -797,21 +797,19 @@ def test_another_makers_card_printing_only_a_name_with_a_sibling_is_named(proced
     """Another maker's card that prints only the name (below its segno code), faded: read by
     Tesseract word for word, 2.000992's name rules out 2.001008's (the same with "không phải"
     inside it)."""
-    proc = procedures["2.000992"]
-    card, box = plain_posting((proc.name,), proc.payload, layout="below", text_mm=4.0)
-    photo, placed = photograph(
-        [(card, box, Condition(fade=0.8), proc.code, proc.payload)], (1800, 2200), 5,
-        perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
-    )  # fmt: skip
-    found = identify_posting(photo, placed[0].corners, procedures)
+
+    def named(code: str) -> Identification:
+        proc = procedures[code]
+        card, box = plain_posting((proc.name,), proc.payload, layout="below", text_mm=4.0)
+        photo, placed = photograph(
+            [(card, box, Condition(fade=0.8), proc.code, proc.payload)], (1800, 2200), 5,
+            perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
+        )  # fmt: skip
+        return identify_posting(photo, placed[0].corners, procedures)
+
+    found = named("2.000992")
     assert (found.code, found.basis) == ("2.000992", "name")
-    sibling = procedures["2.001008"]
-    card, box = plain_posting((sibling.name,), sibling.payload, layout="below", text_mm=4.0)
-    photo, placed = photograph(
-        [(card, box, Condition(fade=0.8), sibling.code, sibling.payload)], (1800, 2200), 5,
-        perspective_deg=8, px_per_mm=PX_MM, jpeg_quality=85,
-    )  # fmt: skip
-    assert identify_posting(photo, placed[0].corners, procedures).code == "2.001008"
+    assert named("2.001008").code == "2.001008"
 
 
 def test_a_text_shorter_than_a_name_is_not_that_name_read_whole(procedures):
