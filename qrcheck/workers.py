@@ -43,6 +43,11 @@ def release_parent_only(fd: int) -> None:
         _PARENT_ONLY.discard(fd)
 
 
+def default_workers() -> int:
+    """Processes to use when the user names none: one a core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def worker_pool(max_workers: int, context: BaseContext | None = None) -> ProcessPoolExecutor:
     """A process pool whose workers die with this process (call it in the thread that submits);
     `context` is multiprocessing's start method (default: the platform's)."""

@@ -154,7 +154,8 @@ def qrcheck_posting(
     code in large type right above the QR code, `CODE_LABEL_PT`), rasterised by poppler's
     pdftoppm at `px_per_mm`: the card (RGB uint8) and the symbol's box (no quiet zone).
     RuntimeError when pdftoppm is missing."""
-    from qrcheck.printing.posting import A5_MM, PostingContent, posting_pdf, qr_square_mm
+    from qrcheck.printing.layout import A5_MM, qr_square_mm
+    from qrcheck.printing.posting import PostingContent, posting_pdf
     from qrcheck.printing.symbol import make_symbol as qrcheck_symbol
 
     if shutil.which("pdftoppm") is None:

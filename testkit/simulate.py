@@ -41,7 +41,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from qrcheck.i18n import t
 from qrcheck.payload import split_payload
-from qrcheck.printing.posting import A5_MM, BOLD, FONT_FILES, FOOTER_MM, MARGIN_MM, QR_MM, REGULAR
+from qrcheck.printing.layout import A5_MM, FOOTER_MM, MARGIN_MM, QR_MM
+from qrcheck.printing.posting import BOLD, FONT_FILES, REGULAR
 from qrcheck.printing.symbol import QUIET_ZONE, Symbol
 from qrcheck.printing.symbol import make_symbol as _make_symbol
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -110,6 +112,33 @@ def test_a_code_that_no_reader_decodes_is_still_located(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["falsepositives_01.png", "falsepositives-2_05.png"])
 def test_no_code_is_reported_where_there_is_none(name: str) -> None:
     assert locate_codes(gray(PHOTOS / name)) == []
+
+
+def test_a_check_process_loads_no_pdf_machinery(tmp_path: Path) -> None:
+    """`qrcheck check` pays for its imports in every process: the posting generator and
+    reportlab (PDFs) are for `generate` and `reprint`, never loaded to check photos (the
+    layout pass reads the posting's geometry from `printing.layout`)."""
+    photo = shutil.copy(PHOTOS / "qrcode-4_05.png", tmp_path / "board.png")  # the layout pass runs
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['qrcheck', 'check', '--offline', '--no-record', '--json', sys.argv[1]]\n"
+        "try:\n"
+        "    runpy.run_module('qrcheck', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('reportlab', 'qrcheck.printing.posting', 'qrcheck.printing.generate')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(photo)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "QRCHECK_LANG": "en"},
+    )
+    assert '"photos"' in done.stdout, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -695,7 +695,7 @@ def test_the_label_band_covers_where_the_posting_prints_the_code(page):
     `printing.posting` prints the code in large type (`code_label_mm`), for codes of versions
     1-20 on both page sizes: a change of the posting's layout that moves the code out of it
     fails here."""
-    from qrcheck.printing.posting import A5_MM, code_label_mm, qr_square_mm
+    from qrcheck.printing.layout import A5_MM, code_label_mm, qr_square_mm
     from qrcheck.printing.symbol import QUIET_ZONE
     from qrcheck.vision.identify import LABEL_BAND, LABEL_HALF_WIDTH
 

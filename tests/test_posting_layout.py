@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from qrcheck.board.decide import decide
 from qrcheck.grade.measure import grade_code
 from qrcheck.links.verdict import Verdict
-from qrcheck.printing.posting import qr_square_mm
+from qrcheck.printing.layout import qr_square_mm
 from qrcheck.vision.cards import LAYOUT, find_cards, symbol_square_mm
 from qrcheck.vision.locate import LocateOptions, locate_codes
 from testkit.simulate import (

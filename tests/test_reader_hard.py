@@ -405,6 +405,36 @@ def test_contrast_stretch_cuts_at_the_same_percentiles_as_numpy(name: str) -> No
         assert np.allclose(_percentiles(crop, qs), np.percentile(crop, qs), atol=1e-9)
 
 
+@pytest.mark.parametrize(
+    "name", ["qrcode-1_1.png", "multi-qrcode-1_1.png", "qrcode-4_05.png", "falsepositives_01.png"]
+)
+def test_the_contour_tree_through_a_umat_is_the_arrays_one(name: str) -> None:
+    """The finder search gets its contours from OpenCV as UMats (cheaper to hand to Python than
+    arrays): the hierarchy, every contour's points and the finder patterns found are those of
+    `cv2.findContours` on the array, on the binary images the searches make of real photos."""
+    from qrcheck.vision.finders import (
+        _binarize,
+        _contour_tree,
+        _finder_contours,
+        _finders_in,
+        _points,
+    )
+
+    image = load_photo(PHOTOS / name).gray
+    closed = cv2.morphologyEx(
+        _binarize(image, 41, False), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)
+    )
+    for binary in (_binarize(image, 41), _binarize(image, 41, False), closed):
+        contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+        ours, tree = _contour_tree(binary)
+        assert tree is not None and np.array_equal(tree, hierarchy[0])
+        assert len(ours) == len(contours)
+        assert all(np.array_equal(_points(a), b) for a, b in zip(ours, contours, strict=True))
+        assert isinstance(ours[0], cv2.UMat) == (not cv2.ocl.useOpenCL())
+        reference = _finders_in(contours, hierarchy[0], 1.6)
+        assert _finder_contours(binary, 1.6) == reference
+
+
 @pytest.mark.skipif(
     not (SHARED / "qr-photos" / "manifest.csv").exists(), reason="../shared/data not here"
 )

@@ -30,16 +30,14 @@ from reportlab.pdfbase import pdfmetrics
 from qrcheck.catalog.load import load_catalog
 from qrcheck.center import CenterSettings
 from qrcheck.printing.generate import posting_content, render_key
+from qrcheck.printing.layout import MARGIN_MM, code_label_mm, qr_square_mm
 from qrcheck.printing.posting import (
     BOLD,
-    MARGIN_MM,
     REGULAR,
     PostingContent,
     SheetEntry,
-    code_label_mm,
     posting_pdf,
     print_sheet_pdf,
-    qr_square_mm,
     register_fonts,
 )
 from qrcheck.vision.cards import LAYOUT, symbol_square_mm

@@ -68,8 +68,8 @@ def cmd_check(
     import uuid
 
     from qrcheck.board.run import run_check
-    from qrcheck.printing.generate import default_workers
     from qrcheck.reports.check_json import report_json
+    from qrcheck.workers import default_workers
 
     _setup(lang)
     when = parse_day(as_of)

@@ -59,7 +59,8 @@ def cmd_generate(
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
 ) -> None:
-    from qrcheck.printing.generate import GenerateOptions, default_workers, generate
+    from qrcheck.printing.generate import GenerateOptions, generate
+    from qrcheck.workers import default_workers
 
     _setup(lang)
     when = parse_day(as_of)

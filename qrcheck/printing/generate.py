@@ -541,7 +541,3 @@ def _write_sheet(
     title = f"{contents[0].center_name} · {print_date.strftime('%d/%m/%Y')}"
     atomic_write_bytes(path, print_sheet_pdf(contents, title, paper=jobs[0].paper))
     return path
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))

@@ -16,10 +16,8 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import qrcode
 import zxingcpp
 from PIL import Image
-from qrcode.constants import ERROR_CORRECT_Q
 
 from qrcheck.errors import GenerationError
 
@@ -48,6 +46,10 @@ class Symbol:
 
 def make_symbol(payload: str) -> Symbol:
     """Encode `payload` at level Q in the smallest version that holds it."""
+    # imported here: the photo check reads QUIET_ZONE from this module and never encodes
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_Q
+
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=0)
     qr.add_data(payload.encode("utf-8"))
     try:

@@ -11,7 +11,7 @@ knows where the code must be. This pass:
    cards that hold no code found so far go further: their sides are then found on the finer
    copy the finder search uses (the outermost paper-to-board step at a few dozen points along
    each side, a line through them), so pins, shadows or a torn corner do not move the corners.
-2. maps the posting's layout (`posting.qr_square_mm`, the one definition `posting.py` and
+2. maps the posting's layout (`layout.qr_square_mm`, the one definition `posting.py` and
    `simulate.py` draw from) through the card's homography, for either end of the card up.
 3. rectifies the card in linear light (4 px per mm) and asks, with everything measured against
    the card's own blank paper beside the code (the side margins, which the layout leaves
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from qrcheck.printing.posting import A5_MM, MARGIN_MM, qr_square_mm
+from qrcheck.printing.layout import A5_MM, MARGIN_MM, qr_square_mm
 from qrcheck.printing.symbol import QUIET_ZONE
 
 #: the detector named in `Located.located_by`

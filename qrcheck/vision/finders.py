@@ -99,11 +99,35 @@ def finders_near(gray: np.ndarray, lonely: Sequence[Finder]) -> list[Finder]:
     return found
 
 
+def _contour_tree(binary: np.ndarray) -> tuple[Sequence, np.ndarray | None]:
+    """`cv2.findContours(binary, RETR_TREE, CHAIN_APPROX_SIMPLE)`: the contours (each an array,
+    or a `cv2.UMat` holding the same points: `_points`) and the hierarchy's rows (None when
+    there is no contour).
+
+    A noisy photo has thousands of contours and only a few dozen are looked at: given an array,
+    OpenCV's binding makes every contour an array (about 1.3 us each, more than tracing it);
+    given a UMat, it wraps each one in a cheaper UMat. Only with OpenCL off (a UMat then lives
+    in host memory, as the array does)."""
+    if cv2.ocl.useOpenCL():
+        contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+        return contours, None if hierarchy is None else hierarchy[0]
+    contours, hierarchy = cv2.findContours(cv2.UMat(binary), cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    rows = hierarchy.get()
+    return contours, None if rows is None else rows[0]
+
+
+def _points(contour: np.ndarray | cv2.UMat) -> np.ndarray:
+    return contour.get() if isinstance(contour, cv2.UMat) else contour
+
+
 def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
-    contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
+    return _finders_in(*_contour_tree(binary), min_module)
+
+
+def _finders_in(contours: Sequence, tree: np.ndarray | None, min_module: float) -> list[Finder]:
+    """The finder patterns among a contour tree (`_contour_tree`'s)."""
+    if tree is None:
         return []
-    tree = hierarchy[0]
     min_area = (7 * min_module) ** 2 * 0.6
     # three nested levels and no fourth, found with array operations: a photo has tens of
     # thousands of contours and only a few dozen candidates
@@ -113,7 +137,7 @@ def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
     nested = np.flatnonzero((child >= 0) & (grandchild >= 0) & (great < 0))
     found = []
     for index in nested:
-        contour = contours[index]
+        contour = _points(contours[index])
         child, grandchild = tree[index][2], tree[tree[index][2]][2]
         _, _, w, h = cv2.boundingRect(contour)
         if w * h < min_area:
@@ -121,8 +145,9 @@ def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
         outer = cv2.contourArea(contour)
         if outer < min_area:
             continue
-        middle = cv2.contourArea(contours[child])
-        inner = cv2.contourArea(contours[grandchild])
+        rings = [contour, _points(contours[child]), _points(contours[grandchild])]
+        middle = cv2.contourArea(rings[1])
+        inner = cv2.contourArea(rings[2])
         if not (0.25 <= middle / outer <= 0.8 and 0.05 <= inner / outer <= 0.42):
             continue
         hull = cv2.convexHull(contour)
@@ -131,7 +156,7 @@ def _finder_contours(binary: np.ndarray, min_module: float) -> list[Finder]:
         _, (rw, rh), turn = cv2.minAreaRect(contour)
         if max(rw, rh) > 2.6 * max(min(rw, rh), 1):
             continue
-        centres = [_centroid(contours[i]) for i in (index, child, grandchild)]
+        centres = [_centroid(ring) for ring in rings]
         spread = max(math.dist(centres[0], c) for c in centres[1:])
         if spread > 0.18 * math.sqrt(outer):
             continue

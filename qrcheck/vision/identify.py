@@ -798,7 +798,7 @@ def _enlarge(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
 
 
-#: where qrcheck's own posting prints the procedure code in large type (`printing.posting`'s
+#: where qrcheck's own posting prints the procedure code in large type (`printing.layout`'s
 #: `code_label_mm`: a band right above the code's quiet zone, centred): from LABEL_BAND[0] to
 #: LABEL_BAND[1] symbol sides above the symbol's top edge (quiet zones of 4 modules, versions
 #: 1-20, and the label's 9 mm over a 70 mm code, at every page size), LABEL_HALF_WIDTH symbol
