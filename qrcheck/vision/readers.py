@@ -13,7 +13,8 @@ import numpy as np
 import zxingcpp
 from pyzbar import pyzbar
 
-from qrcheck.vision.qr_layout import gf_tables
+from qrcheck.vision.mesh import mesh_fits, mesh_modules
+from qrcheck.vision.qr_layout import gf_tables, layout
 from qrcheck.vision.shapes import (
     CROP_MARGIN,
     ZBAR,
@@ -337,9 +338,6 @@ def mesh_read(crop: np.ndarray, version: int, format_: tuple[str, int] | None = 
     (`_drawn_read`: only a read whose Reed-Solomon blocks check counts). `format_`: (EC level,
     mask) where zxing-cpp read them, the crop then upright; without it, the quarter turn is
     the one whose fixed patterns the samples match best. None when no fit reads."""
-    from qrcheck.vision.mesh import mesh_fits, mesh_modules
-    from qrcheck.vision.qr_layout import layout
-
     lay = layout(version)
     smooth = _smoothed(crop, lay.n)
     expected = lay.expected[lay.fixed]
