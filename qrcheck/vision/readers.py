@@ -14,7 +14,15 @@ import zxingcpp
 from pyzbar import pyzbar
 
 from qrcheck.vision.mesh import mesh_fits, mesh_modules
-from qrcheck.vision.qr_layout import gf_tables, layout
+from qrcheck.vision.qr_layout import (
+    blocks,
+    format_bits,
+    format_words,
+    gf_tables,
+    layout,
+    mask_matrix,
+    version_bits,
+)
 from qrcheck.vision.shapes import (
     CROP_MARGIN,
     ZBAR,
@@ -476,8 +484,6 @@ def _erasure_read_at(
     gmd: bool,
 ) -> tuple[str, float] | None:
     """`erasure_read` on one grid's module samples and their neighbourhoods' means."""
-    from qrcheck.vision.qr_layout import blocks, layout, mask_matrix
-
     n = 17 + 4 * version
     dark = values < mean
     uniform = _uniform(dark)
@@ -525,8 +531,6 @@ def _drawn_read(
     corrects it), the version information from `version`, the data as given, on a quiet zone,
     4 px a module. Only a read whose Reed-Solomon blocks check counts (`barcode.valid`): the
     drawing cleans the picture, never the codewords."""
-    from qrcheck.vision.qr_layout import format_bits, layout, version_bits
-
     lay = layout(version)
     out = np.where(lay.fixed, lay.expected, modules)
     if format_ is not None:
@@ -556,8 +560,6 @@ def read_format(crop: np.ndarray, modules: float) -> tuple[np.ndarray, tuple[int
     per side). The version and quarter turn are those whose fixed patterns the modules match
     best (at least FIXED_AGREEMENT of them); the format is the valid word nearest to either
     copy, at most FORMAT_SLACK bits off (and so, from version 7, is the version word)."""
-    from qrcheck.vision.qr_layout import format_words, layout, version_bits
-
     guess = round((modules - 17) / 4)
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
     for version in range(max(1, guess - 1), min(40, guess + 1) + 1):
